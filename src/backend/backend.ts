@@ -1,0 +1,25 @@
+import type { HashAlgorithm } from "../core/hash.js";
+import type { ObjectStore } from "./object-store.js";
+import type { RefStore } from "./ref-store.js";
+
+/** What a backend declares it supports; conformance suites switch on this, never skip blindly. */
+export interface BackendSupports {
+  /** Data survives closing and reopening the backend at the same location. */
+  readonly persistent: boolean;
+  /** Several processes may share the store; compare-and-set stays atomic between them. */
+  readonly multiProcess: boolean;
+  /** Writes made outside this instance (another process, the git CLI) are seen and watched. */
+  readonly externalChanges: boolean;
+  /** Object formats this backend can hold. */
+  readonly algorithms: readonly HashAlgorithm[];
+}
+
+/** A storage backend: the two small stores everything else is built on. */
+export interface Backend {
+  readonly name: string;
+  readonly supports: BackendSupports;
+  readonly objects: ObjectStore;
+  readonly refs: RefStore;
+  /** Releases files, watchers and timers. Further use throws `CLOSED`. Idempotent. */
+  close(): Promise<void>;
+}

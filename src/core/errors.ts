@@ -1,0 +1,55 @@
+/**
+ * Every error code the library throws. Expected outcomes (a merge conflict, a failed
+ * compare-and-set, a rejected push) are returned as values, never thrown.
+ *
+ * - `INVALID_ARGUMENT`: the caller passed something malformed (a bad path, hash, name or option).
+ * - `NOT_FOUND`: a requested object, commit or ref does not exist.
+ * - `CORRUPT`: stored or received data is malformed or does not match its hash.
+ * - `CLOSED`: the repository or store was used after `close()`.
+ * - `CONFLICT`: a merge could not complete and the caller asked for an exception.
+ * - `TOO_MANY_RETRIES`: an optimistic update lost its race more times than allowed.
+ * - `UNSUPPORTED`: the backend or repository uses a feature this library does not handle.
+ * - `IO`: the operating system refused an operation (permissions, disk full, ...).
+ * - `LOCKED`: a lock could not be taken within the allowed time.
+ */
+export type ErrorCode =
+  | "INVALID_ARGUMENT"
+  | "NOT_FOUND"
+  | "CORRUPT"
+  | "CLOSED"
+  | "CONFLICT"
+  | "TOO_MANY_RETRIES"
+  | "UNSUPPORTED"
+  | "IO"
+  | "LOCKED";
+
+/** The one error class of the library: `code` says what kind of failure it is. */
+export class IrminError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "IrminError";
+    this.code = code;
+  }
+}
+
+/** True when `e` is an {@link IrminError}, optionally with the given code. */
+export function isIrminError(e: unknown, code?: ErrorCode): e is IrminError {
+  return e instanceof IrminError && (code === undefined || e.code === code);
+}
+
+/** Shorthand for `new IrminError("INVALID_ARGUMENT", message)`. */
+export function invalidArgument(message: string, cause?: unknown): IrminError {
+  return new IrminError("INVALID_ARGUMENT", message, cause === undefined ? undefined : { cause });
+}
+
+/** Shorthand for `new IrminError("CORRUPT", message)`. */
+export function corrupt(message: string, cause?: unknown): IrminError {
+  return new IrminError("CORRUPT", message, cause === undefined ? undefined : { cause });
+}
+
+/** Shorthand for `new IrminError("NOT_FOUND", message)`. */
+export function notFound(message: string): IrminError {
+  return new IrminError("NOT_FOUND", message);
+}

@@ -1,0 +1,61 @@
+import { invalidArgument } from "./errors.js";
+
+/** An object id: a lower-case hex string, 40 characters for SHA-1, 64 for SHA-256. */
+export type Hash = string;
+
+/** The hash functions Git supports as object formats. */
+export type HashAlgorithm = "sha1" | "sha256";
+
+/** Length in bytes of a raw digest. */
+export function digestLength(algorithm: HashAlgorithm): number {
+  return algorithm === "sha1" ? 20 : 32;
+}
+
+/** Length in characters of a hex object id. */
+export function hexLength(algorithm: HashAlgorithm): number {
+  return algorithm === "sha1" ? 40 : 64;
+}
+
+const HEX40 = /^[0-9a-f]{40}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** True when `value` is a well-formed lower-case hex id for `algorithm`. */
+export function isHash(value: unknown, algorithm: HashAlgorithm): value is Hash {
+  return typeof value === "string" && (algorithm === "sha1" ? HEX40 : HEX64).test(value);
+}
+
+/** Returns `value` when it is a valid id for `algorithm`; throws `INVALID_ARGUMENT` otherwise. */
+export function checkHash(value: unknown, algorithm: HashAlgorithm): Hash {
+  if (!isHash(value, algorithm)) {
+    throw invalidArgument(`not a ${algorithm} object id: ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** The all-zero id Git uses for "no object" (for example in ref updates). */
+export function zeroHash(algorithm: HashAlgorithm): Hash {
+  return "0".repeat(hexLength(algorithm));
+}
+
+const HEX_CHARS = "0123456789abcdef";
+const BYTE_TO_HEX: string[] = Array.from({ length: 256 }, (_, i) => HEX_CHARS[i >> 4] + HEX_CHARS[i & 15]);
+
+/** Hex encoding of `bytes[start, start + length)`. */
+export function toHex(bytes: Uint8Array, start = 0, length = bytes.length - start): string {
+  let out = "";
+  for (let i = start; i < start + length; i++) out += BYTE_TO_HEX[bytes[i]];
+  return out;
+}
+
+/** Decodes a hex string into bytes; throws `INVALID_ARGUMENT` for odd length or a non-hex digit. */
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw invalidArgument(`not hex: ${JSON.stringify(hex)}`);
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+  return out;
+}
+
+/** Writes the raw bytes of `hex` into `target` at `offset` (no validation: internal hot path). */
+export function writeHex(hex: string, target: Uint8Array, offset: number): void {
+  for (let i = 0; i < hex.length; i += 2) target[offset + (i >> 1)] = parseInt(hex.substr(i, 2), 16);
+}
