@@ -1,0 +1,260 @@
+/**
+ * All the packs of a Git object directory (`<gitdir>/objects/pack`), as one read-mostly object
+ * source for the on-disk backend. It follows what git does to the directory behind its back: a
+ * lookup that misses rescans the directory (one `readdir`), so packs written by `git gc` or
+ * `git repack` are found and packs they deleted are dropped, with no reopening.
+ */
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { IrminError, isIrminError } from "../../../core/errors.js";
+import type { Hash, HashAlgorithm } from "../../../core/hash.js";
+import { isHash } from "../../../core/hash.js";
+import type { RawObject } from "../../../codec/object.js";
+import { DeltaBaseCache, type DeltaBaseCacheOptions } from "./delta-base-cache.js";
+import { writePackFile, type WritePackOptions } from "./pack-file-writer.js";
+import { PackIndex } from "./pack-index.js";
+import { PackReader } from "./pack-reader.js";
+
+/** Options of {@link PackDirectory}. */
+export interface PackDirectoryOptions {
+  /** Bounds of the cache of decoded delta bases shared by all packs. */
+  cache?: DeltaBaseCacheOptions;
+  /** Check each index's trailing checksum when a pack is first opened (default true). */
+  verifyIndexChecksum?: boolean;
+}
+
+const IDX_NAME = /^pack-([0-9a-f]{40}|[0-9a-f]{64})\.idx$/;
+
+function isMissingFile(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/**
+ * The packs of one directory. Reads are concurrent; packs are opened once and read with
+ * positioned reads. A pack whose files are unreadable or malformed is set aside: lookups go on
+ * in the other packs, but a lookup that finds nothing elsewhere throws its `CORRUPT` error rather
+ * than claiming the object is absent.
+ */
+export class PackDirectory {
+  private packs: { name: string; reader: PackReader }[] = [];
+  private readonly broken = new Map<string, IrminError>();
+  private readonly cache: DeltaBaseCache;
+  private external: ((hash: Hash) => Promise<RawObject | undefined>) | undefined;
+  private scanned = false;
+  private closed = false;
+  private queuedScan: Promise<boolean> | undefined;
+  private runningScan: Promise<boolean> | undefined;
+
+  constructor(
+    readonly packDir: string,
+    readonly algorithm: HashAlgorithm,
+    private readonly options: PackDirectoryOptions = {},
+  ) {
+    this.cache = new DeltaBaseCache(options.cache);
+  }
+
+  /**
+   * The object `hash`, resolved through OFS_DELTA / REF_DELTA chains and checked against its id
+   * (`CORRUPT` on mismatch), or undefined when no pack holds it (after a rescan of the
+   * directory). A malformed id is simply absent. Cost: one binary search per pack, then one
+   * positioned read per entry of the delta chain not in the base cache.
+   */
+  async get(hash: Hash): Promise<RawObject | undefined> {
+    this.live();
+    if (!isHash(hash, this.algorithm)) return undefined;
+    await this.ensureScanned();
+    const found = await this.lookup(hash, 0);
+    if (found !== undefined) return found;
+    if (await this.rescan()) {
+      const again = await this.lookup(hash, 0);
+      if (again !== undefined) return again;
+    }
+    this.throwIfBroken();
+    return undefined;
+  }
+
+  /** Whether a pack holds `hash` (index lookups only; rescans on a miss, like {@link get}). */
+  async has(hash: Hash): Promise<boolean> {
+    this.live();
+    if (!isHash(hash, this.algorithm)) return false;
+    await this.ensureScanned();
+    if (this.packs.some((p) => p.reader.has(hash))) return true;
+    if ((await this.rescan()) && this.packs.some((p) => p.reader.has(hash))) return true;
+    this.throwIfBroken();
+    return false;
+  }
+
+  /** Every id in the packs, each once (deduplicated across packs), after a rescan. */
+  async *hashes(): AsyncIterable<Hash> {
+    this.live();
+    await this.rescan();
+    this.throwIfBroken();
+    const packs = this.packs.slice();
+    if (packs.length === 1) {
+      yield* packs[0].reader.index.hashes();
+      return;
+    }
+    const seen = new Set<Hash>();
+    for (const p of packs) {
+      for (const h of p.reader.index.hashes()) {
+        if (seen.has(h)) continue;
+        seen.add(h);
+        yield h;
+      }
+    }
+  }
+
+  /**
+   * Where REF_DELTA bases not found in any pack come from (the backend's loose objects). The
+   * resolver must return a verified object or undefined.
+   */
+  setExternalResolver(fn: (hash: Hash) => Promise<RawObject | undefined>): void {
+    this.external = fn;
+  }
+
+  /**
+   * Writes one pack plus version 2 index holding `objects` (see {@link writePackFile}: temporary
+   * files, `.pack` renamed first, `.idx` last, so the pack is visible only when complete) and
+   * makes it readable here at once. Returns the pack's checksum name (empty for no objects) and
+   * the number of distinct objects.
+   */
+  async writePack(
+    objects: AsyncIterable<RawObject> | Iterable<RawObject>,
+    options: WritePackOptions = {},
+  ): Promise<{ name: string; count: number }> {
+    this.live();
+    const written = await writePackFile(this.packDir, this.algorithm, objects, options);
+    if (written.count > 0) await this.rescan();
+    return { name: written.name, count: written.count };
+  }
+
+  /**
+   * Rescans the directory now: opens new packs, drops vanished ones. Resolves to whether the set
+   * of packs changed. Concurrent calls share one scan that starts after the call.
+   */
+  async rescan(): Promise<boolean> {
+    this.live();
+    if (this.queuedScan !== undefined) return this.queuedScan;
+    const before = this.runningScan ?? Promise.resolve(false);
+    const scan: Promise<boolean> = before
+      .catch(() => false)
+      .then(() => {
+        this.queuedScan = undefined;
+        this.runningScan = scan;
+        return this.scan();
+      })
+      .finally(() => {
+        if (this.runningScan === scan) this.runningScan = undefined;
+      });
+    this.queuedScan = scan;
+    return scan;
+  }
+
+  /** Names (checksums) of the packs currently open, newest first. */
+  packNames(): string[] {
+    return this.packs.map((p) => p.name);
+  }
+
+  /** Closes every pack file; later calls throw `CLOSED`. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.runningScan?.catch(() => undefined);
+    const packs = this.packs;
+    this.packs = [];
+    await Promise.all(packs.map((p) => p.reader.close()));
+  }
+
+  private live(): void {
+    if (this.closed) throw new IrminError("CLOSED", "the pack directory is closed");
+  }
+
+  private async ensureScanned(): Promise<void> {
+    if (!this.scanned) await this.rescan();
+  }
+
+  private throwIfBroken(): void {
+    for (const e of this.broken.values()) throw e;
+  }
+
+  private async lookup(hash: Hash, depth: number): Promise<RawObject | undefined> {
+    for (const p of this.packs.slice()) {
+      if (!p.reader.has(hash)) continue;
+      try {
+        return await p.reader.get(hash, this.resolveBase, depth);
+      } catch (e) {
+        // The pack was dropped by a concurrent rescan; the object may live in a newer pack.
+        if (isIrminError(e, "CLOSED") && !this.closed) continue;
+        throw e;
+      }
+    }
+    return undefined;
+  }
+
+  private readonly resolveBase = async (hash: Hash, depth: number): Promise<RawObject | undefined> => {
+    return (await this.lookup(hash, depth)) ?? (await this.external?.(hash));
+  };
+
+  private async scan(): Promise<boolean> {
+    let files: string[];
+    try {
+      files = await readdir(this.packDir);
+    } catch (e) {
+      if (!isMissingFile(e)) throw new IrminError("IO", `listing ${this.packDir}: ${(e as Error).message}`, { cause: e });
+      files = [];
+    }
+    if (this.closed) return false;
+    const present = new Set<string>();
+    for (const f of files) {
+      const m = IDX_NAME.exec(f);
+      if (m !== null) present.add(m[1]);
+    }
+    let changed = false;
+    const kept = this.packs.filter((p) => present.has(p.name));
+    for (const p of this.packs) {
+      if (present.has(p.name)) continue;
+      changed = true;
+      this.cache.dropPrefix(`${p.name}:`);
+      void p.reader.close().catch(() => undefined);
+    }
+    for (const name of this.broken.keys()) if (!present.has(name)) this.broken.delete(name);
+    const known = new Set(kept.map((p) => p.name));
+    const added: { name: string; reader: PackReader }[] = [];
+    for (const name of present) {
+      if (known.has(name) || this.broken.has(name)) continue;
+      const reader = await this.openPack(name);
+      if (reader === undefined) continue;
+      if (this.closed) {
+        await reader.close();
+        return false;
+      }
+      added.push({ name, reader });
+      changed = true;
+    }
+    this.packs = [...added, ...kept];
+    this.scanned = true;
+    return changed;
+  }
+
+  private async openPack(name: string): Promise<PackReader | undefined> {
+    const base = join(this.packDir, `pack-${name}`);
+    try {
+      const bytes = await readFile(`${base}.idx`);
+      const index = PackIndex.parse(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), this.algorithm, {
+        verifyChecksum: this.options.verifyIndexChecksum ?? true,
+      });
+      return await PackReader.open(`${base}.pack`, index, { cache: this.cache, cacheKey: name });
+    } catch (e) {
+      // Removed between readdir and open (a concurrent gc): simply not there.
+      if (isMissingFile(e)) return undefined;
+      const err = isIrminError(e)
+        ? e.code === "CORRUPT"
+          ? new IrminError("CORRUPT", `pack-${name}: ${e.message}`, { cause: e })
+          : e
+        : new IrminError("IO", `opening pack-${name}: ${(e as Error).message}`, { cause: e });
+      this.broken.set(name, err);
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Writing a pack and its version 2 index into a pack directory, atomically and in git's order:
+ * both go to temporary files (`tmp_pack_*`, `tmp_idx_*`, names git's own gc cleans up if we
+ * crash), then the `.pack` is renamed into place, then the `.idx`. Readers only look for `.idx`
+ * files, so a pack becomes visible only once it is complete.
+ */
+import { randomBytes } from "node:crypto";
+import { open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { IrminError, invalidArgument, isIrminError } from "../../../core/errors.js";
+import type { Hash, HashAlgorithm } from "../../../core/hash.js";
+import { toHex } from "../../../core/hash.js";
+import { hashObject, isObjectType, type RawObject } from "../../../codec/object.js";
+import { createHasher } from "../../../platform/native.js";
+import { crc32 } from "./crc32.js";
+import { DeltaWindow, type DeltaWindowOptions } from "./delta-window.js";
+import type { PackIndexEntry } from "./pack-index.js";
+import { writePackIndex } from "./pack-index.js";
+import { PACK_HEADER_LENGTH, encodePackHeader } from "./pack-format.js";
+import { DEFAULT_PACK_COMPRESSION, encodeObjectEntry, encodeOfsDeltaEntry } from "./pack-writer.js";
+
+/** Options of {@link writePackFile}. */
+export interface WritePackOptions {
+  /**
+   * Store objects as OFS_DELTAs against similar ones (default false). Deltas need the objects
+   * sorted (by type, then size, largest first, as git does), so they are all held in memory
+   * first; without deltas objects stream through one at a time.
+   */
+  deltas?: boolean | DeltaWindowOptions;
+  /** zlib level (default {@link DEFAULT_PACK_COMPRESSION}). */
+  compression?: number;
+}
+
+/** What {@link writePackFile} wrote. */
+export interface WrittenPack {
+  /** Hex checksum of the pack: the files are `pack-<name>.pack` and `pack-<name>.idx`. Empty when nothing was written. */
+  readonly name: string;
+  /** Number of distinct objects in the pack. */
+  readonly count: number;
+  /** The index triples, in pack order. */
+  readonly entries: readonly PackIndexEntry[];
+}
+
+function wrapIo(e: unknown, what: string): unknown {
+  if (isIrminError(e)) return e;
+  return new IrminError("IO", `${what}: ${(e as Error).message}`, { cause: e });
+}
+
+async function writeAll(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, done, bytes.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+async function* sortedForDeltas(objects: AsyncIterable<RawObject> | Iterable<RawObject>): AsyncIterable<RawObject> {
+  const all: RawObject[] = [];
+  for await (const o of objects) all.push(o);
+  const rank = { commit: 0, tree: 1, blob: 2, tag: 3 } as const;
+  all.sort((a, b) => rank[a.type] - rank[b.type] || b.data.length - a.data.length);
+  yield* all;
+}
+
+/**
+ * Writes `objects` (duplicates are stored once) as one pack plus index in `packDir`. Returns the
+ * pack's name; writes nothing and returns an empty name when there are no objects. A pack of the
+ * same name (same objects, same order) is replaced by identical bytes. Throws
+ * `INVALID_ARGUMENT` for an object of unknown type, `IO` when the filesystem refuses; on any
+ * failure the temporary files are removed and nothing becomes visible.
+ */
+export async function writePackFile(
+  packDir: string,
+  algorithm: HashAlgorithm,
+  objects: AsyncIterable<RawObject> | Iterable<RawObject>,
+  options: WritePackOptions = {},
+): Promise<WrittenPack> {
+  const level = options.compression ?? DEFAULT_PACK_COMPRESSION;
+  const window = options.deltas ? new DeltaWindow(options.deltas === true ? {} : options.deltas) : undefined;
+  const source = window ? sortedForDeltas(objects) : objects;
+  const suffix = randomBytes(6).toString("hex");
+  const tmpPack = join(packDir, `tmp_pack_${suffix}`);
+  const tmpIdx = join(packDir, `tmp_idx_${suffix}`);
+  let file: FileHandle | undefined;
+  let idxFile: FileHandle | undefined;
+  const cleanup = async () => {
+    await file?.close().catch(() => undefined);
+    await idxFile?.close().catch(() => undefined);
+    await unlink(tmpPack).catch(() => undefined);
+    await unlink(tmpIdx).catch(() => undefined);
+  };
+  try {
+    try {
+      file = await open(tmpPack, "wx", 0o444);
+    } catch (e) {
+      throw wrapIo(e, `creating ${tmpPack}`);
+    }
+    const entries: PackIndexEntry[] = [];
+    const seen = new Set<Hash>();
+    // The header needs the count, unknown until the end: write a placeholder and fix it up.
+    let position = PACK_HEADER_LENGTH;
+    for await (const o of source) {
+      if (!isObjectType(o.type) || !(o.data instanceof Uint8Array)) throw invalidArgument("writePack: not a Git object");
+      const hash = hashObject(algorithm, o.type, o.data);
+      if (seen.has(hash)) continue;
+      seen.add(hash);
+      const choice = window?.choose(o.type, o.data);
+      const bytes = choice ? encodeOfsDeltaEntry(position - choice.baseOffset, choice.delta, level) : encodeObjectEntry(o.type, o.data, level);
+      window?.add(o.type, o.data, position, choice?.depth ?? 0);
+      entries.push({ hash, offset: position, crc32: crc32(bytes) });
+      await writeAll(file, bytes, position);
+      position += bytes.length;
+    }
+    if (entries.length === 0) {
+      await cleanup();
+      return { name: "", count: 0, entries };
+    }
+    await writeAll(file, encodePackHeader(entries.length), 0);
+    // One sequential pass to checksum what is on disk (as git's fixup_pack_header_footer does).
+    const hasher = createHasher(algorithm);
+    const chunk = new Uint8Array(1 << 20);
+    for (let at = 0; at < position; ) {
+      const { bytesRead } = await file.read(chunk, 0, Math.min(chunk.length, position - at), at);
+      if (bytesRead === 0) throw new IrminError("IO", `${tmpPack} shrank while being written`);
+      hasher.update(chunk.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+    const checksum = hasher.digest();
+    await writeAll(file, checksum, position);
+    await file.sync();
+    await file.close();
+    file = undefined;
+    const name = toHex(checksum);
+    await rename(tmpPack, join(packDir, `pack-${name}.pack`));
+    const idx = writePackIndex(entries, checksum, algorithm);
+    idxFile = await open(tmpIdx, "wx", 0o444);
+    await writeAll(idxFile, idx, 0);
+    await idxFile.sync();
+    await idxFile.close();
+    idxFile = undefined;
+    await rename(tmpIdx, join(packDir, `pack-${name}.idx`));
+    await syncDir(packDir);
+    return { name, count: entries.length, entries };
+  } catch (e) {
+    await cleanup();
+    throw wrapIo(e, "writing pack");
+  }
+}
+
+/** fsync of the directory so the renames survive a crash; not every platform allows it. */
+async function syncDir(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, "r");
+    await handle.sync();
+  } catch {
+    // Best effort: some filesystems refuse fsync on directories.
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * Reading objects out of one packfile on disk, given its index: positioned reads on a file
+ * descriptor (a pack is never read whole), inflate, and OFS_DELTA / REF_DELTA resolution with a
+ * shared cache of decoded bases. {@link decodePackEntry} is the pure, buffer-level part, reused by
+ * code that reads packs from elsewhere.
+ */
+import { open, type FileHandle } from "node:fs/promises";
+import { IrminError, corrupt, isIrminError } from "../../../core/errors.js";
+import type { Hash, HashAlgorithm } from "../../../core/hash.js";
+import { digestLength, toHex } from "../../../core/hash.js";
+import { hashObject, type ObjectType, type RawObject } from "../../../codec/object.js";
+import { inflateAt } from "../../../platform/native.js";
+import { applyDelta } from "./delta.js";
+import type { DeltaBaseCache } from "./delta-base-cache.js";
+import type { PackIndex } from "./pack-index.js";
+import { PACK_HEADER_LENGTH, decodeEntryHeader, decodeOfsDistance, decodePackHeader, objectTypeOfCode } from "./pack-format.js";
+
+/** A pack entry as stored, before delta resolution. */
+export type PackEntry =
+  | { readonly kind: "object"; readonly type: ObjectType; readonly data: Uint8Array }
+  | { readonly kind: "ofs-delta"; readonly baseOffset: number; readonly delta: Uint8Array }
+  | { readonly kind: "ref-delta"; readonly baseHash: Hash; readonly delta: Uint8Array };
+
+/**
+ * Decodes the complete entry at `bytes[pos..]` whose offset in its pack is `entryOffset` (needed
+ * to turn an OFS_DELTA distance into the base's offset). Returns the entry and how many bytes it
+ * took. Throws `CORRUPT` for a malformed header, a base offset before the pack's first entry, a
+ * zlib stream that is malformed or truncated, or inflated data of the wrong size.
+ */
+export function decodePackEntry(
+  bytes: Uint8Array,
+  pos: number,
+  entryOffset: number,
+  algorithm: HashAlgorithm,
+): { entry: PackEntry; length: number } {
+  const header = decodeEntryHeader(bytes, pos);
+  let p = pos + header.length;
+  let baseOffset = -1;
+  let baseHash: Hash | undefined;
+  if (header.code === 6) {
+    const ofs = decodeOfsDistance(bytes, p);
+    p += ofs.length;
+    baseOffset = entryOffset - ofs.distance;
+    if (baseOffset < PACK_HEADER_LENGTH) throw corrupt(`OFS_DELTA at ${entryOffset} points before the start of the pack`);
+  } else if (header.code === 7) {
+    const h = digestLength(algorithm);
+    if (p + h > bytes.length) throw corrupt("REF_DELTA base id truncated");
+    baseHash = toHex(bytes, p, h);
+    p += h;
+  }
+  let inflated: { output: Uint8Array; consumed: number };
+  try {
+    inflated = inflateAt(bytes, p, header.size);
+  } catch (e) {
+    throw corrupt(`pack entry at ${entryOffset}: bad zlib data`, e);
+  }
+  if (inflated.output.length !== header.size) {
+    throw corrupt(`pack entry at ${entryOffset}: ${inflated.output.length} bytes inflated, header says ${header.size}`);
+  }
+  const length = p + inflated.consumed - pos;
+  const type = objectTypeOfCode(header.code);
+  if (type !== undefined) return { entry: { kind: "object", type, data: inflated.output }, length };
+  if (baseHash !== undefined) return { entry: { kind: "ref-delta", baseHash, delta: inflated.output }, length };
+  return { entry: { kind: "ofs-delta", baseOffset, delta: inflated.output }, length };
+}
+
+/**
+ * Looks up a REF_DELTA base that is not in this pack. `depth` is how many deltas are already
+ * pending, for the resolver to pass back and so bound cyclic chains across packs.
+ */
+export type RefBaseResolver = (hash: Hash, depth: number) => Promise<RawObject | undefined>;
+
+/** Longest delta chain followed before giving up with `CORRUPT` (git's default depth is 50). */
+export const MAX_DELTA_CHAIN = 10_000;
+
+/** Options of {@link PackReader.open}. */
+export interface PackReaderOptions {
+  /** Cache of decoded delta bases, shared between packs; none when omitted. */
+  cache?: DeltaBaseCache;
+  /** Key prefix that distinguishes this pack in the shared cache (default: its checksum). */
+  cacheKey?: string;
+}
+
+/**
+ * One `.pack` file opened for positioned reads, with its parsed index. Each entry read is one
+ * `read` call of exactly the entry's bytes (bounds come from the sorted index offsets).
+ */
+export class PackReader {
+  private active = 0;
+  private closed = false;
+  private drained: (() => void) | undefined;
+  private readonly packEnd: number;
+  private readonly cacheKey: string;
+
+  private constructor(
+    private readonly file: FileHandle,
+    readonly index: PackIndex,
+    readonly size: number,
+    private readonly cache: DeltaBaseCache | undefined,
+    cacheKey: string | undefined,
+  ) {
+    this.packEnd = size - digestLength(index.algorithm);
+    this.cacheKey = cacheKey ?? toHex(index.packChecksum);
+  }
+
+  /**
+   * Opens `packPath` and checks it against `index`: a pack header, the same object count, and a
+   * trailing checksum equal to the one the index records (so a truncated pack or a mismatched
+   * pair throws `CORRUPT`). Filesystem errors propagate as Node errors (ENOENT when the pack was
+   * removed): the caller decides what a missing pack means.
+   */
+  static async open(packPath: string, index: PackIndex, options: PackReaderOptions = {}): Promise<PackReader> {
+    const file = await open(packPath, "r");
+    try {
+      const { size } = await file.stat();
+      const h = digestLength(index.algorithm);
+      if (size < PACK_HEADER_LENGTH + h) throw corrupt(`pack ${packPath} truncated`);
+      const reader = new PackReader(file, index, size, options.cache, options.cacheKey);
+      const header = decodePackHeader(await reader.readExact(0, PACK_HEADER_LENGTH));
+      if (header.count !== index.count) throw corrupt(`pack ${packPath} holds ${header.count} objects, its index ${index.count}`);
+      const trailer = await reader.readExact(size - h, h);
+      if (toHex(trailer) !== toHex(index.packChecksum)) throw corrupt(`pack ${packPath} does not match its index (truncated?)`);
+      return reader;
+    } catch (e) {
+      await file.close();
+      throw e;
+    }
+  }
+
+  /** Whether the pack holds `hash` (index lookup only, no I/O). */
+  has(hash: Hash): boolean {
+    return this.index.find(hash) >= 0;
+  }
+
+  /**
+   * The object `hash`, resolved and checked against its id (`CORRUPT` on mismatch), or
+   * undefined when this pack does not hold it. REF_DELTA bases outside this pack come from
+   * `resolveRef`; a missing one is `CORRUPT`. Throws `CLOSED` after {@link close}.
+   */
+  async get(hash: Hash, resolveRef?: RefBaseResolver, depth = 0): Promise<RawObject | undefined> {
+    const offset = this.index.offsetOf(hash);
+    if (offset === undefined) return undefined;
+    const obj = await this.guard(() => this.resolve(offset, resolveRef, depth));
+    if (hashObject(this.index.algorithm, obj.type, obj.data) !== hash) throw corrupt(`packed object ${hash} does not match its id`);
+    return obj;
+  }
+
+  /** The raw entry at `offset` (no delta resolution). Throws `CORRUPT` when none starts there. */
+  async entryAt(offset: number): Promise<PackEntry> {
+    return this.guard(() => this.readEntry(offset));
+  }
+
+  /**
+   * The object at `offset` with its delta chain applied (not checked against an id: {@link get}
+   * does that). Decoded bases are kept in the shared cache. Throws `CORRUPT` for a broken chain.
+   */
+  async objectAt(offset: number, resolveRef?: RefBaseResolver, depth = 0): Promise<RawObject> {
+    return this.guard(() => this.resolve(offset, resolveRef, depth));
+  }
+
+  /** Closes the file once the reads in progress have finished; later reads throw `CLOSED`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    await this.file.close();
+  }
+
+  private async readEntry(offset: number): Promise<PackEntry> {
+    const end = this.index.entryEnd(offset, this.packEnd);
+    const bytes = await this.readExact(offset, end - offset);
+    const { entry, length } = decodePackEntry(bytes, 0, offset, this.index.algorithm);
+    if (length !== bytes.length) throw corrupt(`pack entry at ${offset} has ${bytes.length - length} trailing bytes`);
+    return entry;
+  }
+
+  private async resolve(offset: number, resolveRef: RefBaseResolver | undefined, depth: number): Promise<RawObject> {
+    const chain: { offset: number; delta: Uint8Array }[] = [];
+    let base: RawObject | undefined;
+    let cur = offset;
+    while (base === undefined) {
+      if (depth + chain.length > MAX_DELTA_CHAIN) throw corrupt(`delta chain longer than ${MAX_DELTA_CHAIN} at ${offset}`);
+      const cached = this.cache?.get(this.key(cur));
+      if (cached !== undefined) {
+        // Callers own what they receive: never hand out the cached bytes themselves.
+        base = chain.length === 0 ? { type: cached.type, data: cached.data.slice() } : cached;
+        break;
+      }
+      const entry = await this.readEntry(cur);
+      if (entry.kind === "object") {
+        base = { type: entry.type, data: entry.data };
+        if (chain.length > 0) this.cache?.set(this.key(cur), base);
+      } else if (entry.kind === "ofs-delta") {
+        // Bases precede their deltas, which also rules out cycles.
+        if (entry.baseOffset >= cur) throw corrupt(`OFS_DELTA at ${cur} does not point backwards`);
+        chain.push({ offset: cur, delta: entry.delta });
+        cur = entry.baseOffset;
+      } else {
+        chain.push({ offset: cur, delta: entry.delta });
+        const local = this.index.offsetOf(entry.baseHash);
+        if (local !== undefined) {
+          cur = local;
+        } else {
+          base = resolveRef === undefined ? undefined : await resolveRef(entry.baseHash, depth + chain.length);
+          if (base === undefined) throw corrupt(`REF_DELTA base ${entry.baseHash} is missing`);
+        }
+      }
+    }
+    for (let i = chain.length - 1; i >= 0; i--) {
+      base = { type: base.type, data: applyDelta(base.data, chain[i].delta) };
+      // Only intermediate results are bases; the requested object goes to the caller uncached.
+      if (i > 0) this.cache?.set(this.key(chain[i].offset), base);
+    }
+    return base;
+  }
+
+  private key(offset: number): string {
+    return `${this.cacheKey}:${offset}`;
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new IrminError("CLOSED", "pack reader is closed");
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      if (this.active === 0 && this.drained !== undefined) this.drained();
+    }
+  }
+
+  private async readExact(position: number, length: number): Promise<Uint8Array> {
+    const buf = new Uint8Array(length);
+    let done = 0;
+    try {
+      while (done < length) {
+        const { bytesRead } = await this.file.read(buf, done, length - done, position + done);
+        if (bytesRead === 0) throw corrupt(`pack truncated at ${position + done}`);
+        done += bytesRead;
+      }
+    } catch (e) {
+      if (isIrminError(e)) throw e;
+      throw new IrminError("IO", `reading pack: ${(e as Error).message}`, { cause: e });
+    }
+    return buf;
+  }
+}
