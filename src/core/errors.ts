@@ -11,6 +11,8 @@
  * - `UNSUPPORTED`: the backend or repository uses a feature this library does not handle.
  * - `IO`: the operating system refused an operation (permissions, disk full, ...).
  * - `LOCKED`: a lock could not be taken within the allowed time.
+ * - `MAX_DEPTH_REACHED`: a history search needed to go deeper than its `maxDepth`.
+ * - `TOO_MANY_LCAS`: two commits have more common ancestors than the given `limit`.
  */
 export type ErrorCode =
   | "INVALID_ARGUMENT"
@@ -21,7 +23,9 @@ export type ErrorCode =
   | "TOO_MANY_RETRIES"
   | "UNSUPPORTED"
   | "IO"
-  | "LOCKED";
+  | "LOCKED"
+  | "MAX_DEPTH_REACHED"
+  | "TOO_MANY_LCAS";
 
 /** The one error class of the library: `code` says what kind of failure it is. */
 export class IrminError extends Error {

@@ -1,0 +1,103 @@
+import { corrupt, invalidArgument } from "../core/errors.js";
+import type { Hash } from "../core/hash.js";
+import { hashObject } from "../codec/object.js";
+import { decodeCommit, encodeCommit } from "../codec/commit.js";
+import type { Identity } from "../codec/identity.js";
+import type { TreeContext } from "../tree/node.js";
+
+/** What a commit says about itself. */
+export interface CommitInfo {
+  /** `"Name <email>"`. */
+  readonly author: string;
+  readonly message: string;
+  /** Author date in milliseconds since the epoch (Git keeps seconds: a multiple of 1000). */
+  readonly date: number;
+}
+
+/** A decoded commit: what the history layer walks. */
+export interface CommitNode {
+  readonly hash: Hash;
+  readonly tree: Hash;
+  readonly parents: readonly Hash[];
+  readonly info: CommitInfo;
+  /** Committer time in seconds, the order history walks use. */
+  readonly time: number;
+}
+
+/** What a new commit is made of. */
+export interface NewCommit {
+  readonly tree: Hash;
+  readonly parents: readonly Hash[];
+  /** `"Name <email>"`. */
+  readonly author: string;
+  readonly message: string;
+  /** Milliseconds since the epoch (default now). */
+  readonly date?: number;
+}
+
+/** Reads and decodes a commit, through the context's cache; NOT_FOUND when absent, CORRUPT when not a commit. */
+export async function readCommit(ctx: TreeContext, hash: Hash): Promise<CommitNode> {
+  const key = "c" + hash;
+  const hit = ctx.cache.get(key) as CommitNode | undefined;
+  if (hit !== undefined) return hit;
+  const o = await ctx.read(hash, "commit");
+  if (o.type !== "commit") throw corrupt(`object ${hash} is a ${o.type}, expected a commit`);
+  const c = decodeCommit(o.data, ctx.algorithm);
+  const node: CommitNode = {
+    hash,
+    tree: c.tree,
+    parents: c.parents,
+    info: { author: `${c.author.name} <${c.author.email}>`, message: c.message, date: c.author.timestamp * 1000 },
+    time: c.committer.timestamp,
+  };
+  ctx.cache.set(key, node, 256 + c.message.length);
+  return node;
+}
+
+/** Parses `"Name <email>"`; INVALID_ARGUMENT when malformed. */
+export function parseAuthor(author: string): { name: string; email: string } {
+  const m = /^([^<>\n]*?) ?<([^<>\n]*)>$/.exec(author);
+  if (m === null) throw invalidArgument(`author must look like "Name <email>", got ${JSON.stringify(author)}`);
+  return { name: m[1], email: m[2] };
+}
+
+/** Git's timezone string for the local offset at `date`, e.g. `"+0100"`. */
+function timezoneOf(date: Date): string {
+  const offset = -date.getTimezoneOffset();
+  const sign = offset < 0 ? "-" : "+";
+  const abs = Math.abs(offset);
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}${String(abs % 60).padStart(2, "0")}`;
+}
+
+/** Encodes a new commit (author = committer) and returns its id and bytes, without writing it. */
+export function buildCommit(ctx: TreeContext, c: NewCommit): { hash: Hash; data: Uint8Array; node: CommitNode } {
+  const { name, email } = parseAuthor(c.author);
+  const date = c.date ?? Date.now();
+  if (!Number.isFinite(date)) throw invalidArgument("commit date must be a finite number of milliseconds");
+  const identity: Identity = { name, email, timestamp: Math.floor(date / 1000), timezone: timezoneOf(new Date(date)) };
+  const message = c.message.endsWith("\n") ? c.message : c.message + "\n";
+  const data = encodeCommit({ tree: c.tree, parents: [...c.parents], author: identity, committer: identity, extraHeaders: [], message });
+  const hash = hashObject(ctx.algorithm, "commit", data);
+  const node: CommitNode = {
+    hash,
+    tree: c.tree,
+    parents: [...c.parents],
+    info: { author: `${name} <${email}>`, message, date: identity.timestamp * 1000 },
+    time: identity.timestamp,
+  };
+  return { hash, data, node };
+}
+
+/** Writes a new commit; its tree and parents must already be stored. */
+export async function writeCommit(ctx: TreeContext, c: NewCommit): Promise<CommitNode> {
+  const { data, node } = buildCommit(ctx, c);
+  ctx.stats.writes++;
+  await ctx.objects.put("commit", data);
+  ctx.cache.set("c" + node.hash, node, 256 + node.info.message.length);
+  return node;
+}
+
+/** A default author for commits: `"irmin-ts <irmin@host>"`-like, overridable per repo and per call. */
+export function defaultAuthor(): string {
+  return "irmin-ts <irmin@localhost>";
+}

@@ -1,0 +1,337 @@
+import { invalidArgument, IrminError } from "../core/errors.js";
+import { checkHash, type Hash } from "../core/hash.js";
+import { formatPath, parsePath, type PathInput } from "../core/path.js";
+import { branchRef } from "../core/ref-name.js";
+import { readCommit, writeCommit, type CommitNode } from "../history/commits.js";
+import { mergeCommits } from "../history/merge-commits.js";
+import { walkHistory } from "../history/walk.js";
+import { findChild } from "../tree/edit.js";
+import { Node } from "../tree/node.js";
+import type { MergeConflict } from "../tree/tree-merge.js";
+import { Tree, type ListEntry, type ListOptions } from "../tree/tree.js";
+import { Commit } from "./commit.js";
+import type { RepoCore } from "./repo-core.js";
+import { SerialQueue } from "./serial.js";
+import { Transaction } from "./transaction.js";
+
+/** Who and why, for any operation that makes a commit. */
+export interface CommitOptions {
+  /** Commit message (default: the operation and path, e.g. `set home/todo`). */
+  message?: string;
+  /** `"Name <email>"` (default: the repository's author). */
+  author?: string;
+}
+
+/** The result of a merge: the new head, or the paths that conflict. */
+export type MergeResult<V> = { ok: true; commit: Commit<V> | undefined } | { ok: false; conflicts: MergeConflict[] };
+
+/** How a transaction lands when the branch moved while it ran. */
+export type TransactionStrategy = "merge" | "test-and-set" | "set";
+
+/** Options of {@link Branch.transaction}. */
+export interface TransactionOptions extends CommitOptions {
+  /**
+   * `"merge"` (default): the transaction's commit is merged with what landed meanwhile (a conflict
+   * is returned as a value). `"test-and-set"`: the transaction fails if the branch moved, after
+   * re-running it up to `retries` times. `"set"`: the transaction's tree replaces the branch's
+   * (last writer wins).
+   */
+  strategy?: TransactionStrategy;
+  /** Re-runs (test-and-set) or re-merges (merge) after losing a race (default 5). */
+  retries?: number;
+}
+
+/** The result of a transaction. */
+export type TransactionResult<R, V> =
+  | { ok: true; value: R; commit: Commit<V> | undefined }
+  | { ok: false; reason: "conflict"; conflicts: MergeConflict[] }
+  | { ok: false; reason: "changed" };
+
+/** A change of a branch's head, as a watcher sees it. */
+export interface HeadChange<V> {
+  before: Commit<V> | undefined;
+  after: Commit<V> | undefined;
+}
+
+/** A change of the value at one path, as a key watcher sees it. */
+export interface ValueChange<V> {
+  before: V | undefined;
+  after: V | undefined;
+}
+
+/** How many times a single-operation write re-applies itself after losing a race before giving up. */
+const WRITE_ATTEMPTS = 200;
+
+/**
+ * A named branch (`refs/heads/<name>`): a movable pointer to a commit. A handle does no I/O until
+ * used, and the branch need not exist yet (reads see an empty tree). Every write is one commit made
+ * atomically with compare-and-set on the ref: when another writer (in this process, another one,
+ * or the git CLI) moved the branch meanwhile, the operation is re-applied on the new head, so no
+ * acknowledged write is ever lost.
+ */
+export class Branch<V = string> {
+  /** The full ref name, `refs/heads/<name>`. */
+  readonly ref: string;
+
+  /** @internal */
+  constructor(
+    private readonly core: RepoCore<V>,
+    /** The branch name. */
+    readonly name: string,
+  ) {
+    this.ref = branchRef(name);
+  }
+
+  /** The head commit, or `undefined` when the branch does not exist. */
+  async head(): Promise<Commit<V> | undefined> {
+    const node = await this.headNode();
+    return node === undefined ? undefined : new Commit(this.core, node);
+  }
+
+  /** The head's tree (an empty tree when the branch does not exist). */
+  async tree(): Promise<Tree<V>> {
+    const head = await this.headNode();
+    return this.treeOf(head);
+  }
+
+  /** The value at `path`, or `undefined`. */
+  async get(path: PathInput): Promise<V | undefined> {
+    return (await this.tree()).get(path);
+  }
+
+  /** Whether a value is at `path`. */
+  async has(path: PathInput): Promise<boolean> {
+    return (await this.tree()).has(path);
+  }
+
+  /** The directory at `path` (default the root), sorted by name; `[]` when absent. */
+  async list(path: PathInput = [], options?: ListOptions): Promise<ListEntry[]> {
+    return (await this.tree()).list(path, options);
+  }
+
+  /** Sets `path` to `value` in one commit (message `set <path>`). */
+  async set(path: PathInput, value: V, options: CommitOptions = {}): Promise<Commit<V>> {
+    const p = parsePath(path);
+    if (p.length === 0) throw invalidArgument("cannot set the root: give a path");
+    const commit = await this.write(`set ${formatPath(p)}`, options, (tree) => tree.set(p, value));
+    // No commit means the value was already there, so the branch has a head.
+    return commit ?? (await this.head())!;
+  }
+
+  /** Grafts `tree` at `path` (the whole tree for the root) in one commit. */
+  async setTree(path: PathInput, tree: Tree<V>, options: CommitOptions = {}): Promise<Commit<V> | undefined> {
+    const p = parsePath(path);
+    return (await this.write(`set tree ${formatPath(p) || "/"}`, options, (t) => t.setTree(p, tree))) ?? this.head();
+  }
+
+  /** Removes the value or directory at `path` in one commit; no commit when nothing was there. */
+  async remove(path: PathInput, options: CommitOptions = {}): Promise<Commit<V> | undefined> {
+    const p = parsePath(path);
+    return (await this.write(`remove ${formatPath(p) || "/"}`, options, (t) => t.remove(p))) ?? this.head();
+  }
+
+  /**
+   * Atomically sets `path` to `next` (removes it when `next` is `undefined`) if its value is
+   * `expected` (`undefined`: absent). Returns whether it did.
+   */
+  async testAndSet(path: PathInput, expected: V | undefined, next: V | undefined, options: CommitOptions = {}): Promise<boolean> {
+    const p = parsePath(path);
+    if (p.length === 0) throw invalidArgument("cannot test-and-set the root: give a path");
+    const { contents } = this.core;
+    const expectedBytes = expected === undefined ? undefined : contents.encode(expected);
+    let matched = false;
+    await this.write(`test-and-set ${formatPath(p)}`, options, async (tree) => {
+      const child = await findChild(tree.ctx, tree.node, p);
+      const current = child?.kind === "contents" ? await tree.ctx.contentsBytes(child) : undefined;
+      matched = equalBytes(current, expectedBytes);
+      if (!matched) return tree;
+      return next === undefined ? tree.remove(p) : tree.set(p, next);
+    });
+    return matched;
+  }
+
+  /**
+   * Runs `fn` on a working tree and commits what it wrote as one commit. See
+   * {@link TransactionOptions} for what happens when the branch moved meanwhile.
+   */
+  async transaction<R>(fn: (tx: Transaction<V>) => Promise<R> | R, options: TransactionOptions = {}): Promise<TransactionResult<R, V>> {
+    const strategy = options.strategy ?? "merge";
+    if (strategy !== "merge" && strategy !== "test-and-set" && strategy !== "set") throw invalidArgument(`unknown strategy ${JSON.stringify(strategy)}`);
+    const retries = options.retries ?? 5;
+    if (!Number.isInteger(retries) || retries < 0) throw invalidArgument("retries must be a non-negative integer");
+    const { ctx } = this.core;
+    const message = options.message ?? "transaction";
+    for (let attempt = 0; ; attempt++) {
+      const start = await this.headNode();
+      const tx = new Transaction(ctx, this.core.contents, start === undefined ? Node.empty() : Node.stored(start.tree));
+      const value = await fn(tx);
+      const treeHash = await ctx.writeNode(tx.node);
+      if (start !== undefined && treeHash === start.tree) return { ok: true, value, commit: undefined };
+      if (strategy === "set") {
+        const commit = await this.write(message, options, () => new Tree(ctx, this.core.contents, tx.node));
+        return { ok: true, value, commit };
+      }
+      const mine = await writeCommit(ctx, { tree: treeHash, parents: start ? [start.hash] : [], author: options.author ?? this.core.author, message });
+      if (await this.core.backend.refs.testAndSet(this.ref, start?.hash, mine.hash)) return { ok: true, value, commit: new Commit(this.core, mine) };
+      if (strategy === "test-and-set") {
+        if (attempt >= retries) return { ok: false, reason: "changed" };
+        continue;
+      }
+      const merged = await this.mergeHash(mine.hash, `merge transaction into ${this.name}`, options, retries);
+      if (!merged.ok) return { ok: false, reason: "conflict", conflicts: merged.conflicts };
+      return { ok: true, value, commit: merged.commit };
+    }
+  }
+
+  /**
+   * Makes `name` point at this branch's head (overwriting it) and returns its handle. Forking a
+   * branch that does not exist removes `name`.
+   */
+  async fork(name: string): Promise<Branch<V>> {
+    const other = new Branch(this.core, name);
+    const head = await this.headNode();
+    if (head === undefined) await this.core.backend.refs.remove(other.ref);
+    else await this.core.backend.refs.set(other.ref, head.hash);
+    return other;
+  }
+
+  /**
+   * Merges `from` (a branch, a commit or a commit id) into this branch: fast-forward when possible,
+   * otherwise a merge commit (message `merge <from> into <this>`). Conflicts are returned, and the
+   * branch is left unchanged.
+   */
+  async merge(from: Branch<V> | Commit<V> | Hash, options: CommitOptions & { maxDepth?: number } = {}): Promise<MergeResult<V>> {
+    let hash: Hash;
+    let label: string;
+    if (from instanceof Branch) {
+      const h = await from.headNode();
+      if (h === undefined) return { ok: true, commit: await this.head() };
+      hash = h.hash;
+      label = from.name;
+    } else if (from instanceof Commit) {
+      hash = from.hash;
+      label = from.hash.slice(0, 12);
+    } else {
+      hash = checkHash(from, this.core.ctx.algorithm);
+      label = hash.slice(0, 12);
+    }
+    await readCommit(this.core.ctx, hash);
+    return this.mergeHash(hash, options.message ?? `merge ${label} into ${this.name}`, options, WRITE_ATTEMPTS, options.maxDepth);
+  }
+
+  /** The commits reachable from the head, newest first; with `path`, only those that changed it. */
+  async history(options: { limit?: number; path?: PathInput } = {}): Promise<Commit<V>[]> {
+    const head = await this.headNode();
+    if (head === undefined) return [];
+    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) throw invalidArgument("limit must be a non-negative integer");
+    const path = options.path === undefined ? undefined : parsePath(options.path);
+    const nodes = await walkHistory(this.core.ctx, head.hash, { limit: options.limit, path });
+    return nodes.map((n) => new Commit(this.core, n));
+  }
+
+  /** Moves the branch to `commit` (a snapshot to revert to), whatever it pointed at before. */
+  async reset(commit: Commit<V> | Hash): Promise<void> {
+    const hash = commit instanceof Commit ? commit.hash : checkHash(commit, this.core.ctx.algorithm);
+    await readCommit(this.core.ctx, hash);
+    await this.core.backend.refs.set(this.ref, hash);
+  }
+
+  /**
+   * Calls `callback` after every change of the head: local writes, merges, other processes and
+   * the git CLI (for backends that see external changes). Callbacks of one watch run one at a time,
+   * in order. Returns the function that stops watching.
+   */
+  watch(callback: (change: HeadChange<V>) => unknown): () => void {
+    this.core.live();
+    const queue = new SerialQueue();
+    return this.core.backend.refs.watch((change) => {
+      if (change.name !== this.ref) return;
+      void queue.run(async () => {
+        const before = change.before === undefined ? undefined : await this.core.commit(change.before);
+        const after = change.after === undefined ? undefined : await this.core.commit(change.after);
+        await callback({ before, after });
+      });
+    });
+  }
+
+  /** Like {@link watch}, but only when the value at `path` changes, with the values before and after. */
+  watchKey(path: PathInput, callback: (change: ValueChange<V>) => unknown): () => void {
+    const p = parsePath(path);
+    if (p.length === 0) throw invalidArgument("watchKey needs a path");
+    return this.watch(async ({ before, after }) => {
+      const [b, a] = await Promise.all([before ? (await before.tree()).get(p) : undefined, after ? (await after.tree()).get(p) : undefined]);
+      const { contents } = this.core;
+      const same = b === undefined || a === undefined ? a === b : equalBytes(contents.encode(b), contents.encode(a));
+      if (!same) await callback({ before: b, after: a });
+    });
+  }
+
+  /** @internal The head commit, decoded. */
+  async headNode(): Promise<CommitNode | undefined> {
+    this.core.live();
+    const hash = await this.core.backend.refs.get(this.ref);
+    return hash === undefined ? undefined : readCommit(this.core.ctx, hash);
+  }
+
+  private treeOf(head: CommitNode | undefined): Tree<V> {
+    return new Tree(this.core.ctx, this.core.contents, head === undefined ? Node.empty() : Node.stored(head.tree));
+  }
+
+  /**
+   * The write loop every single operation uses: apply `op` to the head's tree, commit, then
+   * compare-and-set the ref; on a lost race, re-apply `op` on the new head. Returns the new
+   * commit, or `undefined` when `op` changed nothing.
+   */
+  private async write(message: string, options: CommitOptions, op: (tree: Tree<V>) => Promise<Tree<V>> | Tree<V>): Promise<Commit<V> | undefined> {
+    const { ctx } = this.core;
+    const author = options.author ?? this.core.author;
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const head = await this.headNode();
+      const tree = await op(this.treeOf(head));
+      const treeHash = await ctx.writeNode(tree.node);
+      if (head !== undefined && treeHash === head.tree) return undefined;
+      if (head === undefined && tree.node.entries?.size === 0) return undefined;
+      const commit = await writeCommit(ctx, { tree: treeHash, parents: head ? [head.hash] : [], author, message: options.message ?? message });
+      if (await this.core.backend.refs.testAndSet(this.ref, head?.hash, commit.hash)) return new Commit(this.core, commit);
+      await backoff(attempt);
+    }
+    throw new IrminError("TOO_MANY_RETRIES", `${message}: lost the race for ${this.ref} ${WRITE_ATTEMPTS} times`);
+  }
+
+  private async mergeHash(other: Hash, message: string, options: CommitOptions, attempts: number, maxDepth?: number): Promise<MergeResult<V>> {
+    const { ctx } = this.core;
+    for (let attempt = 0; attempt <= attempts; attempt++) {
+      const head = await this.headNode();
+      let next: Hash;
+      if (head === undefined) {
+        next = other;
+      } else {
+        const r = await mergeCommits(ctx, head.hash, other, { codec: this.core.contents, nodeHook: this.core.nodeHook, maxDepth });
+        if (!r.ok) return { ok: false, conflicts: r.conflicts };
+        if (r.kind === "up-to-date") return { ok: true, commit: new Commit(this.core, head) };
+        if (r.kind === "fast-forward") next = r.head;
+        else {
+          const tree = await ctx.writeNode(r.tree);
+          next = (await writeCommit(ctx, { tree, parents: [head.hash, other], author: options.author ?? this.core.author, message })).hash;
+        }
+      }
+      if (await this.core.backend.refs.testAndSet(this.ref, head?.hash, next)) return { ok: true, commit: await this.core.commit(next) };
+      await backoff(attempt);
+    }
+    throw new IrminError("TOO_MANY_RETRIES", `${message}: lost the race for ${this.ref} too many times`);
+  }
+}
+
+function equalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A short random pause after a lost race, growing with the attempts, so racing writers spread out. */
+function backoff(attempt: number): Promise<void> {
+  if (attempt === 0) return Promise.resolve();
+  const ms = Math.random() * Math.min(50, 2 ** Math.min(attempt, 6));
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,55 @@
+import { compareNames, type Child, type ContentsChild, type Node, type TreeContext } from "./node.js";
+
+/** A change to one value between two trees. */
+export interface DiffEntry<V> {
+  path: string[];
+  kind: "added" | "removed" | "updated";
+  before?: V;
+  after?: V;
+}
+
+/** A change between two trees, with the leaves instead of values. */
+export interface RawDiffEntry {
+  path: string[];
+  kind: "added" | "removed" | "updated";
+  before?: ContentsChild;
+  after?: ContentsChild;
+}
+
+/**
+ * The value-level changes from `a` to `b`, sorted by path. Subtrees with equal hashes are skipped
+ * unread, so the cost grows with the differences, not with the trees.
+ */
+export async function diffNodes(ctx: TreeContext, a: Node, b: Node, prefix: string[]): Promise<RawDiffEntry[]> {
+  const out: RawDiffEntry[] = [];
+  await walk(ctx, a, b, prefix, out);
+  return out;
+}
+
+async function walk(ctx: TreeContext, a: Node, b: Node, prefix: string[], out: RawDiffEntry[]): Promise<void> {
+  if (a === b) return;
+  if ((await ctx.hashNode(a)) === (await ctx.hashNode(b))) return;
+  const ea = await ctx.load(a);
+  const eb = await ctx.load(b);
+  const names = [...new Set([...ea.keys(), ...eb.keys()])].sort(compareNames);
+  for (const name of names) {
+    await diffChild(ctx, ea.get(name), eb.get(name), [...prefix, name], out);
+  }
+}
+
+async function diffChild(ctx: TreeContext, x: Child | undefined, y: Child | undefined, path: string[], out: RawDiffEntry[]): Promise<void> {
+  if (x?.kind === "node" && y?.kind === "node") return walk(ctx, x.node, y.node, path, out);
+  if (x?.kind === "contents" && y?.kind === "contents") {
+    if (x.hash !== y.hash || x.mode !== y.mode) out.push({ path, kind: "updated", before: x, after: y });
+    return;
+  }
+  // Kinds differ (or one side is absent): everything under x is removed, everything under y added.
+  if (x !== undefined) await leaves(ctx, x, path, (p, h) => out.push({ path: p, kind: "removed", before: h }));
+  if (y !== undefined) await leaves(ctx, y, path, (p, h) => out.push({ path: p, kind: "added", after: h }));
+}
+
+async function leaves(ctx: TreeContext, child: Child, path: string[], emit: (path: string[], leaf: ContentsChild) => void): Promise<void> {
+  if (child.kind === "contents") return emit(path, child);
+  const entries = await ctx.load(child.node);
+  for (const name of child.node.names()) await leaves(ctx, entries.get(name)!, [...path, name], emit);
+}

@@ -1,0 +1,61 @@
+import type { Path } from "../core/path.js";
+import { Node, type Child, type TreeContext } from "./node.js";
+
+/** The entry at `path` under `root` (`undefined` when absent). Reads one node per segment. */
+export async function findChild(ctx: TreeContext, root: Node, path: Path): Promise<Child | undefined> {
+  let node = root;
+  for (let i = 0; i < path.length; i++) {
+    const child = (await ctx.load(node)).get(path[i]);
+    if (child === undefined || i === path.length - 1) return child;
+    if (child.kind !== "node") return undefined;
+    node = child.node;
+  }
+  return { kind: "node", node: root };
+}
+
+/**
+ * A new root where the entry at `path` (non-empty) is replaced by `fn(current)`; `undefined` removes
+ * it. Directories left empty are pruned (Git stores no empty trees); a value on the way is replaced
+ * by a directory. Nodes owned by `owner` are changed in place, the others are copied once and the
+ * copies owned by `owner`: a builder that keeps its token pays one copy per node, not one per write.
+ * When nothing changes, `root` itself is returned.
+ */
+export async function updateAt(
+  ctx: TreeContext,
+  root: Node,
+  path: Path,
+  fn: (current: Child | undefined) => Child | undefined,
+  owner: object | undefined,
+): Promise<Node> {
+  const entries = await ctx.load(root);
+  const name = path[0];
+  const current = entries.get(name);
+  let next: Child | undefined;
+  if (path.length === 1) {
+    next = fn(current);
+  } else {
+    const sub = current?.kind === "node" ? current.node : undefined;
+    if (sub === undefined && fn(undefined) === undefined) return root; // removing below a missing path
+    const updated = await updateAt(ctx, sub ?? Node.empty(owner), path.slice(1), fn, owner);
+    if (updated === sub) return root;
+    next = updated.entries!.size === 0 ? undefined : { kind: "node", node: updated };
+  }
+  if (next === current) return root;
+  if (next !== undefined && current !== undefined && sameChild(next, current)) return root;
+  if (owner !== undefined && root.owner === owner) {
+    root.touch();
+    if (next === undefined) entries.delete(name);
+    else entries.set(name, next);
+    return root;
+  }
+  const copy = new Map(entries);
+  if (next === undefined) copy.delete(name);
+  else copy.set(name, next);
+  return Node.fromEntries(copy, owner);
+}
+
+function sameChild(a: Child, b: Child): boolean {
+  if (a.kind === "contents" && b.kind === "contents") return a.hash === b.hash && a.mode === b.mode;
+  if (a.kind === "node" && b.kind === "node") return a.node === b.node || (a.node.hash !== undefined && a.node.hash === b.node.hash);
+  return false;
+}

@@ -1,0 +1,208 @@
+import { corrupt, IrminError } from "../core/errors.js";
+import type { Hash, HashAlgorithm } from "../core/hash.js";
+import { hashObject, type RawObject } from "../codec/object.js";
+import { decodeTree, encodeTree, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
+import type { ObjectStore } from "../backend/object-store.js";
+import { ObjectCache } from "../backend/object-cache.js";
+
+/**
+ * A leaf of the tree: a blob (or a symlink / gitlink, kept as they are). `hash` is always known;
+ * `pending` holds the bytes of a blob that is not yet in the object store.
+ */
+export interface ContentsChild {
+  readonly kind: "contents";
+  readonly mode: string;
+  readonly hash: Hash;
+  readonly pending?: Uint8Array;
+}
+
+/** A subtree. */
+export interface NodeChild {
+  readonly kind: "node";
+  readonly node: Node;
+}
+
+/** One entry of a directory. */
+export type Child = ContentsChild | NodeChild;
+
+/**
+ * A directory. Either stored (`hash` known, entries loaded on demand through the context's cache)
+ * or built in memory (`entries` set). Nodes are immutable once shared; a node whose `owner` is the
+ * token of a running builder may be changed in place by that builder only (see `TreeBuilder`), which
+ * is what makes many writes to one large directory cost O(1) each instead of a copy each.
+ */
+export class Node {
+  /** Git's id of this tree, once known. */
+  hash: Hash | undefined;
+  /** Entries, once loaded or when built in memory. */
+  entries: Map<string, Child> | undefined;
+  /** True when this tree (and everything under it) is known to be in the object store. */
+  stored: boolean;
+  /** Builder allowed to mutate this node in place; `undefined` for frozen nodes. */
+  owner: object | undefined;
+  private sortedNames: string[] | undefined;
+
+  private constructor(hash: Hash | undefined, entries: Map<string, Child> | undefined, stored: boolean, owner?: object) {
+    this.hash = hash;
+    this.entries = entries;
+    this.stored = stored;
+    this.owner = owner;
+  }
+
+  /** A node for a tree already in the store. */
+  static stored(hash: Hash): Node {
+    return new Node(hash, undefined, true);
+  }
+
+  /** A node built in memory from `entries` (taken, not copied). */
+  static fromEntries(entries: Map<string, Child>, owner?: object): Node {
+    return new Node(undefined, entries, false, owner);
+  }
+
+  /** The empty directory. */
+  static empty(owner?: object): Node {
+    return new Node(undefined, new Map(), false, owner);
+  }
+
+  /** Entry names in code-unit order (cached for frozen nodes). */
+  names(): string[] {
+    if (this.sortedNames !== undefined) return this.sortedNames;
+    const names = [...this.entries!.keys()].sort(compareNames);
+    if (this.owner === undefined) this.sortedNames = names;
+    return names;
+  }
+
+  /** Called by a builder before an in-place change: drops what was derived from the entries. */
+  touch(): void {
+    this.hash = undefined;
+    this.stored = false;
+    this.sortedNames = undefined;
+  }
+}
+
+/** Plain code-unit order, the order of `list`. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Counts of object-store traffic, for complexity tests and benchmarks. */
+export interface TreeStats {
+  reads: number;
+  writes: number;
+}
+
+/** What the tree layer needs from a repository: its object store, format and caches. */
+export class TreeContext {
+  readonly stats: TreeStats = { reads: 0, writes: 0 };
+
+  constructor(
+    readonly objects: ObjectStore,
+    readonly algorithm: HashAlgorithm,
+    readonly cache: ObjectCache<unknown> = new ObjectCache(),
+  ) {}
+
+  /** Reads an object, failing with NOT_FOUND when absent. Counted in `stats.reads`. */
+  async read(hash: Hash, what: string): Promise<RawObject> {
+    this.stats.reads++;
+    const o = await this.objects.get(hash);
+    if (o === undefined) throw new IrminError("NOT_FOUND", `${what} ${hash} is not in the object store`);
+    return o;
+  }
+
+  /** Blob bytes by hash, through the cache. */
+  async blob(hash: Hash): Promise<Uint8Array> {
+    const key = "b" + hash;
+    const hit = this.cache.get(key) as Uint8Array | undefined;
+    if (hit !== undefined) return hit;
+    const o = await this.read(hash, "blob");
+    if (o.type !== "blob") throw corrupt(`object ${hash} is a ${o.type}, expected a blob`);
+    this.cache.set(key, o.data, o.data.length + 64);
+    return o.data;
+  }
+
+  /** The bytes of a leaf: its pending bytes when not yet written, else the stored blob. */
+  contentsBytes(child: ContentsChild): Promise<Uint8Array> {
+    return child.pending !== undefined ? Promise.resolve(child.pending) : this.blob(child.hash);
+  }
+
+  /** The entries of `node`, loading and caching them when the node is stored. */
+  async load(node: Node): Promise<Map<string, Child>> {
+    if (node.entries !== undefined) return node.entries;
+    const hash = node.hash!;
+    const key = "t" + hash;
+    let entries = this.cache.get(key) as Map<string, Child> | undefined;
+    if (entries === undefined) {
+      const o = await this.read(hash, "tree");
+      if (o.type !== "tree") throw corrupt(`object ${hash} is a ${o.type}, expected a tree`);
+      entries = entriesFromGit(decodeTree(o.data, this.algorithm));
+      this.cache.set(key, entries, 96 * entries.size + 64);
+    }
+    // Shared between nodes with the same hash: safe because frozen nodes are never mutated.
+    node.entries = entries;
+    return entries;
+  }
+
+  /** Git's id of `node`, computing (not writing) the trees below it that are in memory. */
+  async hashNode(node: Node): Promise<Hash> {
+    return node.hash ?? this.encodeNode(node, undefined);
+  }
+
+  /**
+   * Writes every in-memory tree and pending blob under `node` to the object store in one batch
+   * and returns the root's id. Cost: O(new objects); stored subtrees are not visited.
+   */
+  async writeNode(node: Node): Promise<Hash> {
+    if (node.stored) return node.hash!;
+    const out: WriteBatch = { batch: [], written: [] };
+    await this.encodeNode(node, out);
+    if (out.batch.length > 0) {
+      this.stats.writes += out.batch.length;
+      await this.objects.putMany(out.batch);
+    }
+    for (const n of out.written) {
+      n.stored = true;
+      // The blobs are stored now: drop their bytes (same hashes, so the node's value is unchanged).
+      const entries = n.entries!;
+      for (const [name, child] of entries) {
+        if (child.kind === "contents" && child.pending !== undefined) entries.set(name, { kind: "contents", mode: child.mode, hash: child.hash });
+      }
+    }
+    return node.hash!;
+  }
+
+  private async encodeNode(node: Node, out: WriteBatch | undefined): Promise<Hash> {
+    if (node.stored || (node.hash !== undefined && out === undefined)) return node.hash!;
+    const entries = await this.load(node);
+    const gitEntries: TreeEntry[] = [];
+    for (const [name, child] of entries) {
+      if (child.kind === "node") {
+        gitEntries.push({ name, mode: MODE_TREE, hash: await this.encodeNode(child.node, out) });
+      } else {
+        if (child.pending !== undefined && out !== undefined) out.batch.push({ type: "blob", data: child.pending });
+        gitEntries.push({ name, mode: child.mode, hash: child.hash });
+      }
+    }
+    const data = encodeTree(gitEntries, this.algorithm);
+    node.hash = hashObject(this.algorithm, "tree", data);
+    node.owner = undefined;
+    if (out !== undefined) {
+      out.batch.push({ type: "tree", data });
+      out.written.push(node);
+    }
+    return node.hash;
+  }
+}
+
+interface WriteBatch {
+  batch: RawObject[];
+  written: Node[];
+}
+
+function entriesFromGit(list: readonly TreeEntry[]): Map<string, Child> {
+  const entries = new Map<string, Child>();
+  for (const e of list) {
+    if (treeModeType(e.mode) === "tree") entries.set(e.name, { kind: "node", node: Node.stored(e.hash) });
+    else entries.set(e.name, { kind: "contents", mode: e.mode, hash: e.hash });
+  }
+  return entries;
+}

@@ -1,0 +1,139 @@
+import { compareNames, Node, type Child, type TreeContext } from "./node.js";
+import type { LeafCodec } from "./leaf-codec.js";
+import { contentsChild } from "./tree.js";
+
+/** A path where a 3-way tree merge could not decide, with why. */
+export interface MergeConflict {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * How a directory changed on both sides is merged before falling back to entry by entry. The data
+ * types plug in here: a subtree that describes itself as a counter, a log, ... returns its merged node.
+ */
+export type NodeMergeHook = (
+  path: readonly string[],
+  old: Node | undefined,
+  a: Node,
+  b: Node,
+) => Promise<Node | undefined>;
+
+/** Options of {@link mergeTrees}. */
+export interface TreeMergeOptions<V> {
+  readonly codec: LeafCodec<V>;
+  /** Tried for every directory changed on both sides. */
+  readonly nodeHook?: NodeMergeHook;
+  /**
+   * `"fail"` (default): conflicts are reported. `"base"`: a conflicting entry takes the ancestor's
+   * version, as when merging several common ancestors into a virtual one (the real merge then sees
+   * both sides' changes against it).
+   */
+  readonly onConflict?: "fail" | "base";
+}
+
+/**
+ * The 3-way merge of trees `a` and `b` with common ancestor `old` (`undefined`: merge against the
+ * empty tree). Entries equal on both sides, or changed on one side only, are taken without being
+ * read; directories changed on both sides are merged recursively; values changed on both sides go
+ * through the codec's merge. Cost: O(what differs), never O(size of the trees).
+ */
+export async function mergeTrees<V>(
+  ctx: TreeContext,
+  old: Node | undefined,
+  a: Node,
+  b: Node,
+  options: TreeMergeOptions<V>,
+): Promise<{ ok: true; node: Node } | { ok: false; conflicts: MergeConflict[] }> {
+  const conflicts: MergeConflict[] = [];
+  const node = await mergeNode(ctx, old, a, b, [], options, conflicts);
+  return conflicts.length === 0 ? { ok: true, node } : { ok: false, conflicts };
+}
+
+async function mergeNode<V>(
+  ctx: TreeContext,
+  old: Node | undefined,
+  a: Node,
+  b: Node,
+  path: string[],
+  options: TreeMergeOptions<V>,
+  conflicts: MergeConflict[],
+): Promise<Node> {
+  const ha = await ctx.hashNode(a);
+  const hb = await ctx.hashNode(b);
+  if (ha === hb) return a;
+  if (old !== undefined) {
+    const ho = await ctx.hashNode(old);
+    if (ho === ha) return b;
+    if (ho === hb) return a;
+  }
+  if (options.nodeHook !== undefined) {
+    const merged = await options.nodeHook(path, old, a, b);
+    if (merged !== undefined) return merged;
+  }
+  const eo = old === undefined ? new Map<string, Child>() : await ctx.load(old);
+  const ea = await ctx.load(a);
+  const eb = await ctx.load(b);
+  const names = new Set([...ea.keys(), ...eb.keys()]);
+  const result = new Map(ea);
+  let changed = false;
+  for (const name of [...names].sort(compareNames)) {
+    const x = ea.get(name);
+    const next = await mergeChild(ctx, eo.get(name), x, eb.get(name), [...path, name], options, conflicts);
+    if (next === x) continue;
+    changed = true;
+    if (next === undefined) result.delete(name);
+    else result.set(name, next);
+  }
+  return changed ? Node.fromEntries(result) : a;
+}
+
+async function mergeChild<V>(
+  ctx: TreeContext,
+  o: Child | undefined,
+  x: Child | undefined,
+  y: Child | undefined,
+  path: string[],
+  options: TreeMergeOptions<V>,
+  conflicts: MergeConflict[],
+): Promise<Child | undefined> {
+  if (await same(ctx, x, y)) return x;
+  if (await same(ctx, o, x)) return y;
+  if (await same(ctx, o, y)) return x;
+  const where = path.join("/");
+  const conflict = (message: string): Child | undefined => {
+    if (options.onConflict === "base") return o;
+    conflicts.push({ path: where, message });
+    return x;
+  };
+  if (x?.kind === "node" && y?.kind === "node") {
+    const base = o?.kind === "node" ? o.node : undefined;
+    const merged = await mergeNode(ctx, base, x.node, y.node, path, options, conflicts);
+    return (await ctx.load(merged)).size === 0 ? undefined : { kind: "node", node: merged };
+  }
+  if (x?.kind === "contents" && y?.kind === "contents") {
+    const { codec } = options;
+    let oldValue: V | undefined;
+    let left: V;
+    let right: V;
+    try {
+      oldValue = o?.kind === "contents" ? codec.decode(await ctx.contentsBytes(o)) : undefined;
+      left = codec.decode(await ctx.contentsBytes(x));
+      right = codec.decode(await ctx.contentsBytes(y));
+    } catch (e) {
+      return conflict(`cannot decode a value to merge it: ${(e as Error).message}`);
+    }
+    const r = codec.merge(oldValue, left, right);
+    if (!r.ok) return conflict(r.conflict);
+    return contentsChild(ctx, codec.encode(r.value));
+  }
+  if (x === undefined || y === undefined) return conflict("removed on one side and changed on the other");
+  return conflict("a value on one side and a directory on the other");
+}
+
+async function same(ctx: TreeContext, p: Child | undefined, q: Child | undefined): Promise<boolean> {
+  if (p === undefined || q === undefined) return p === q;
+  if (p.kind === "contents" && q.kind === "contents") return p.hash === q.hash && p.mode === q.mode;
+  if (p.kind === "node" && q.kind === "node") return p.node === q.node || (await ctx.hashNode(p.node)) === (await ctx.hashNode(q.node));
+  return false;
+}
