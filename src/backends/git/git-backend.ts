@@ -1,0 +1,176 @@
+import { join } from "node:path";
+import { IrminError, invalidArgument } from "../../core/errors.js";
+import type { Hash, HashAlgorithm } from "../../core/hash.js";
+import type { RawObject } from "../../codec/object.js";
+import type { Backend, BackendSupports } from "../../backend/backend.js";
+import { openGitDirectory } from "./git-dir.js";
+import { GitObjectStore } from "./git-object-store.js";
+import { GitRefStore } from "./git-ref-store.js";
+import { LooseObjects } from "./loose-objects.js";
+import { PackDirectory } from "./pack/pack-directory.js";
+import { repack as repackPacks } from "./pack/repack.js";
+
+/** Options of {@link gitBackend}. */
+export interface GitBackendOptions {
+  /**
+   * A bare repository, a work tree with a `.git` directory (or a `.git` file, `gitdir: <path>`),
+   * or a directory to create a bare repository in.
+   */
+  readonly path: string;
+  /** Object format: checked against an existing repository (`INVALID_ARGUMENT` on mismatch); `sha1` for a new one. Default: what the repository uses. */
+  readonly hash?: HashAlgorithm;
+  /** Create a bare repository when `path` is missing or empty (default true); otherwise `NOT_FOUND`. */
+  readonly create?: boolean;
+  /** Flush object and ref files to disk before renaming them into place (default true: a resolved write survives a power cut). */
+  readonly fsync?: boolean;
+  /** How long a ref update waits for a lock held by another writer before `LOCKED` (default 5000 ms). */
+  readonly lockTimeoutMs?: number;
+  /** Period of the poll backing up `fs.watch` while refs are watched (default 2000 ms). */
+  readonly pollIntervalMs?: number;
+  /** `putMany` writes a packfile instead of loose objects from this many new objects on (default 512). */
+  readonly packThreshold?: number;
+}
+
+/** Options of {@link GitBackend.repack}. */
+export interface GitRepackOptions {
+  /** Also merge every existing pack into the new one and delete them (git's `repack -a -d`). Default false. */
+  readonly all?: boolean;
+}
+
+/** What {@link GitBackend.repack} did. */
+export interface GitRepackResult {
+  /** Checksum name of the new pack (empty when there was nothing to pack). */
+  readonly pack: string;
+  /** Objects in the new pack. */
+  readonly objects: number;
+  /** Loose object files deleted because the new pack holds them. */
+  readonly looseRemoved: number;
+  /** Old packs deleted (with `all`). */
+  readonly packsRemoved: readonly string[];
+}
+
+const SUPPORTS: BackendSupports = {
+  persistent: true,
+  multiProcess: true,
+  externalChanges: true,
+  algorithms: ["sha1", "sha256"],
+};
+
+/**
+ * A backend on a real Git repository on disk (see {@link gitBackend}). Git reads everything it
+ * writes and the other way round, at any moment: loose objects and packfiles, loose and packed
+ * refs, symbolic `HEAD`, reflogs when the repository keeps them.
+ */
+export class GitBackend implements Backend {
+  readonly name = "git";
+  readonly supports = SUPPORTS;
+  readonly objects: GitObjectStore;
+  readonly refs: GitRefStore;
+  private closed = false;
+
+  /** @internal use {@link gitBackend} */
+  constructor(
+    /** Absolute path of the Git directory (the bare repository, or a work tree's `.git`). */
+    readonly gitDir: string,
+    readonly algorithm: HashAlgorithm,
+    private readonly loose: LooseObjects,
+    private readonly packs: PackDirectory,
+    refs: (live: () => void) => GitRefStore,
+    packThreshold: number,
+  ) {
+    const live = () => this.live();
+    this.objects = new GitObjectStore(algorithm, loose, packs, live, { packThreshold, concurrency: 16 });
+    this.refs = refs(live);
+  }
+
+  /**
+   * Packs the loose objects into one new packfile (with deltas), then deletes the loose files the
+   * new pack holds, like `git repack -d` + `git prune-packed`. Safe while other processes read:
+   * a reader that misses a loose file finds the object in the new pack. With `all`, existing packs
+   * are merged in too. Cost: reads every loose object (and with `all` every packed one) once.
+   */
+  async repack(options: GitRepackOptions = {}): Promise<GitRepackResult> {
+    this.live();
+    const hashes: Hash[] = [];
+    for await (const h of this.loose.hashes()) hashes.push(h);
+    const loose = this.loose;
+    async function* objects(): AsyncIterable<RawObject> {
+      for (const h of hashes) {
+        const o = await loose.read(h);
+        if (o !== undefined) yield o;
+      }
+    }
+    const result = await repackPacks(this.packs, objects(), { all: options.all ?? false });
+    let looseRemoved = 0;
+    for (const h of hashes) {
+      // Only what a pack now verifiably indexes is deleted.
+      if (await this.packs.has(h)) {
+        await this.loose.remove(h);
+        looseRemoved++;
+      }
+    }
+    return { pack: result.name, objects: result.count, looseRemoved, packsRemoved: result.removed };
+  }
+
+  /** Stops watches and closes pack files. Idempotent; every later call on the backend throws `CLOSED`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.refs.close();
+    await this.packs.close();
+  }
+
+  private live(): void {
+    if (this.closed) throw new IrminError("CLOSED", `the git backend at ${this.gitDir} is closed`);
+  }
+}
+
+/**
+ * Opens (or creates) the Git repository at `options.path` as a backend.
+ *
+ * A new repository is what `git init --bare [--object-format=sha256]` makes: `HEAD` →
+ * `refs/heads/main`, `config`, `objects/{info,pack}`, `refs/{heads,tags}`. An existing one is
+ * opened with its object format (`extensions.objectformat`); `INVALID_ARGUMENT` when `hash`
+ * asks for the other one, `UNSUPPORTED` for repository formats and extensions this library does
+ * not handle, `NOT_FOUND` when it is missing and `create` is false.
+ *
+ * Writes: `put` writes a loose object (temporary file, then linked into place; never rewritten);
+ * `putMany` writes up to `packThreshold - 1` new objects as loose files, 16 at a time, and larger
+ * batches as one packfile. Use {@link repack} to pack loose objects later.
+ */
+export async function gitBackend(options: GitBackendOptions): Promise<GitBackend> {
+  if (typeof options !== "object" || options === null) throw invalidArgument("gitBackend expects an options object");
+  const positive = (value: number | undefined, name: string, fallback: number) => {
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || !(value > 0)) throw invalidArgument(`${name} must be a positive number`);
+    return value;
+  };
+  const lockTimeoutMs = positive(options.lockTimeoutMs, "lockTimeoutMs", 5000);
+  const pollIntervalMs = positive(options.pollIntervalMs, "pollIntervalMs", 2000);
+  const packThreshold = positive(options.packThreshold, "packThreshold", 512);
+  const fsync = options.fsync ?? true;
+  const dir = await openGitDirectory({ path: options.path, hash: options.hash, create: options.create ?? true });
+  const objectsDir = join(dir.gitDir, "objects");
+  const loose = new LooseObjects(objectsDir, dir.algorithm, fsync);
+  const packs = new PackDirectory(join(objectsDir, "pack"), dir.algorithm);
+  // Thin-pack style REF_DELTA bases may be loose objects.
+  packs.setExternalResolver((h) => loose.read(h));
+  return new GitBackend(
+    dir.gitDir,
+    dir.algorithm,
+    loose,
+    packs,
+    (live) =>
+      new GitRefStore({ gitDir: dir.gitDir, algorithm: dir.algorithm, config: dir.config, lockTimeoutMs, fsync, pollIntervalMs, live }),
+    packThreshold,
+  );
+}
+
+/**
+ * Packs the loose objects of a git backend (see {@link GitBackend.repack}); `INVALID_ARGUMENT`
+ * for any other backend.
+ */
+export async function repack(backend: Backend, options: GitRepackOptions = {}): Promise<GitRepackResult> {
+  if (!(backend instanceof GitBackend)) throw invalidArgument("repack needs a git backend");
+  return backend.repack(options);
+}

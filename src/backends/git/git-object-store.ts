@@ -1,0 +1,120 @@
+import { invalidArgument } from "../../core/errors.js";
+import { type Hash, type HashAlgorithm, isHash } from "../../core/hash.js";
+import { hashObject, isObjectType, type ObjectType, type RawObject } from "../../codec/object.js";
+import type { ObjectStore } from "../../backend/object-store.js";
+import type { LooseObjects } from "./loose-objects.js";
+
+/** What the object store needs from the packfiles of `objects/pack` (implemented by `PackDirectory`). */
+export interface PackSource {
+  get(hash: Hash): Promise<RawObject | undefined>;
+  has(hash: Hash): Promise<boolean>;
+  hashes(): AsyncIterable<Hash>;
+  writePack(objects: AsyncIterable<RawObject> | Iterable<RawObject>): Promise<{ name: string; count: number }>;
+}
+
+/** Tuning of {@link GitObjectStore}. */
+export interface GitObjectStoreOptions {
+  /** `putMany` writes one packfile instead of loose files when at least this many objects are new. */
+  readonly packThreshold: number;
+  /** How many loose objects `putMany` writes at the same time. */
+  readonly concurrency: number;
+}
+
+/**
+ * The object store of a Git directory: loose objects first (new writes land there), then
+ * packfiles. Every read is checked against its id (`CORRUPT` otherwise), by the loose reader or
+ * the pack reader. Ids that are not well-formed for this store's algorithm are simply absent
+ * (no file-system access is made for them).
+ */
+export class GitObjectStore implements ObjectStore {
+  constructor(
+    readonly algorithm: HashAlgorithm,
+    private readonly loose: LooseObjects,
+    private readonly packs: PackSource,
+    private readonly live: () => void,
+    private readonly options: GitObjectStoreOptions,
+  ) {}
+
+  /** Loose file first (a stat-sized miss), then the packs (which rescan `objects/pack` on a miss, so a concurrent `git gc` is followed). */
+  async get(hash: Hash): Promise<RawObject | undefined> {
+    this.live();
+    if (!isHash(hash, this.algorithm)) return undefined;
+    return (await this.loose.read(hash)) ?? (await this.packs.get(hash));
+  }
+
+  /** Whether a loose file or a pack holds `hash`; the content is checked only when read. */
+  async has(hash: Hash): Promise<boolean> {
+    this.live();
+    if (!isHash(hash, this.algorithm)) return false;
+    return (await this.loose.has(hash)) || (await this.packs.has(hash));
+  }
+
+  /** Writes one loose object unless a loose file or a pack already holds it. */
+  async put(type: ObjectType, data: Uint8Array): Promise<Hash> {
+    this.live();
+    checkObject(type, data);
+    const hash = hashObject(this.algorithm, type, data);
+    if (!(await this.loose.has(hash)) && !(await this.packs.has(hash))) await this.loose.write(hash, type, data);
+    return hash;
+  }
+
+  /**
+   * Stores a batch: validates everything first (nothing is written for a bad batch), skips
+   * objects already present, then writes the new ones either as loose objects,
+   * `options.concurrency` at a time, or, when there are at least `options.packThreshold` of them,
+   * as one packfile (one file and its index instead of thousands of small files).
+   */
+  async putMany(objects: readonly RawObject[]): Promise<Hash[]> {
+    this.live();
+    if (!Array.isArray(objects)) throw invalidArgument("putMany expects an array of objects");
+    for (const o of objects) {
+      if (typeof o !== "object" || o === null) throw invalidArgument("putMany expects { type, data } objects");
+      checkObject(o.type, o.data);
+    }
+    const hashes = objects.map((o) => hashObject(this.algorithm, o.type, o.data));
+    const unique = new Map<Hash, RawObject>();
+    hashes.forEach((h, i) => unique.set(h, objects[i]));
+    const present = await mapLimit([...unique.keys()], this.options.concurrency, (h) => this.has(h));
+    const missing = [...unique].filter((_, i) => !present[i]);
+    if (missing.length >= this.options.packThreshold) {
+      await this.packs.writePack(missing.map(([, o]) => ({ type: o.type, data: o.data })));
+    } else {
+      await mapLimit(missing, this.options.concurrency, ([h, o]) => this.loose.write(h, o.type, o.data));
+    }
+    return hashes;
+  }
+
+  /** Every id, each once: loose objects, then packed ones not already seen. Holds the set of ids seen in memory. */
+  async *hashes(): AsyncIterable<Hash> {
+    this.live();
+    const seen = new Set<Hash>();
+    for await (const h of this.loose.hashes()) {
+      seen.add(h);
+      yield h;
+    }
+    for await (const h of this.packs.hashes()) {
+      if (seen.has(h)) continue;
+      seen.add(h);
+      yield h;
+    }
+  }
+}
+
+function checkObject(type: ObjectType, data: Uint8Array): void {
+  if (!isObjectType(type)) throw invalidArgument(`unknown object type ${JSON.stringify(type)}`);
+  if (!(data instanceof Uint8Array)) throw invalidArgument("object data must be a Uint8Array");
+}
+
+/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

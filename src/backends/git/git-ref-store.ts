@@ -1,0 +1,368 @@
+import { readdir, rmdir, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { corrupt, invalidArgument } from "../../core/errors.js";
+import { checkHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
+import { checkRefName } from "../../core/ref-name.js";
+import type { RefChange, RefEntry, RefStore } from "../../backend/ref-store.js";
+import { RefWatchers } from "../../backend/ref-watchers.js";
+import type { GitConfig } from "./git-config.js";
+import { errnoCode, ioError } from "./io-error.js";
+import { LockFile, type LockOptions } from "./lock-file.js";
+import { type LooseRef, readLooseRef, readLooseRefs, readLooseRefsSync } from "./loose-refs.js";
+import { type PackedRefs, PackedRefsFile } from "./packed-refs.js";
+import { ExternalRefWatcher } from "./ref-watcher.js";
+import { Reflogs } from "./reflog.js";
+
+/** Options of {@link GitRefStore}. */
+export interface GitRefStoreOptions {
+  readonly gitDir: string;
+  readonly algorithm: HashAlgorithm;
+  readonly config: GitConfig;
+  /** How long an update waits for a ref lock held by someone else before `LOCKED`. */
+  readonly lockTimeoutMs: number;
+  /** Flush ref files to disk before renaming them into place. */
+  readonly fsync: boolean;
+  /** Period of the poll that backs up `fs.watch` while someone watches. */
+  readonly pollIntervalMs: number;
+  /** Throws `CLOSED` once the backend is closed. */
+  readonly live: () => void;
+}
+
+const ANY = Symbol("any");
+const MAX_SYMREF_DEPTH = 5;
+const REFLOG_MESSAGE = "irmin-ts: update";
+
+/**
+ * The refs of a Git directory, stored exactly as git stores them: loose ref files
+ * (`refs/heads/main` holding `<hex>\n`), `packed-refs`, and symbolic refs (`ref: <target>\n`,
+ * e.g. `HEAD`). Every update follows git's lock protocol on `<ref>.lock`, so updates by this store,
+ * by other processes using it, and by git itself (`git update-ref`, `git pack-refs`, `git gc`)
+ * never lose each other's writes. Updates follow symbolic refs (`HEAD` updates the branch it
+ * points to), as `git update-ref` does; reads see the repository's current state (no stale cache).
+ *
+ * Git cannot hold both `refs/heads/a` and `refs/heads/a/b` (one is a file, the other a directory):
+ * creating one while the other exists throws `INVALID_ARGUMENT`, as git refuses it.
+ */
+export class GitRefStore implements RefStore {
+  private readonly watchers = new RefWatchers();
+  private external: ExternalRefWatcher | undefined;
+  private readonly packed: PackedRefsFile;
+  private readonly reflogs: Reflogs;
+  private readonly lock: LockOptions;
+  readonly gitDir: string;
+  readonly algorithm: HashAlgorithm;
+
+  constructor(private readonly options: GitRefStoreOptions) {
+    this.gitDir = options.gitDir;
+    this.algorithm = options.algorithm;
+    this.packed = new PackedRefsFile(join(options.gitDir, "packed-refs"), options.algorithm);
+    this.reflogs = new Reflogs(options.gitDir, options.algorithm, options.config);
+    this.lock = { timeoutMs: options.lockTimeoutMs, fsync: options.fsync };
+  }
+
+  /** Loose file first, then `packed-refs`; symbolic refs followed. `CORRUPT` for an unreadable ref file. */
+  async get(name: string): Promise<Hash | undefined> {
+    this.options.live();
+    return this.resolve(checkRefName(name), 0);
+  }
+
+  /** Points `name` (or the branch a symbolic `name` points to) at `hash`, under the ref's lock. */
+  async set(name: string, hash: Hash): Promise<void> {
+    this.options.live();
+    checkRefName(name);
+    checkHash(hash, this.algorithm);
+    await this.update(name, ANY, hash);
+  }
+
+  /** Compare-and-set under the ref's lock (see the class comment); `LOCKED` when the lock stays taken past the timeout. */
+  async testAndSet(name: string, expected: Hash | undefined, next: Hash | undefined): Promise<boolean> {
+    this.options.live();
+    checkRefName(name);
+    if (expected !== undefined) checkHash(expected, this.algorithm);
+    if (next !== undefined) checkHash(next, this.algorithm);
+    return this.update(name, expected, next);
+  }
+
+  /** Removes the loose file and, under `packed-refs.lock`, the packed entry, as `git update-ref -d` does. */
+  async remove(name: string): Promise<void> {
+    this.options.live();
+    checkRefName(name);
+    await this.update(name, ANY, undefined);
+  }
+
+  /** Reads the loose refs under the deepest directory `prefix` names, and `packed-refs`. Sorted by name. */
+  async list(prefix = "refs/"): Promise<RefEntry[]> {
+    this.options.live();
+    if (typeof prefix !== "string") throw invalidArgument("list prefix must be a string");
+    const slash = prefix.lastIndexOf("/");
+    const dir = prefix.startsWith("refs/") ? prefix.slice(0, slash) : "refs";
+    // Loose refs before packed-refs: git packs before it prunes, so this order never misses a ref.
+    const loose = await readLooseRefs(this.gitDir, dir, this.algorithm);
+    const packed = await this.packed.read();
+    const { refs, unresolved } = combineRefs(loose, packed, prefix, (name) => {
+      throw corrupt(`ref ${name} does not hold an object id or a symbolic ref`);
+    });
+    for (const [name, target] of unresolved) {
+      const hash = await this.resolve(target, 1);
+      if (hash !== undefined) refs.set(name, hash);
+    }
+    return [...refs]
+      .map(([name, hash]) => ({ name, hash }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Local updates are delivered at once; while at least one callback is registered, an
+   * {@link ExternalRefWatcher} also reports changes made by other processes and by git. The
+   * baseline for those is read synchronously here (one read of every ref).
+   */
+  watch(callback: (change: RefChange) => void): () => void {
+    this.options.live();
+    if (typeof callback !== "function") throw invalidArgument("watch expects a function");
+    const remove = this.watchers.add(callback);
+    if (this.external === undefined) {
+      this.external = new ExternalRefWatcher(
+        {
+          gitDir: this.gitDir,
+          snapshotSync: () => this.snapshotSync(),
+          snapshot: () => this.snapshot(),
+          emit: (c) => this.watchers.emit(c),
+        },
+        this.options.pollIntervalMs,
+      );
+    }
+    return () => {
+      remove();
+      if (this.watchers.size === 0) this.stopExternal();
+    };
+  }
+
+  /** The branch `HEAD` points to, or `undefined` when `HEAD` is detached or missing. */
+  async getSymbolic(name: "HEAD"): Promise<string | undefined> {
+    this.options.live();
+    if (name !== "HEAD") throw invalidArgument(`only HEAD is symbolic here, not ${JSON.stringify(name)}`);
+    const head = await readLooseRef(this.gitDir, "HEAD", this.algorithm);
+    return head?.kind === "symref" ? head.target : undefined;
+  }
+
+  /** Writes `ref: <target>` into `HEAD` under `HEAD.lock`. `target` must be a valid name under `refs/`. */
+  async setSymbolic(name: "HEAD", target: string): Promise<void> {
+    this.options.live();
+    if (name !== "HEAD") throw invalidArgument(`only HEAD can be made symbolic, not ${JSON.stringify(name)}`);
+    checkRefName(target);
+    if (!target.startsWith("refs/")) throw invalidArgument(`HEAD must point under refs/, not to ${JSON.stringify(target)}`);
+    const lock = await this.acquire("HEAD");
+    try {
+      await lock.write(`ref: ${target}\n`);
+      await lock.commit();
+    } catch (e) {
+      throw ioError(e, "writing HEAD");
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Stops the external watch and forgets the callbacks (the backend's close). */
+  close(): void {
+    this.stopExternal();
+    this.watchers.clear();
+  }
+
+  private stopExternal(): void {
+    this.external?.stop();
+    this.external = undefined;
+  }
+
+  /** The id `name` resolves to, following symbolic refs. */
+  private async resolve(name: string, depth: number): Promise<Hash | undefined> {
+    if (depth > MAX_SYMREF_DEPTH) throw corrupt(`symbolic ref loop at ${name}`);
+    const ref = await this.read(name);
+    if (ref === undefined) return undefined;
+    if (ref.kind === "hash") return ref.hash;
+    if (ref.kind === "symref") return this.resolve(ref.target, depth + 1);
+    throw corrupt(`ref ${name} does not hold an object id or a symbolic ref: ${JSON.stringify(ref.text.slice(0, 100))}`);
+  }
+
+  /** The loose ref, else the packed one (loose first: see {@link list}). */
+  private async read(name: string): Promise<LooseRef | undefined> {
+    const loose = await readLooseRef(this.gitDir, name, this.algorithm);
+    if (loose !== undefined || name === "HEAD") return loose;
+    const packed = (await this.packed.read()).refs.get(name);
+    return packed === undefined ? undefined : { kind: "hash", hash: packed.hash };
+  }
+
+  /** The ref an update of `name` writes: symbolic refs are followed to the ref they point to. */
+  private async target(name: string): Promise<string> {
+    let current = name;
+    for (let depth = 0; depth <= MAX_SYMREF_DEPTH; depth++) {
+      const loose = await readLooseRef(this.gitDir, current, this.algorithm);
+      if (loose?.kind !== "symref") return current;
+      current = loose.target;
+    }
+    throw corrupt(`symbolic ref loop at ${name}`);
+  }
+
+  private async acquire(ref: string): Promise<LockFile> {
+    try {
+      return await LockFile.acquire(join(this.gitDir, ref), this.lock);
+    } catch (e) {
+      if (errnoCode(e) === "ENOTDIR") throw invalidArgument(`cannot create ${ref}: a ref exists at one of its parent paths`);
+      throw ioError(e, `locking ${ref}`);
+    }
+  }
+
+  /**
+   * The one write path: lock the ref, read its current value (loose, else packed), compare,
+   * then write (lock file renamed over the ref) or delete (packed entry, then loose file), release.
+   */
+  private async update(name: string, expected: Hash | undefined | typeof ANY, next: Hash | undefined): Promise<boolean> {
+    const ref = await this.target(name);
+    const path = join(this.gitDir, ref);
+    const lock = await this.acquire(ref);
+    let change: RefChange | undefined;
+    try {
+      const loose = await readLooseRef(this.gitDir, ref, this.algorithm);
+      if (loose?.kind === "broken") throw corrupt(`ref ${ref} does not hold an object id: ${JSON.stringify(loose.text.slice(0, 100))}`);
+      const current = loose === undefined ? (await this.packed.read()).refs.get(ref)?.hash : await this.resolve(ref, 0);
+      if (expected !== ANY && current !== expected) return false;
+      if (current === next) return true;
+      if (next === undefined) {
+        await this.packed.deleteRefs([ref], this.lock, async () => {
+          await unlink(path).catch((e: unknown) => {
+            if (errnoCode(e) !== "ENOENT") throw ioError(e, `deleting ${ref}`);
+          });
+        });
+        await this.reflogs.remove(ref);
+      } else {
+        if (current === undefined) await this.checkCreatable(ref);
+        await lock.write(`${next}\n`);
+        await this.reflogs.append(ref, current, next, REFLOG_MESSAGE);
+        if (ref !== "HEAD" && (await this.getSymbolicUnchecked()) === ref) await this.reflogs.append("HEAD", current, next, REFLOG_MESSAGE);
+        await this.commit(lock, ref);
+      }
+      change = { name: ref, before: current, after: next };
+    } finally {
+      await lock.release();
+    }
+    if (change === undefined) return true;
+    if (next === undefined) await pruneEmptyParents(this.gitDir, ref);
+    this.external?.noteLocal(change);
+    this.watchers.emit(change);
+    return true;
+  }
+
+  private async getSymbolicUnchecked(): Promise<string | undefined> {
+    const head = await readLooseRef(this.gitDir, "HEAD", this.algorithm).catch(() => undefined);
+    return head?.kind === "symref" ? head.target : undefined;
+  }
+
+  /** Refuses to create `ref` when a packed ref is its parent or child (git's directory/file conflict). */
+  private async checkCreatable(ref: string): Promise<void> {
+    for (const other of (await this.packed.read()).refs.keys()) {
+      if (ref.startsWith(`${other}/`) || other.startsWith(`${ref}/`)) {
+        throw invalidArgument(`cannot create ${ref}: ${other} exists`);
+      }
+    }
+  }
+
+  /** Renames the lock over the ref; an empty directory left where the ref goes (by deleted refs) is removed first. */
+  private async commit(lock: LockFile, ref: string): Promise<void> {
+    try {
+      await lock.commit();
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code !== "EISDIR" && code !== "ENOTEMPTY" && code !== "EEXIST") throw ioError(e, `writing ${ref}`);
+      if (!(await removeEmptyTree(join(this.gitDir, ref)))) throw invalidArgument(`cannot create ${ref}: refs exist under ${ref}/`);
+      try {
+        await lock.commit();
+      } catch (e2) {
+        throw ioError(e2, `writing ${ref}`);
+      }
+    }
+  }
+
+  private async snapshot(): Promise<Map<string, Hash>> {
+    const loose = await readLooseRefs(this.gitDir, "refs", this.algorithm);
+    return combineRefs(loose, await this.packed.read(), "refs/", () => undefined).refs;
+  }
+
+  private snapshotSync(): Map<string, Hash> {
+    const loose = readLooseRefsSync(this.gitDir, "refs", this.algorithm);
+    return combineRefs(loose, this.packed.readSync(), "refs/", () => undefined).refs;
+  }
+}
+
+/**
+ * Loose refs over packed ones, restricted to names starting with `prefix`; symbolic refs resolved
+ * within the two (those whose target is elsewhere are returned in `unresolved`); `onBroken` is
+ * called for unreadable loose refs, which are left out.
+ */
+function combineRefs(
+  loose: ReadonlyMap<string, LooseRef>,
+  packed: PackedRefs,
+  prefix: string,
+  onBroken: (name: string) => void,
+): { refs: Map<string, Hash>; unresolved: [string, string][] } {
+  const refs = new Map<string, Hash>();
+  const unresolved: [string, string][] = [];
+  for (const [name, p] of packed.refs) if (name.startsWith(prefix) && !loose.has(name)) refs.set(name, p.hash);
+  for (const [name, l] of loose) {
+    if (!name.startsWith(prefix)) continue;
+    if (l.kind === "hash") refs.set(name, l.hash);
+    else if (l.kind === "broken") onBroken(name);
+    else {
+      const target = resolveIn(loose, packed, l.target);
+      if (target.hash !== undefined) refs.set(name, target.hash);
+      else if (target.outside !== undefined) unresolved.push([name, target.outside]);
+    }
+  }
+  return { refs, unresolved };
+}
+
+/** Follows a symbolic ref inside the loaded refs: its id, or the first name not loaded (`outside`). */
+function resolveIn(loose: ReadonlyMap<string, LooseRef>, packed: PackedRefs, start: string): { hash?: Hash; outside?: string } {
+  let name = start;
+  for (let depth = 0; depth < MAX_SYMREF_DEPTH; depth++) {
+    const l = loose.get(name);
+    if (l === undefined) {
+      const p = packed.refs.get(name);
+      return p !== undefined ? { hash: p.hash } : { outside: name };
+    }
+    if (l.kind === "hash") return { hash: l.hash };
+    if (l.kind === "broken") return {};
+    name = l.target;
+  }
+  return {};
+}
+
+/** Removes `dir` and the empty directories under it; false when a file is in the way. */
+async function removeEmptyTree(dir: string): Promise<boolean> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    return errnoCode(e) === "ENOENT";
+  }
+  for (const entry of entries) {
+    if (!entry.isDirectory() || !(await removeEmptyTree(join(dir, entry.name)))) return false;
+  }
+  try {
+    await rmdir(dir);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === "ENOENT";
+  }
+}
+
+/** After a deletion, removes the ref's now-empty parent directories, keeping `refs/<kind>` (as git does). */
+async function pruneEmptyParents(gitDir: string, ref: string): Promise<void> {
+  let rel = dirname(ref);
+  while (rel.split("/").length > 2) {
+    try {
+      await rmdir(join(gitDir, rel));
+    } catch {
+      return;
+    }
+    rel = dirname(rel);
+  }
+}

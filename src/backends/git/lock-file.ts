@@ -1,0 +1,110 @@
+import type { FileHandle } from "node:fs/promises";
+import { mkdir, open, rename, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
+import { IrminError } from "../../core/errors.js";
+import { errnoCode, ioError } from "./io-error.js";
+
+/** Options of {@link LockFile.acquire}. */
+export interface LockOptions {
+  /** How long to keep retrying while another process holds the lock, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Flush the new content to disk before it replaces the target. */
+  readonly fsync: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Git's lock-file protocol (`lockfile.c`), which git itself and every other Git tool follow:
+ * whoever creates `<target>.lock` exclusively (`O_CREAT|O_EXCL`) owns `<target>` until it renames
+ * the lock over the target (commit) or deletes it (rollback). Cross-process and crash-safe: the
+ * target is always a whole old or a whole new file; a crash leaves a stale `.lock` that, as with
+ * git, must be removed by hand (acquirers then fail with `LOCKED`).
+ */
+export class LockFile {
+  private done = false;
+  private closed = false;
+
+  private constructor(
+    /** The file this lock guards. */
+    readonly target: string,
+    /** `<target>.lock`. */
+    readonly path: string,
+    private readonly handle: FileHandle,
+    private readonly fsync: boolean,
+  ) {}
+
+  /**
+   * Takes the lock on `target`, creating missing parent directories. While another holder has it,
+   * retries with growing, jittered sleeps (as git does) until `timeoutMs`, then throws `LOCKED`.
+   * An `ENOTDIR` (a parent path is a file) is rethrown as is for the caller to interpret.
+   */
+  static async acquire(target: string, options: LockOptions): Promise<LockFile> {
+    const path = `${target}.lock`;
+    const start = Date.now();
+    let multiplier = 1;
+    let n = 1;
+    let missingDirs = 0;
+    for (;;) {
+      try {
+        const handle = await open(path, "wx", 0o666);
+        return new LockFile(target, path, handle, options.fsync);
+      } catch (e) {
+        const code = errnoCode(e);
+        if (code === "ENOENT" && missingDirs++ < 5) {
+          // A concurrent ref deletion may prune the directory we just made: make it again.
+          await mkdir(dirname(path), { recursive: true }).catch((err: unknown) => {
+            if (errnoCode(err) !== "EEXIST") throw err;
+          });
+          continue;
+        }
+        if (code === "ENOTDIR") throw e;
+        if (code !== "EEXIST") throw ioError(e, `creating ${path}`);
+        const elapsed = Date.now() - start;
+        if (elapsed >= options.timeoutMs) {
+          throw new IrminError("LOCKED", `could not lock ${target}: ${path} exists (another process holds it, or a crash left it behind)`);
+        }
+        const wait = Math.min(((750 + Math.random() * 500) * multiplier) / 1000, 100, options.timeoutMs - elapsed);
+        multiplier = Math.min(multiplier + 2 * n + 1, 1000);
+        n++;
+        await sleep(Math.max(1, wait));
+      }
+    }
+  }
+
+  /** Writes the complete new content of the target into the lock file. */
+  async write(content: string | Uint8Array): Promise<void> {
+    try {
+      await this.handle.writeFile(content);
+      if (this.fsync) await this.handle.sync();
+    } catch (e) {
+      throw ioError(e, `writing ${this.path}`);
+    }
+  }
+
+  /**
+   * Replaces the target with what was written (one `rename`, atomic) and releases the lock.
+   * When the rename fails, the error is rethrown and the lock stays held: the caller may fix the
+   * target (e.g. remove an empty directory in its way) and commit again, or release.
+   */
+  async commit(): Promise<void> {
+    if (this.done) return;
+    await this.close();
+    await rename(this.path, this.target);
+    this.done = true;
+  }
+
+  /** Releases the lock without touching the target. Idempotent. */
+  async release(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.close().catch(() => undefined);
+    await unlink(this.path).catch(() => undefined);
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+}

@@ -1,0 +1,153 @@
+import { randomBytes } from "node:crypto";
+import { access, link, mkdir, open, readdir, readFile, rename, rmdir, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { corrupt } from "../../core/errors.js";
+import { type Hash, type HashAlgorithm, hexLength } from "../../core/hash.js";
+import { frameObject, type ObjectType, type RawObject, unframeObject } from "../../codec/object.js";
+import { deflate, digestHex, inflate } from "../../platform/native.js";
+import { errnoCode, ioError } from "./io-error.js";
+
+/**
+ * The loose objects of a Git directory: one zlib-compressed file per object at
+ * `objects/<first two hex digits>/<the rest>`, holding `"<type> <size>\0" + body`.
+ * Callers pass well-formed ids (checked by the object store).
+ */
+export class LooseObjects {
+  private readonly restPattern: RegExp;
+
+  /**
+   * @param objectsDir `<gitdir>/objects`
+   * @param fsync flush each object file to disk before it is renamed into place
+   */
+  constructor(
+    readonly objectsDir: string,
+    readonly algorithm: HashAlgorithm,
+    private readonly fsync: boolean,
+  ) {
+    this.restPattern = new RegExp(`^[0-9a-f]{${hexLength(algorithm) - 2}}$`);
+  }
+
+  /** The file that holds (or would hold) `hash`. */
+  pathOf(hash: Hash): string {
+    return join(this.objectsDir, hash.slice(0, 2), hash.slice(2));
+  }
+
+  /**
+   * The object, or `undefined` when there is no loose file for it. One file read and one inflate.
+   * Throws `CORRUPT` when the file does not inflate, has a bad header, or hashes to another id.
+   */
+  async read(hash: Hash): Promise<RawObject | undefined> {
+    const file = this.pathOf(hash);
+    let compressed: Uint8Array;
+    try {
+      compressed = await readFile(file);
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return undefined;
+      throw ioError(e, `reading ${file}`);
+    }
+    let inflated: Uint8Array;
+    try {
+      inflated = inflate(compressed);
+    } catch (e) {
+      throw corrupt(`loose object ${hash}: bad zlib data`, e);
+    }
+    // A plain view, so callers get a Uint8Array rather than a Node Buffer.
+    const framed = new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
+    let object: RawObject;
+    try {
+      object = unframeObject(framed);
+    } catch (e) {
+      throw corrupt(`loose object ${hash}: ${(e as Error).message}`, e);
+    }
+    const actual = digestHex(this.algorithm, [framed]);
+    if (actual !== hash) throw corrupt(`loose object ${hash} holds the content of ${actual}`);
+    return object;
+  }
+
+  /** Whether a loose file exists for `hash` (one `access` call; the content is not checked). */
+  async has(hash: Hash): Promise<boolean> {
+    try {
+      await access(this.pathOf(hash));
+      return true;
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return false;
+      throw ioError(e, `checking ${this.pathOf(hash)}`);
+    }
+  }
+
+  /**
+   * Writes the object whose id is `hash` (the caller computed it). Crash-safe like git: the
+   * compressed bytes go to a `tmp_obj_*` file beside the target (mode 0444), which is then
+   * hard-linked into place, so a reader never sees a partial object; when the object already
+   * exists (callers check first; a concurrent writer may still win), the existing file is kept.
+   */
+  async write(hash: Hash, type: ObjectType, data: Uint8Array): Promise<void> {
+    const file = this.pathOf(hash);
+    const dir = dirname(file);
+    const tmp = join(dir, `tmp_obj_${randomBytes(6).toString("hex")}`);
+    const bytes = deflate(frameObject(type, data));
+    try {
+      let handle;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          handle = await open(tmp, "wx", 0o444);
+          break;
+        } catch (e) {
+          // The fan-out directory is created on demand; `git prune` may remove it meanwhile.
+          if (errnoCode(e) !== "ENOENT" || attempt > 3) throw e;
+          await mkdir(dir, { recursive: true });
+        }
+      }
+      try {
+        await handle.writeFile(bytes);
+        if (this.fsync) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      try {
+        await link(tmp, file);
+      } catch (e) {
+        // EEXIST: a concurrent writer stored the same object first, which is just as good.
+        // Other failures (file systems without hard links): rename, which replaces atomically.
+        if (errnoCode(e) !== "EEXIST") await rename(tmp, file);
+      }
+    } catch (e) {
+      throw ioError(e, `writing loose object ${hash}`);
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /** Deletes the loose file of `hash` (after it was packed), and its fan-out directory when empty. */
+  async remove(hash: Hash): Promise<void> {
+    const file = this.pathOf(hash);
+    try {
+      await unlink(file);
+    } catch (e) {
+      if (errnoCode(e) !== "ENOENT") throw ioError(e, `removing ${file}`);
+    }
+    await rmdir(dirname(file)).catch(() => undefined);
+  }
+
+  /** Every loose object id, in directory order. Reads each fan-out directory once. */
+  async *hashes(): AsyncIterable<Hash> {
+    let dirs: string[];
+    try {
+      dirs = await readdir(this.objectsDir);
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return;
+      throw ioError(e, `listing ${this.objectsDir}`);
+    }
+    for (const d of dirs) {
+      if (!/^[0-9a-f]{2}$/.test(d)) continue;
+      let names: string[];
+      try {
+        names = await readdir(join(this.objectsDir, d));
+      } catch (e) {
+        if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") continue;
+        throw ioError(e, `listing ${join(this.objectsDir, d)}`);
+      }
+      for (const name of names) if (this.restPattern.test(name)) yield d + name;
+    }
+  }
+}

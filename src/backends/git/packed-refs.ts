@@ -1,0 +1,175 @@
+import { randomBytes } from "node:crypto";
+import { open, readFile, rename, unlink } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
+import { corrupt } from "../../core/errors.js";
+import { type Hash, type HashAlgorithm, isHash } from "../../core/hash.js";
+import { refNameProblem } from "../../core/ref-name.js";
+import { errnoCode, ioError } from "./io-error.js";
+import { LockFile, type LockOptions } from "./lock-file.js";
+
+/** One line of `packed-refs`, with its `^<peeled>` line when the file has one. */
+export interface PackedRef {
+  readonly name: string;
+  readonly hash: Hash;
+  readonly peeled?: Hash;
+}
+
+/** The content of a `packed-refs` file: its header line (if any) and its refs by name, in file order. */
+export interface PackedRefs {
+  readonly header: string | undefined;
+  readonly refs: ReadonlyMap<string, PackedRef>;
+}
+
+const EMPTY: PackedRefs = { header: undefined, refs: new Map() };
+
+/**
+ * Parses `packed-refs` (`# pack-refs with: peeled fully-peeled sorted` header, `<hex> <name>`
+ * lines, `^<hex>` peeled lines after annotated tags). Throws `CORRUPT` on anything else.
+ */
+export function parsePackedRefs(text: string, algorithm: HashAlgorithm): PackedRefs {
+  const refs = new Map<string, PackedRef>();
+  let header: string | undefined;
+  let last: PackedRef | undefined;
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  else if (lines.length > 0) throw corrupt("packed-refs: last line is not terminated");
+  lines.forEach((line, i) => {
+    if (i === 0 && line.startsWith("# pack-refs with:")) {
+      header = line;
+      return;
+    }
+    if (line.startsWith("^")) {
+      const peeled = line.slice(1);
+      if (last === undefined || last.peeled !== undefined || !isHash(peeled, algorithm)) {
+        throw corrupt(`packed-refs line ${i + 1}: misplaced or bad peeled line`);
+      }
+      last = { ...last, peeled };
+      refs.set(last.name, last);
+      return;
+    }
+    const space = line.indexOf(" ");
+    const hash = line.slice(0, space);
+    const name = line.slice(space + 1);
+    if (space < 0 || !isHash(hash, algorithm) || refNameProblem(name) !== undefined) {
+      throw corrupt(`packed-refs line ${i + 1}: ${JSON.stringify(line.slice(0, 200))}`);
+    }
+    last = { name, hash };
+    refs.set(name, last);
+  });
+  return { header, refs };
+}
+
+/** The bytes of a `packed-refs` file holding `refs` in the given order. */
+export function serializePackedRefs(packed: PackedRefs): string {
+  let out = packed.header === undefined ? "" : `${packed.header}\n`;
+  for (const r of packed.refs.values()) {
+    out += `${r.hash} ${r.name}\n`;
+    if (r.peeled !== undefined) out += `^${r.peeled}\n`;
+  }
+  return out;
+}
+
+interface Cached {
+  readonly key: string;
+  readonly value: PackedRefs;
+}
+
+/**
+ * The `packed-refs` file of a Git directory, re-read only when it changed. Every writer (git and
+ * this library) replaces it by renaming a new file over it, so its inode, size and times identify
+ * a version; the content and the identity are read from the same open file.
+ */
+export class PackedRefsFile {
+  private cached: Cached | undefined;
+
+  constructor(
+    readonly path: string,
+    readonly algorithm: HashAlgorithm,
+  ) {}
+
+  /** The current refs (empty when the file is missing). One `open` + `fstat`; a read only after a change. */
+  async read(): Promise<PackedRefs> {
+    let handle;
+    try {
+      handle = await open(this.path, "r");
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return EMPTY;
+      throw ioError(e, `reading ${this.path}`);
+    }
+    try {
+      const s = await handle.stat({ bigint: true });
+      const key = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+      if (this.cached?.key === key) return this.cached.value;
+      const text = await readFile(handle, "utf8");
+      return this.remember(key, text);
+    } catch (e) {
+      throw ioError(e, `reading ${this.path}`);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Synchronous {@link read}, for taking a watch baseline inside a synchronous call. */
+  readSync(): PackedRefs {
+    let fd: number;
+    try {
+      fd = openSync(this.path, "r");
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return EMPTY;
+      throw ioError(e, `reading ${this.path}`);
+    }
+    try {
+      const s = fstatSync(fd, { bigint: true });
+      const key = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+      if (this.cached?.key === key) return this.cached.value;
+      return this.remember(key, readFileSync(fd, "utf8"));
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Deletes refs the way git does (`files_transaction_finish`): while holding
+   * `packed-refs.lock` (so that a concurrent `git pack-refs` cannot re-pack a value meanwhile),
+   * rewrites the file without `names` when any of them is packed (header, order and peeled lines
+   * of the other refs kept; written aside and renamed into place), then runs `deleteLoose`, then
+   * releases the lock. Callers hold the locks of the refs themselves.
+   */
+  async deleteRefs(names: readonly string[], lock: LockOptions, deleteLoose: () => Promise<void>): Promise<void> {
+    const held = await LockFile.acquire(this.path, lock);
+    try {
+      const current = await this.read();
+      if (names.some((n) => current.refs.has(n))) {
+        const refs = new Map(current.refs);
+        for (const n of names) refs.delete(n);
+        await this.replace(serializePackedRefs({ header: current.header, refs }), lock.fsync);
+      }
+      await deleteLoose();
+    } finally {
+      await held.release();
+    }
+  }
+
+  private async replace(content: string, fsync: boolean): Promise<void> {
+    const tmp = `${this.path}.tmp-${randomBytes(6).toString("hex")}`;
+    try {
+      const handle = await open(tmp, "wx", 0o666);
+      try {
+        await handle.writeFile(content);
+        if (fsync) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, this.path);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw ioError(e, `rewriting ${this.path}`);
+    }
+  }
+
+  private remember(key: string, text: string): PackedRefs {
+    const value = parsePackedRefs(text, this.algorithm);
+    this.cached = { key, value };
+    return value;
+  }
+}
