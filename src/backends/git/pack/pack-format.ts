@@ -110,9 +110,9 @@ export function decodeOfsDistance(bytes: Uint8Array, pos: number): { distance: n
   let i = pos + 1;
   while (c & 0x80) {
     if (i >= bytes.length) throw corrupt("OFS_DELTA offset truncated");
+    if (distance + 1 > Number.MAX_SAFE_INTEGER / 128 - 1) throw corrupt("OFS_DELTA offset too large");
     c = bytes[i++];
     distance = (distance + 1) * 128 + (c & 0x7f);
-    if (distance > Number.MAX_SAFE_INTEGER / 256) throw corrupt("OFS_DELTA offset too large");
   }
   return { distance, length: i - pos };
 }
