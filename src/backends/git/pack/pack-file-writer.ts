@@ -91,7 +91,7 @@ export async function writePackFile(
   };
   try {
     try {
-      file = await open(tmpPack, "wx", 0o444);
+      file = await open(tmpPack, "wx+", 0o444);
     } catch (e) {
       throw wrapIo(e, `creating ${tmpPack}`);
     }
