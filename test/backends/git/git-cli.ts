@@ -1,0 +1,56 @@
+/** The real `git`, run on a test repository with a fixed, isolated environment. */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { RawObject } from "../../../src/codec/object.js";
+import type { ObjectType } from "../../../src/codec/object.js";
+
+export const GIT_ENV: Record<string, string> = {
+  PATH: process.env.PATH ?? "/usr/bin:/bin",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  LANG: "C",
+  LC_ALL: "C",
+  GIT_AUTHOR_NAME: "A U Thor",
+  GIT_AUTHOR_EMAIL: "author@example.com",
+  GIT_AUTHOR_DATE: "1700000000 +0100",
+  GIT_COMMITTER_NAME: "C O Mitter",
+  GIT_COMMITTER_EMAIL: "committer@example.com",
+  GIT_COMMITTER_DATE: "1700000100 -0700",
+};
+
+/** Runs git in `cwd` (`--git-dir` is up to the caller); stdout bytes; throws with stderr on failure. */
+export function git(cwd: string, args: readonly string[], input?: string | Uint8Array): Buffer {
+  try {
+    return execFileSync("git", args, { cwd, input, env: { ...GIT_ENV, HOME: cwd }, stdio: ["pipe", "pipe", "pipe"], maxBuffer: 256 << 20 });
+  } catch (e) {
+    const err = e as { stderr?: Buffer; message: string };
+    throw new Error(`git ${args.join(" ")} failed: ${err.stderr?.toString() ?? err.message}`);
+  }
+}
+
+/** `git ...` stdout as trimmed text. */
+export const gitText = (cwd: string, args: readonly string[], input?: string | Uint8Array): string => git(cwd, args, input).toString("utf8").trim();
+
+/** A temporary directory, removed by the returned function. */
+export function tempDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Every object of the repository as git reads it (`cat-file --batch-all-objects --batch`). */
+export function allObjects(gitDir: string): Map<string, RawObject> {
+  const out = git(gitDir, ["--git-dir", gitDir, "cat-file", "--batch-all-objects", "--batch"]);
+  const objects = new Map<string, RawObject>();
+  let i = 0;
+  while (i < out.length) {
+    const nl = out.indexOf(0x0a, i);
+    const [id, type, size] = out.subarray(i, nl).toString("utf8").split(" ");
+    const start = nl + 1;
+    const data = new Uint8Array(out.subarray(start, start + Number(size)));
+    objects.set(id, { type: type as ObjectType, data });
+    i = start + Number(size) + 1;
+  }
+  return objects;
+}
