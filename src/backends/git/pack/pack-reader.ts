@@ -58,10 +58,15 @@ export function decodePackEntry(
     throw corrupt(`pack entry at ${entryOffset}: ${inflated.output.length} bytes inflated, header says ${header.size}`);
   }
   const length = p + inflated.consumed - pos;
+  // A plain Uint8Array, not the Buffer zlib returns: Buffer#slice shares memory, and callers (and
+  // our own cache) rely on slice() copying. Small outputs sit in a 16 KiB zlib chunk: copy them
+  // out so that a cached 40-byte tree does not pin 16 KiB.
+  const out = inflated.output;
+  const data = out.buffer.byteLength > 2 * out.byteLength + 64 ? new Uint8Array(out) : new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   const type = objectTypeOfCode(header.code);
-  if (type !== undefined) return { entry: { kind: "object", type, data: inflated.output }, length };
-  if (baseHash !== undefined) return { entry: { kind: "ref-delta", baseHash, delta: inflated.output }, length };
-  return { entry: { kind: "ofs-delta", baseOffset, delta: inflated.output }, length };
+  if (type !== undefined) return { entry: { kind: "object", type, data }, length };
+  if (baseHash !== undefined) return { entry: { kind: "ref-delta", baseHash, delta: data }, length };
+  return { entry: { kind: "ofs-delta", baseOffset, delta: data }, length };
 }
 
 /**
@@ -88,6 +93,7 @@ export interface PackReaderOptions {
 export class PackReader {
   private active = 0;
   private closed = false;
+  private reads = 0;
   private drained: (() => void) | undefined;
   private readonly packEnd: number;
   private readonly cacheKey: string;
@@ -125,6 +131,11 @@ export class PackReader {
       await file.close();
       throw e;
     }
+  }
+
+  /** How many entries were read from the file so far (a measure of cache effectiveness, for tests and stats). */
+  get entriesRead(): number {
+    return this.reads;
   }
 
   /** Whether the pack holds `hash` (index lookup only, no I/O). */
@@ -168,6 +179,7 @@ export class PackReader {
 
   private async readEntry(offset: number): Promise<PackEntry> {
     const end = this.index.entryEnd(offset, this.packEnd);
+    this.reads++;
     const bytes = await this.readExact(offset, end - offset);
     const { entry, length } = decodePackEntry(bytes, 0, offset, this.index.algorithm);
     if (length !== bytes.length) throw corrupt(`pack entry at ${offset} has ${bytes.length - length} trailing bytes`);
@@ -183,7 +195,7 @@ export class PackReader {
       const cached = this.cache?.get(this.key(cur));
       if (cached !== undefined) {
         // Callers own what they receive: never hand out the cached bytes themselves.
-        base = chain.length === 0 ? { type: cached.type, data: cached.data.slice() } : cached;
+        base = chain.length === 0 ? { type: cached.type, data: new Uint8Array(cached.data) } : cached;
         break;
       }
       const entry = await this.readEntry(cur);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { PackDirectory } from "../../../../src/backends/git/pack/pack-directory.js";
 import { PackIndex } from "../../../../src/backends/git/pack/pack-index.js";
 import { PackReader } from "../../../../src/backends/git/pack/pack-reader.js";
+import { DeltaBaseCache } from "../../../../src/backends/git/pack/delta-base-cache.js";
 import type { HashAlgorithm } from "../../../../src/core/hash.js";
 import { allObjects, git, makeRepo, removeDir, tempDir, type GitObject } from "./git-fixtures.js";
 
@@ -160,5 +161,34 @@ describe("PackDirectory follows the directory", () => {
     for await (const h of pd.hashes()) listed.push(h);
     expect(listed).toEqual([]);
     await pd.close();
+  });
+});
+
+describe("delta base cache", () => {
+  it("reading every object of a deltified pack reads far fewer entries with the cache, and callers own their bytes", async () => {
+    const dir = repoDir();
+    makeRepo(dir, { commits: 60, files: 2 });
+    git(dir, ["repack", "-adf", "--depth=50", "--window=50"]);
+    const packDir = join(dir, "objects", "pack");
+    const idxName = readdirSync(packDir).find((f) => f.endsWith(".idx"))!;
+    const index = PackIndex.parse(readFileSync(join(packDir, idxName)), "sha1");
+    const objects = allObjects(dir);
+    const readAll = async (reader: PackReader) => {
+      for (const o of objects) expect(Buffer.from((await reader.get(o.hash))!.data).equals(o.data)).toBe(true);
+      return reader.entriesRead;
+    };
+    const packPath = join(packDir, idxName.replace(/idx$/, "pack"));
+    const uncached = await readAll(await PackReader.open(packPath, index));
+    const cache = new DeltaBaseCache();
+    const cachedReader = await PackReader.open(packPath, index, { cache });
+    const cached = await readAll(cachedReader);
+    // Without a cache every object re-reads its whole chain; with it, about one read per object.
+    expect(uncached).toBeGreaterThan(3 * objects.length);
+    expect(cached).toBeLessThan(1.5 * objects.length);
+    expect(cache.size).toBeGreaterThan(0);
+    // Mutating what we were given does not poison the cache.
+    for (const o of objects) (await cachedReader.get(o.hash))!.data.fill(0);
+    await readAll(cachedReader);
+    await cachedReader.close();
   });
 });
