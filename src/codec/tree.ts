@@ -159,25 +159,24 @@ interface Prepared {
 
 function prepare(e: TreeEntry, algorithm: HashAlgorithm): Prepared {
   if (e === null || typeof e !== "object") throw invalidArgument("a tree entry must be an object");
-  const label = JSON.stringify(e.name);
   if (typeof e.name !== "string") throw invalidArgument("a tree entry name must be a string");
   let name: Uint8Array;
   if (e.rawName !== undefined) {
-    if (!(e.rawName instanceof Uint8Array)) throw invalidArgument(`tree entry ${label}: rawName must be a Uint8Array`);
+    if (!(e.rawName instanceof Uint8Array)) throw invalidArgument(`tree entry ${JSON.stringify(e.name)}: rawName must be a Uint8Array`);
     const problem = nameBytesProblem(e.rawName);
     if (problem !== undefined) throw invalidArgument(`invalid tree entry name: ${problem}`);
     // A stale rawName (the caller renamed the entry but copied rawName along) would silently win.
-    if (decodeUtf8(e.rawName).text !== e.name) throw invalidArgument(`tree entry ${label}: rawName does not decode to name`);
+    if (decodeUtf8(e.rawName).text !== e.name) throw invalidArgument(`tree entry ${JSON.stringify(e.name)}: rawName does not decode to name`);
     name = e.rawName;
   } else {
     const problem = entryNameProblem(e.name);
     if (problem !== undefined) throw invalidArgument(`invalid tree entry name: ${problem}`);
-    if (!isWellFormed(e.name)) throw invalidArgument(`tree entry ${label}: name has a lone surrogate`);
+    if (!isWellFormed(e.name)) throw invalidArgument(`tree entry ${JSON.stringify(e.name)}: name has a lone surrogate`);
     name = encodeUtf8(e.name);
   }
   const type = treeModeType(e.mode);
-  if (type === undefined) throw invalidArgument(`tree entry ${label}: bad mode ${JSON.stringify(e.mode)}`);
-  if (!isHash(e.hash, algorithm)) throw invalidArgument(`tree entry ${label}: not a ${algorithm} id: ${JSON.stringify(e.hash)}`);
+  if (type === undefined) throw invalidArgument(`tree entry ${JSON.stringify(e.name)}: bad mode ${JSON.stringify(e.mode)}`);
+  if (!isHash(e.hash, algorithm)) throw invalidArgument(`tree entry ${JSON.stringify(e.name)}: not a ${algorithm} id: ${JSON.stringify(e.hash)}`);
   const mode = new Uint8Array(e.mode.length);
   for (let i = 0; i < mode.length; i++) mode[i] = e.mode.charCodeAt(i);
   return { mode, name, isTree: type === "tree", hash: e.hash, key: nameKey(e.name, e.rawName) };
@@ -230,12 +229,12 @@ export function decodeTree(data: Uint8Array, algorithm: HashAlgorithm): TreeEntr
   let pos = 0;
   while (pos < data.length) {
     let p = pos;
+    let mode = "";
     while (p < data.length && data[p] !== 0x20) {
       if (data[p] < 0x30 || data[p] > 0x37 || p - pos >= 7) throw corrupt(`tree entry at byte ${pos}: bad mode`);
-      p++;
+      mode += String.fromCharCode(data[p++]);
     }
     if (p >= data.length) throw corrupt(`tree entry at byte ${pos}: truncated mode`);
-    const mode = String.fromCharCode(...data.subarray(pos, p));
     const type = treeModeType(mode);
     if (type === undefined) throw corrupt(`tree entry at byte ${pos}: bad mode ${JSON.stringify(mode)}`);
     const nameStart = p + 1;

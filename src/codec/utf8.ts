@@ -38,6 +38,17 @@ export function decodeUtf8(bytes: Uint8Array): DecodedText {
 
 /** The UTF-8 bytes of `text` (lone surrogates become U+FFFD: check {@link isWellFormed} first). */
 export function encodeUtf8(text: string): Uint8Array {
+  if (text.length <= 64) {
+    const out = new Uint8Array(text.length);
+    let i = 0;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) break;
+      out[i] = c;
+    }
+    // Short ASCII names dominate trees; the encoder's call overhead outweighs this loop.
+    if (i === text.length) return out;
+  }
   return encoder.encode(text);
 }
 

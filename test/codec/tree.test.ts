@@ -20,6 +20,8 @@ import {
   type TreeEntry,
 } from "../../src/codec/tree.js";
 import { decodeUtf8 } from "../../src/codec/utf8.js";
+import { hashArb } from "./arbitraries.js";
+import { expectCode } from "./expect-code.js";
 import { createGitRepo, type GitRepo } from "./git-fixture.js";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -30,16 +32,6 @@ const idOf = (algorithm: HashAlgorithm, byte: number) => toHex(new Uint8Array(di
 /** The definition of Git's order: bytes of the name, a tree's name followed by "/". */
 function gitOrderKey(e: { name: string; mode: string; rawName?: Uint8Array }): Buffer {
   return Buffer.concat([Buffer.from(e.rawName ?? utf8(e.name)), Buffer.from(isTreeMode(e.mode) ? "/" : "")]);
-}
-
-function expectCode(f: () => unknown, code: "CORRUPT" | "INVALID_ARGUMENT"): void {
-  try {
-    f();
-  } catch (e) {
-    if (isIrminError(e, code)) return;
-    throw new Error(`expected IrminError ${code}, got ${String(e)}`);
-  }
-  throw new Error(`expected IrminError ${code}, nothing thrown`);
 }
 
 describe("tree modes", () => {
@@ -182,11 +174,6 @@ describe.each(["sha1", "sha256"] as const)("tree codec against git (%s)", (algor
 
 const NAME_UNITS = ["a", "b", ".", "-", "0", " ", "~", "é", "日", "\u{1F600}", "\uFFFD", "\uE000", "\u007f", "\t"];
 const MODES = [MODE_FILE, MODE_EXECUTABLE, MODE_SYMLINK, MODE_TREE, MODE_GITLINK, "100664", "040000"];
-
-function hashArb(algorithm: HashAlgorithm): fc.Arbitrary<string> {
-  const n = digestLength(algorithm);
-  return fc.uint8Array({ minLength: n, maxLength: n }).map((b) => toHex(b));
-}
 
 /** Unique valid names (text, or raw bytes when `raw`), canonical and legacy modes, random ids. */
 function treeEntries(algorithm: HashAlgorithm, raw: boolean): fc.Arbitrary<TreeEntry[]> {
