@@ -37,10 +37,18 @@ export function deltaSizes(delta: Uint8Array): { baseSize: number; resultSize: n
 export function applyDelta(base: Uint8Array, delta: Uint8Array): Uint8Array {
   const { baseSize, resultSize, headerLength } = deltaSizes(delta);
   if (baseSize !== base.length) throw corrupt(`delta expects a base of ${baseSize} bytes, base has ${base.length}`);
-  if (resultSize > 2 ** 31) throw corrupt("delta result too large");
+  // Validate every instruction before allocating, so a corrupt size cannot make us allocate
+  // gigabytes: the first pass only sums, the second copies.
+  if (run(base, delta, headerLength, undefined) !== resultSize) throw corrupt(`delta result size differs from the declared ${resultSize}`);
   const out = new Uint8Array(resultSize);
+  run(base, delta, headerLength, out);
+  return out;
+}
+
+/** Walks the instructions; copies into `out` when given. Returns the result length. */
+function run(base: Uint8Array, delta: Uint8Array, start: number, out: Uint8Array | undefined): number {
   let o = 0;
-  let p = headerLength;
+  let p = start;
   const end = delta.length;
   while (p < end) {
     const op = delta[p++];
@@ -62,21 +70,18 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array): Uint8Array {
       }
       if (size === 0) size = 0x10000;
       if (offset + size > base.length) throw corrupt("delta copies outside its base");
-      if (o + size > resultSize) throw corrupt("delta result larger than declared");
-      out.set(base.subarray(offset, offset + size), o);
+      if (out !== undefined) out.set(base.subarray(offset, offset + size), o);
       o += size;
     } else if (op !== 0) {
       if (p + op > end) throw corrupt("delta insert truncated");
-      if (o + op > resultSize) throw corrupt("delta result larger than declared");
-      out.set(delta.subarray(p, p + op), o);
+      if (out !== undefined) out.set(delta.subarray(p, p + op), o);
       o += op;
       p += op;
     } else {
       throw corrupt("delta uses reserved opcode 0");
     }
   }
-  if (o !== resultSize) throw corrupt(`delta result is ${o} bytes, declared ${resultSize}`);
-  return out;
+  return o;
 }
 
 const BLOCK = 16;
