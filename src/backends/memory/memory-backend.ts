@@ -42,7 +42,8 @@ export function memoryBackend(options: MemoryBackendOptions = {}): Backend {
   const store = (type: ObjectType, data: Uint8Array): Hash => {
     checkObject(type, data);
     const hash = hashObject(algorithm, type, data);
-    if (!objects.has(hash)) objects.set(hash, { type, data: data.slice() });
+    // A copy (Buffer#slice would share memory): the caller may reuse its buffer.
+    if (!objects.has(hash)) objects.set(hash, { type, data: Uint8Array.prototype.slice.call(data) });
     return hash;
   };
 
