@@ -153,7 +153,7 @@ export class TreeContext {
    */
   async writeNode(node: Node): Promise<Hash> {
     if (node.stored) return node.hash!;
-    const out: WriteBatch = { batch: [], written: [] };
+    const out: WriteBatch = { batch: [], written: [], seen: new Set() };
     await this.encodeNode(node, out);
     if (out.batch.length > 0) {
       this.stats.writes += out.batch.length;
@@ -178,7 +178,10 @@ export class TreeContext {
       if (child.kind === "node") {
         gitEntries.push({ name, mode: MODE_TREE, hash: await this.encodeNode(child.node, out) });
       } else {
-        if (child.pending !== undefined && out !== undefined) out.batch.push({ type: "blob", data: child.pending });
+        if (child.pending !== undefined && out !== undefined && !out.seen.has(child.hash)) {
+          out.seen.add(child.hash);
+          out.batch.push({ type: "blob", data: child.pending });
+        }
         gitEntries.push({ name, mode: child.mode, hash: child.hash });
       }
     }
@@ -196,6 +199,8 @@ export class TreeContext {
 interface WriteBatch {
   batch: RawObject[];
   written: Node[];
+  /** Blob ids already in `batch`: the same value at many paths is written once. */
+  seen: Set<Hash>;
 }
 
 function entriesFromGit(list: readonly TreeEntry[]): Map<string, Child> {

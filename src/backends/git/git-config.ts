@@ -163,8 +163,9 @@ export function parseGitConfig(text: string): GitConfig {
         continue;
       }
       if (!quoted && (ch === " " || ch === "\t" || ch === "\r")) {
-        // Inner whitespace is kept, trailing whitespace dropped: hold it until more text comes.
-        pendingSpace += ch === "\r" ? "" : ch;
+        // As git: each unquoted whitespace character becomes one space, and trailing ones are
+        // dropped, so hold them until more text comes.
+        pendingSpace += ch === "\r" ? "" : " ";
         continue;
       }
       out += pendingSpace + ch;

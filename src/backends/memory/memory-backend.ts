@@ -43,7 +43,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): Backend {
     checkObject(type, data);
     const hash = hashObject(algorithm, type, data);
     // A copy (Buffer#slice would share memory): the caller may reuse its buffer.
-    if (!objects.has(hash)) objects.set(hash, { type, data: Uint8Array.prototype.slice.call(data) });
+    if (!objects.has(hash)) objects.set(hash, { type, data: new Uint8Array(data) });
     return hash;
   };
 
