@@ -1,0 +1,65 @@
+import type { Command } from "commander";
+import { formatPath, parsePath, type Path } from "../core/path.js";
+import type { Hash } from "../core/hash.js";
+import type { Repo } from "../store/repo.js";
+import type { Branch } from "../store/branch.js";
+import type { Tree } from "../tree/tree.js";
+import type { Register } from "./context.js";
+import { diffJson, diffLine } from "./commands-history.js";
+import { shortHash } from "./io.js";
+
+/** Registers `watch`: one line per changed value until interrupted. */
+export function registerWatchCommand(program: Command, register: Register): void {
+  register(
+    program
+      .command("watch")
+      .description("print each change of a value under PATH (default all) as it happens, until interrupted")
+      .argument("[path]", "a directory or a value", ""),
+    (ctx, [path]) =>
+      ctx.withRepo(async (repo, branch) => {
+        const prefix = parsePath(path);
+        const signal = ctx.io.signal;
+        if (signal?.aborted) return;
+        // The ref store's watch, not Branch.watch: Branch.watch queues its work out of reach, and the
+        // repository may only be closed once every change already noticed has been printed.
+        let tail: Promise<void> = Promise.resolve();
+        const stop = repo.internals.backend.refs.watch((change) => {
+          if (change.name !== branch.ref) return;
+          tail = tail.then(() =>
+            printChange(repo, branch, prefix, change.before, change.after).then(
+              (lines) => {
+                for (const [json, text] of lines) ctx.out.result(json, () => [text]);
+              },
+              (e: unknown) => {
+                ctx.io.stderr.write(`irmin: watch: ${e instanceof Error ? e.message : String(e)}\n`);
+              },
+            ),
+          );
+        });
+        ctx.io.stderr.write(`watching ${branch.name}${prefix.length > 0 ? ` at ${formatPath(prefix)}` : ""} in ${ctx.root} (Ctrl-C to stop)\n`);
+        // The ref watchers do not keep the process alive (by design, for library users): this timer does.
+        const keepAlive = setInterval(() => undefined, 1 << 30);
+        await new Promise<void>((resolve) => {
+          if (signal === undefined) return; // runs until the process is killed
+          if (signal.aborted) resolve();
+          else signal.addEventListener("abort", () => resolve(), { once: true });
+        });
+        clearInterval(keepAlive);
+        stop();
+        await tail;
+      }),
+  );
+}
+
+/** The lines (JSON and text) for one head change: every value under `prefix` that differs. */
+async function printChange(repo: Repo, branch: Branch, prefix: Path, before: Hash | undefined, after: Hash | undefined): Promise<[unknown, string][]> {
+  const load = async (hash: Hash | undefined): Promise<Tree<string> | undefined> => (hash === undefined ? undefined : (await repo.commit(hash)).tree());
+  const [b, a] = await Promise.all([load(before), load(after)]);
+  // A created or deleted branch is compared with the empty tree (removing the root of any tree gives it).
+  const empty = await (b ?? a)!.remove([]);
+  const changes = await (b ?? empty).diff(a ?? empty);
+  const label = after === undefined ? `${branch.name} deleted` : shortHash(after);
+  return changes
+    .filter((d) => prefix.every((segment, i) => d.path[i] === segment))
+    .map((d) => [{ branch: branch.name, commit: after ?? null, ...diffJson(d) }, `${label} ${diffLine(d)}`]);
+}

@@ -1,0 +1,76 @@
+/** Something text can be written to: `process.stdout`, or a collector in tests. */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+/**
+ * Everything the CLI touches outside its arguments, injected so that tests run it in-process.
+ * Only `stdout` and `stderr` are required; the others default to the process's own.
+ */
+export interface CliIo {
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
+  /** Read by `set PATH -` (default `process.stdin`). */
+  readonly stdin?: AsyncIterable<Uint8Array | string>;
+  /** Environment (default `process.env`): `IRMIN_ROOT`, `IRMIN_DEBUG`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Directory that a relative `--root` is resolved against (default `process.cwd()`). */
+  readonly cwd?: string;
+  /** Stops `watch` when aborted (the entry point aborts it on SIGINT/SIGTERM). Without it, `watch` runs forever. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Prints a command's result either as text lines or, with `--json`, as one JSON document on one
+ * line (streaming commands print one document per line). Commands build both forms and let this
+ * choose, so that `--json` covers every command.
+ */
+export class Output {
+  constructor(
+    private readonly sink: TextSink,
+    /** Whether `--json` was given. */
+    readonly json: boolean,
+  ) {}
+
+  /** Prints `lines` (text mode) or `value` (JSON mode). */
+  result(value: unknown, lines: () => readonly string[]): void {
+    if (this.json) this.sink.write(JSON.stringify(value) + "\n");
+    else for (const line of lines()) this.sink.write(line + "\n");
+  }
+
+  /** Writes raw text, as is (text mode only: `get` prints the value byte for byte). */
+  raw(text: string): void {
+    this.sink.write(text);
+  }
+}
+
+/** Git's default abbreviation length. */
+export const SHORT_HASH_LENGTH = 7;
+
+/** The abbreviated hash shown in text output. */
+export function shortHash(hash: string): string {
+  return hash.slice(0, SHORT_HASH_LENGTH);
+}
+
+/** A commit date (milliseconds since the epoch, whole seconds in Git) as `2024-05-01T12:00:00Z`. */
+export function formatDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The first line of a commit message (what `git log --oneline` shows). */
+export function subject(message: string): string {
+  const end = message.indexOf("\n");
+  return end < 0 ? message : message.slice(0, end);
+}
+
+/**
+ * A value as it appears inside a one-line text record (`path = value`): as is when that is
+ * unambiguous, otherwise as a JSON string. Quoted: empty values, values with control characters
+ * (newlines), with leading or trailing blanks, or starting with `"` (so that a value shown as is
+ * never looks quoted).
+ */
+export function formatValue(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  const plain = value !== "" && value.trim() === value && !value.startsWith('"') && !/[\u0000-\u001f\u007f\u2028\u2029]/.test(value);
+  return plain ? value : JSON.stringify(value);
+}

@@ -1,0 +1,77 @@
+import { Command, CommanderError } from "commander";
+import { isIrminError } from "../core/errors.js";
+import { registerHistoryCommands, registerInitCommand } from "./commands-history.js";
+import { registerValueCommands } from "./commands-values.js";
+import { registerWatchCommand } from "./commands-watch.js";
+import { CommandContext, type GlobalOptions, type Register } from "./context.js";
+import type { CliIo } from "./io.js";
+
+/** Commander prints its errors as `error: message` (sometimes with a suggestion on the next line): make it `irmin: message`, one line. */
+function oneLineError(text: string): string {
+  const flat = text.replace(/^error:\s*/, "").replace(/\s*\n\s*/g, " ").trim();
+  return `irmin: ${flat}\n`;
+}
+
+/**
+ * The `irmin` program, writing to `io`. Each command's action sets `exit.code` when it ends
+ * without throwing (commands that report an expected failure, like a merge conflict, return 1).
+ */
+export function createProgram(io: CliIo, exit: { code: number }): Command {
+  const program = new Command("irmin")
+    .description("A Git-backed key-value store with branches and merges (irmin-ts).")
+    .option("--root <dir>", "the repository (default $IRMIN_ROOT, else .irmin in the current directory)")
+    .option("--branch <name>", "the branch to work on", "main")
+    .option("--json", "print JSON instead of text", false)
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(oneLineError(s)),
+    })
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .helpCommand(true);
+
+  const register: Register = (command, action) =>
+    command.action(async (...params: unknown[]) => {
+      // commander calls (...arguments, options, command).
+      const cmd = params[params.length - 1] as Command;
+      const options = params[params.length - 2] as Record<string, unknown>;
+      const args = params.slice(0, -2).map((a) => (a === undefined ? "" : String(a)));
+      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const code = await action(new CommandContext(io, globals), args, options);
+      exit.code = code ?? 0;
+    });
+
+  registerInitCommand(program, register);
+  registerValueCommands(program, register);
+  registerHistoryCommands(program, register);
+  registerWatchCommand(program, register);
+  return program;
+}
+
+/**
+ * Runs the CLI on `argv` (the arguments after the program name) and returns the exit code:
+ * 0 on success, 1 on bad input, a missing value, a merge conflict or any other failure. Results
+ * go to `io.stdout`; errors are one line `irmin: <message>` on `io.stderr`, never a stack trace
+ * (set `IRMIN_DEBUG=1` to get one for an unexpected failure). Never throws and never exits the
+ * process, so tests call it in-process.
+ */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const exit = { code: 0 };
+  const program = createProgram(io, exit);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return exit.code;
+  } catch (e) {
+    // Commander has already printed its message (usage errors) or the help text.
+    if (e instanceof CommanderError) return e.exitCode;
+    if (isIrminError(e)) {
+      io.stderr.write(oneLineError(e.message));
+      return 1;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    io.stderr.write(oneLineError(`unexpected failure: ${message}`));
+    if ((io.env ?? process.env).IRMIN_DEBUG) io.stderr.write(`${e instanceof Error ? e.stack : ""}\n`);
+    return 1;
+  }
+}
