@@ -1,0 +1,87 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Repo } from "../../src/store/repo.js";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "irmin-interop-"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const git = (gitDir: string, ...args: string[]) => execFileSync("git", [`--git-dir=${gitDir}`, ...args], { encoding: "utf8" }).trim();
+
+function runWriter(path: string, id: string, count: number, mode: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(__dirname, "fixtures", "writer.ts"), path, id, String(count), mode], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`writer ${id} exited ${code}: ${err}`))));
+  });
+}
+
+describe("the store on disk is a Git repository", () => {
+  it("git log shows one commit per operation; fsck passes; git's rollback is what we read", async () => {
+    const path = join(dir, "a.git");
+    const repo = await Repo.open({ path, author: "Alice <alice@example.com>" });
+    const main = repo.branch("main");
+    const first = await main.set("home/todo", "buy milk");
+    await main.set("home/todo", "walk dog", { message: "second todo" });
+    const wip = await main.fork("wip");
+    await wip.set("work/todo", "ship");
+    await main.set("x", "1");
+    await main.merge(wip);
+    expect(git(path, "log", "--format=%s", "main").split("\n")).toEqual(["merge wip into main", "set x", "set work/todo", "second todo", "set home/todo"]);
+    expect(git(path, "log", "-1", "--format=%an <%ae>", "main")).toBe("Alice <alice@example.com>");
+    execFileSync("git", [`--git-dir=${path}`, "fsck", "--strict"], { stdio: "pipe" });
+    expect(git(path, "cat-file", "blob", "main:home/todo")).toBe("walk dog");
+    expect(git(path, "rev-parse", "main^{tree}")).toBe((await main.head())!.treeHash);
+
+    // A rollback done with git is what the next read sees, and watchers hear about it.
+    const changes: string[] = [];
+    const stop = main.watch(({ after }) => {
+      changes.push(after!.hash);
+    });
+    git(path, "update-ref", "refs/heads/main", first.hash);
+    expect(await main.get("home/todo")).toBe("buy milk");
+    for (let i = 0; i < 100 && changes.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(changes).toEqual([first.hash]);
+    stop();
+    await repo.close();
+  });
+
+  it("reads what git wrote, after git gc packed it", async () => {
+    const path = join(dir, "b.git");
+    const repo = await Repo.open({ path });
+    const main = repo.branch("main");
+    for (let i = 0; i < 30; i++) await main.set(`f/${i % 5}`, `line ${i}\n`.repeat(20));
+    const expected = await main.get("f/3");
+    execFileSync("git", [`--git-dir=${path}`, "gc", "--aggressive", "--prune=now", "-q"]);
+    const again = await Repo.open({ path });
+    expect(await again.branch("main").get("f/3")).toBe(expected);
+    expect((await again.branch("main").history()).length).toBe(30);
+    await again.branch("main").set("after-gc", "ok");
+    execFileSync("git", [`--git-dir=${path}`, "fsck", "--strict"], { stdio: "pipe" });
+    await again.close();
+    await repo.close();
+  });
+
+  it("writers in several processes never lose an acknowledged write", async () => {
+    const path = join(dir, "c.git");
+    const repo = await Repo.open({ path });
+    await repo.branch("main").set("init", "0");
+    const processes = 3;
+    const each = 15;
+    await Promise.all([
+      ...Array.from({ length: processes }, (_, p) => runWriter(path, `p${p}`, each, "set")),
+      runWriter(path, "tx", each, "transaction"),
+    ]);
+    const main = repo.branch("main");
+    for (let p = 0; p < processes; p++) expect((await main.list(`w/p${p}`)).length).toBe(each);
+    expect((await main.list("t")).length).toBe(each);
+    execFileSync("git", [`--git-dir=${path}`, "fsck", "--strict"], { stdio: "pipe" });
+    await repo.close();
+  });
+});
