@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { Repo } from "../../src/store/repo.js";
+
+/** Object reads and writes of `fn`, with a cold cache. */
+async function count(repo: Repo, fn: () => Promise<unknown>): Promise<{ reads: number; writes: number }> {
+  const { ctx } = repo.internals;
+  ctx.cache.clear();
+  const before = { ...ctx.stats };
+  await fn();
+  return { reads: ctx.stats.reads - before.reads, writes: ctx.stats.writes - before.writes };
+}
+
+async function build(keys: number): Promise<Repo> {
+  const repo = await Repo.memory();
+  await repo.branch("main").transaction(async (tx) => {
+    for (let i = 0; i < keys; i++) await tx.set(`k/${i % 100}/${i}`, `v${i}`);
+  });
+  return repo;
+}
+
+describe("work grows with the change, not with the store", () => {
+  it("a read walks one path; a write touches one path", async () => {
+    for (const keys of [1_000, 20_000]) {
+      const repo = await build(keys);
+      const main = repo.branch("main");
+      const read = await count(repo, () => main.get("k/7/507"));
+      // commit + root + k + k/7 + blob
+      expect(read.reads).toBe(5);
+      const write = await count(repo, () => main.set("k/7/507", "new"));
+      // the commit, the root, k and k/7 are read; a blob, three trees and a commit are written
+      expect(write).toEqual({ reads: 4, writes: 5 });
+    }
+  });
+
+  it("a merge of two small changes reads the same few objects whatever the size of the tree", async () => {
+    const reads: number[] = [];
+    for (const keys of [1_000, 20_000]) {
+      const repo = await build(keys);
+      const main = repo.branch("main");
+      const wip = await main.fork("wip");
+      await main.set("k/1/101", "a");
+      await main.set("k/2/102", "a");
+      await wip.set("k/3/103", "b");
+      await wip.set("k/1/201", "b");
+      const r = await count(repo, async () => expect((await main.merge(wip)).ok).toBe(true));
+      reads.push(r.reads);
+      expect(await main.get("k/1/201")).toBe("b");
+      expect(await main.get("k/2/102")).toBe("a");
+    }
+    expect(reads[1]).toBe(reads[0]);
+    expect(reads[0]).toBeLessThan(25);
+  });
+});
