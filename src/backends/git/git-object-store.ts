@@ -8,6 +8,8 @@ import type { LooseObjects } from "./loose-objects.js";
 export interface PackSource {
   get(hash: Hash): Promise<RawObject | undefined>;
   has(hash: Hash): Promise<boolean>;
+  /** Like `has`, but never rescans the directory (the write path). */
+  hasKnown(hash: Hash): Promise<boolean>;
   hashes(): AsyncIterable<Hash>;
   writePack(objects: AsyncIterable<RawObject> | Iterable<RawObject>): Promise<{ name: string; count: number }>;
 }
@@ -49,13 +51,18 @@ export class GitObjectStore implements ObjectStore {
     return (await this.loose.has(hash)) || (await this.packs.has(hash));
   }
 
-  /** Writes one loose object unless a loose file or a pack already holds it. */
+  /** Writes one loose object unless a loose file or a known pack already holds it. */
   async put(type: ObjectType, data: Uint8Array): Promise<Hash> {
     this.live();
     checkObject(type, data);
     const hash = hashObject(this.algorithm, type, data);
-    if (!(await this.loose.has(hash)) && !(await this.packs.has(hash))) await this.loose.write(hash, type, data);
+    if (!(await this.present(hash))) await this.loose.write(hash, type, data);
     return hash;
+  }
+
+  /** The write path's existence check: no pack rescan (a duplicate loose copy is harmless). */
+  private async present(hash: Hash): Promise<boolean> {
+    return (await this.packs.hasKnown(hash)) || (await this.loose.has(hash));
   }
 
   /**
@@ -74,7 +81,7 @@ export class GitObjectStore implements ObjectStore {
     const hashes = objects.map((o) => hashObject(this.algorithm, o.type, o.data));
     const unique = new Map<Hash, RawObject>();
     hashes.forEach((h, i) => unique.set(h, objects[i]));
-    const present = await mapLimit([...unique.keys()], this.options.concurrency, (h) => this.has(h));
+    const present = await mapLimit([...unique.keys()], this.options.concurrency, (h) => this.present(h));
     const missing = [...unique].filter((_, i) => !present[i]);
     if (missing.length >= this.options.packThreshold) {
       await this.packs.writePack(missing.map(([, o]) => ({ type: o.type, data: o.data })));

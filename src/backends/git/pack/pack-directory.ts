@@ -85,6 +85,18 @@ export class PackDirectory {
     return false;
   }
 
+  /**
+   * Whether one of the packs already open holds `hash`, without rescanning on a miss. For writers:
+   * missing a pack that appeared a moment ago only costs a redundant loose copy, while a rescan
+   * per new object would cost a `readdir` each.
+   */
+  async hasKnown(hash: Hash): Promise<boolean> {
+    this.live();
+    if (!isHash(hash, this.algorithm)) return false;
+    await this.ensureScanned();
+    return this.packs.some((p) => p.reader.has(hash));
+  }
+
   /** Every id in the packs, each once (deduplicated across packs), after a rescan. */
   async *hashes(): AsyncIterable<Hash> {
     this.live();
