@@ -38,3 +38,4 @@ export type { ObjectStore } from "./backend/object-store.js";
 export type { RefStore, RefChange, RefEntry } from "./backend/ref-store.js";
 export { ObjectCache } from "./backend/object-cache.js";
 export { memoryBackend, type MemoryBackendOptions } from "./backends/memory/memory-backend.js";
+export { gitBackend, GitBackend, repack, type GitBackendOptions, type GitRepackOptions, type GitRepackResult } from "./backends/git/git-backend.js";
