@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { gitBackend } from "../backends/git/git-backend.js";
 import { invalidArgument, isIrminError, IrminError, notFound } from "../core/errors.js";
 import { hexLength } from "../core/hash.js";
+import { parseAuthor } from "../history/commits.js";
 import { Repo } from "../store/repo.js";
 import type { Branch, CommitOptions } from "../store/branch.js";
 import type { Commit } from "../store/commit.js";
@@ -128,11 +129,14 @@ export type Register = (
   action: (ctx: CommandContext, args: string[], options: Record<string, unknown>) => Promise<number | void>,
 ) => Command;
 
-/** `-m/--message` and `--author`, as the store takes them. */
+/** `-m/--message` and `--author`, as the store takes them; INVALID_ARGUMENT for a malformed author, even when nothing would be committed. */
 export function commitOptions(options: Record<string, unknown>): CommitOptions {
   const out: { message?: string; author?: string } = {};
   if (typeof options.message === "string") out.message = options.message;
-  if (typeof options.author === "string") out.author = options.author;
+  if (typeof options.author === "string") {
+    parseAuthor(options.author);
+    out.author = options.author;
+  }
   return out;
 }
 
