@@ -55,7 +55,13 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+const NIBBLE = new Uint8Array(128);
+for (let i = 0; i < 16; i++) {
+  NIBBLE[HEX_CHARS.charCodeAt(i)] = i;
+  NIBBLE[HEX_CHARS.toUpperCase().charCodeAt(i)] = i;
+}
+
 /** Writes the raw bytes of `hex` into `target` at `offset` (no validation: internal hot path). */
 export function writeHex(hex: string, target: Uint8Array, offset: number): void {
-  for (let i = 0; i < hex.length; i += 2) target[offset + (i >> 1)] = parseInt(hex.substr(i, 2), 16);
+  for (let i = 0; i < hex.length; i += 2) target[offset + (i >> 1)] = (NIBBLE[hex.charCodeAt(i) & 127] << 4) | NIBBLE[hex.charCodeAt(i + 1) & 127];
 }
