@@ -66,11 +66,16 @@ export function subject(message: string): string {
 /**
  * A value as it appears inside a one-line text record (`path = value`): as is when that is
  * unambiguous, otherwise as a JSON string. Quoted: empty values, values with control characters
- * (newlines), with leading or trailing blanks, or starting with `"` (so that a value shown as is
- * never looks quoted).
+ * or line separators, with leading or trailing blanks, or starting with `"` (so that a value shown
+ * as is never looks quoted). Either way the result is one line.
  */
 export function formatValue(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  const plain = value !== "" && value.trim() === value && !value.startsWith('"') && !/[\u0000-\u001f\u007f\u2028\u2029]/.test(value);
-  return plain ? value : JSON.stringify(value);
+  const plain = value !== "" && value.trim() === value && !value.startsWith('"') && !UNSAFE.test(value);
+  if (plain) return value;
+  // JSON.stringify leaves DEL, the C1 controls (NEL is a line break to some tools) and U+2028/9 as they are.
+  return JSON.stringify(value).replace(UNSAFE_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
+
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const UNSAFE_JSON = /[\u007f-\u009f\u2028\u2029]/g;

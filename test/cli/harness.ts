@@ -58,7 +58,7 @@ export const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
  * Spawns `irmin` as its own process: `node --import tsx src/cli/main.ts` (what `npx tsx` runs,
  * without npx's start-up cost and with signals going straight to the CLI).
  */
-export function spawnCli(argv: string[], options: { stdin?: string; onStdout?: (text: string) => void } = {}): { done: Promise<CliResult>; kill: (signal: NodeJS.Signals) => void } {
+export function spawnCli(argv: string[], options: { stdin?: string; onStdout?: (text: string) => void; onStderr?: (text: string) => void } = {}): { done: Promise<CliResult>; kill: (signal: NodeJS.Signals) => void } {
   const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT, "src/cli/main.ts"), ...argv], { cwd: PROJECT, stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -66,7 +66,10 @@ export function spawnCli(argv: string[], options: { stdin?: string; onStdout?: (
     stdout += s;
     options.onStdout?.(s);
   });
-  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  child.stderr.setEncoding("utf8").on("data", (s: string) => {
+    stderr += s;
+    options.onStderr?.(s);
+  });
   child.stdin.end(options.stdin ?? "");
   const done = new Promise<CliResult>((resolvePromise, reject) => {
     child.on("error", reject);

@@ -1,0 +1,36 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { formatDate, formatValue, subject } from "../../src/cli/io.js";
+
+/** How a reader of `path = value` lines gets the value back. */
+function parseValue(shown: string): string {
+  return shown.startsWith('"') ? (JSON.parse(shown) as string) : shown;
+}
+
+describe("text formatting of the CLI", () => {
+  it("formatValue is one line and reads back to the value, for any string", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.constantFrom("", " ", '"quoted"', "a\nb", "\t", "x ", "\u2028", "\u0085", "\u007f")), (value) => {
+        const shown = formatValue(value);
+        // eslint-disable-next-line no-control-regex
+        expect(shown).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+        expect(parseValue(shown)).toBe(value);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("plain values are shown as they are", () => {
+    for (const v of ["buy milk", "42", "a = b", "é ü 日本", "-5"]) expect(formatValue(v)).toBe(v);
+    expect(formatValue("")).toBe('""');
+    expect(formatValue(" padded")).toBe('" padded"');
+  });
+
+  it("dates in UTC to the second; subjects are first lines", () => {
+    expect(formatDate(0)).toBe("1970-01-01T00:00:00Z");
+    expect(formatDate(1_700_000_000_000)).toBe("2023-11-14T22:13:20Z");
+    expect(subject("set a\n")).toBe("set a");
+    expect(subject("title\n\nbody")).toBe("title");
+    expect(subject("no newline")).toBe("no newline");
+  });
+});
