@@ -39,7 +39,7 @@ function nonNegativeInteger(text: string): number {
 export function registerHistoryCommands(program: Command, register: Register): void {
   register(
     program
-      .command("log")
+      .command("log").summary("the history: short hash, date, message")
       .description("the branch's history, newest first: short hash, date, message")
       .option("-n, --max-count <n>", "show at most N commits", nonNegativeInteger)
       .option("--path <path>", "only commits that changed PATH"),
@@ -52,7 +52,7 @@ export function registerHistoryCommands(program: Command, register: Register): v
       }),
   );
 
-  register(program.command("branches").description("list the branches; * marks --branch"), (ctx) =>
+  register(program.command("branches").summary("list the branches (* marks --branch)").description("list the branches; * marks --branch"), (ctx) =>
     ctx.withRepo(async (repo, branch) => {
       const names = await repo.branches();
       const heads = await Promise.all(names.map(async (name) => (await repo.branch(name).head())?.hash ?? null));
@@ -63,7 +63,7 @@ export function registerHistoryCommands(program: Command, register: Register): v
 
   register(
     program
-      .command("fork")
+      .command("fork").summary("create branch NAME at the head of --branch")
       .description("create branch NAME at the head of --branch")
       .argument("<name>", "the new branch")
       .option("-f, --force", "overwrite NAME when it exists"),
@@ -79,7 +79,7 @@ export function registerHistoryCommands(program: Command, register: Register): v
   );
 
   register(
-    withCommitOptions(program.command("merge").description("merge FROM (a branch or a commit) into --branch").argument("<from>", "a branch name or a commit id")),
+    withCommitOptions(program.command("merge").summary("merge a branch or commit into --branch").description("merge FROM (a branch or a commit) into --branch").argument("<from>", "a branch name or a commit id")),
     (ctx, [from], options) =>
       ctx.withRepo(async (repo, branch) => {
         const source = await resolveCommit(repo, from, branch);
@@ -97,7 +97,7 @@ export function registerHistoryCommands(program: Command, register: Register): v
   );
 
   register(
-    program.command("reset").description("move --branch to COMMIT (a commit id or a branch name)").argument("<commit>", "a commit id or a branch name"),
+    program.command("reset").summary("move --branch to a commit or branch").description("move --branch to COMMIT (a commit id or a branch name)").argument("<commit>", "a commit id or a branch name"),
     (ctx, [rev]) =>
       ctx.withRepo(async (repo, branch) => {
         const target = await resolveCommit(repo, rev, branch);
@@ -109,7 +109,7 @@ export function registerHistoryCommands(program: Command, register: Register): v
 
   register(
     program
-      .command("diff")
+      .command("diff").summary("what changed from A to B")
       .description("what changed from A to B (commits or branch names): + added, - removed, ~ updated")
       .argument("<a>", "a commit id or a branch name")
       .argument("<b>", "a commit id or a branch name"),
@@ -124,7 +124,7 @@ export function registerHistoryCommands(program: Command, register: Register): v
 
 /** Registers `init`: creates the repository (or reports the existing one). */
 export function registerInitCommand(program: Command, register: Register): void {
-  register(program.command("init").description("create the repository (a bare Git repository) at --root"), async (ctx) => {
+  register(program.command("init").summary("create the repository at --root").description("create the repository (a bare Git repository) at --root"), async (ctx) => {
     const root = ctx.root;
     let created = false;
     let backend;

@@ -39,7 +39,7 @@ function stdinOf(io: CliIo): AsyncIterable<Uint8Array | string> {
 
 /** Registers `get`, `set`, `remove`, `list` and `tree`: reading and writing values on the branch. */
 export function registerValueCommands(program: Command, register: Register): void {
-  register(program.command("get").description("print the value at PATH").argument("<path>", 'a path like "home/todo"'), (ctx, [path]) =>
+  register(program.command("get").summary("print the value at PATH").description("print the value at PATH").argument("<path>", 'a path like "home/todo"'), (ctx, [path]) =>
     ctx.withRepo(async (_repo, branch) => {
       const p = valuePath(path, "get");
       const tree = await branch.tree();
@@ -57,7 +57,7 @@ export function registerValueCommands(program: Command, register: Register): voi
   register(
     withCommitOptions(
       program
-        .command("set")
+        .command("set").summary('set PATH to VALUE ("-": standard input)')
         .description("set PATH to VALUE (one commit)")
         .argument("<path>", 'a path like "home/todo"')
         .argument("<value>", 'the value, or "-" to read it from standard input'),
@@ -77,7 +77,7 @@ export function registerValueCommands(program: Command, register: Register): voi
   );
 
   register(
-    withCommitOptions(program.command("remove").alias("rm").description("remove the value or directory at PATH (one commit)").argument("<path>", "the path to remove")),
+    withCommitOptions(program.command("remove").summary("remove the value or directory at PATH").alias("rm").description("remove the value or directory at PATH (one commit)").argument("<path>", "the path to remove")),
     (ctx, [path], options) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = valuePath(path, "remove");
@@ -90,7 +90,7 @@ export function registerValueCommands(program: Command, register: Register): voi
   );
 
   register(
-    program.command("list").alias("ls").description("list the directory at PATH (default the root); directories end with /").argument("[path]", "a directory", ""),
+    program.command("list").summary("list a directory (directories end with /)").alias("ls").description("list the directory at PATH (default the root); directories end with /").argument("[path]", "a directory"),
     (ctx, [path]) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = parsePath(path);
@@ -104,7 +104,7 @@ export function registerValueCommands(program: Command, register: Register): voi
   );
 
   register(
-    program.command("tree").description("print every value under PATH (default the root), one `path = value` per line").argument("[path]", "a directory or a value", ""),
+    program.command("tree").summary("print every value under PATH").description("print every value under PATH (default the root), one `path = value` per line").argument("[path]", "a directory or a value"),
     (ctx, [path]) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = parsePath(path);

@@ -12,9 +12,13 @@ import { shortHash } from "./io.js";
 export function registerWatchCommand(program: Command, register: Register): void {
   register(
     program
-      .command("watch")
-      .description("print each change of a value under PATH (default all) as it happens, until interrupted")
-      .argument("[path]", "a directory or a value", ""),
+      .command("watch").summary("print changes under PATH until Ctrl-C")
+      .description(
+        "print each change of a value under PATH (default all) as it happens, until interrupted (Ctrl-C), one line per value: " +
+          "the new head's short hash, then + added, - removed or ~ updated. Changes made by this or other processes, or by git, " +
+          "are seen; changes closer together than the watch notices them are reported as one.",
+      )
+      .argument("[path]", "a directory or a value"),
     (ctx, [path]) =>
       ctx.withRepo(async (repo, branch) => {
         const prefix = parsePath(path);

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { isIrminError } from "../core/errors.js";
 import { registerHistoryCommands, registerInitCommand } from "./commands-history.js";
@@ -5,6 +6,16 @@ import { registerValueCommands } from "./commands-values.js";
 import { registerWatchCommand } from "./commands-watch.js";
 import { CommandContext, type GlobalOptions, type Register } from "./context.js";
 import type { CliIo } from "./io.js";
+
+/** The package's version, from package.json two levels up (true from src/cli and from dist/cli alike). */
+function packageVersion(): string {
+  try {
+    const json = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+    return typeof json.version === "string" ? json.version : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
 
 /** Commander prints its errors as `error: message` (sometimes with a suggestion on the next line): make it `irmin: message`, one line. */
 function oneLineError(text: string): string {
@@ -19,6 +30,7 @@ function oneLineError(text: string): string {
 export function createProgram(io: CliIo, exit: { code: number }): Command {
   const program = new Command("irmin")
     .description("A Git-backed key-value store with branches and merges (irmin-ts).")
+    .version(packageVersion(), "-V, --version", "print the version")
     .option("--root <dir>", "the repository (default $IRMIN_ROOT, else .irmin in the current directory)")
     .option("--branch <name>", "the branch to work on", "main")
     .option("--json", "print JSON instead of text", false)

@@ -1,8 +1,8 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/program.js";
-import { expectOneLineError, git, runCli, tempDir, until, type RunOptions } from "./harness.js";
+import { expectOneLineError, git, PROJECT, runCli, tempDir, until, type RunOptions } from "./harness.js";
 
 const tmp = tempDir("irmin-cli-");
 afterAll(() => tmp.cleanup());
@@ -376,6 +376,8 @@ describe("irmin bad input", () => {
       expect(r.stdout).toMatch(new RegExp(`^Usage: irmin ${c}`));
     }
     expect((await runCli(["help", "set"])).stdout).toMatch(/-m, --message <message>/);
+    const version = await runCli(["--version"]);
+    expect(version).toEqual({ code: 0, stdout: `${JSON.parse(readFileSync(join(PROJECT, "package.json"), "utf8")).version}\n`, stderr: "" });
     const none = await runCli([]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/^Usage: irmin/);
