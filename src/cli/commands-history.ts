@@ -39,7 +39,8 @@ function nonNegativeInteger(text: string): number {
 export function registerHistoryCommands(program: Command, register: Register): void {
   register(
     program
-      .command("log").summary("the history: short hash, date, message")
+      .command("log")
+      .summary("the history: short hash, date, message")
       .description("the branch's history, newest first: short hash, date, message")
       .option("-n, --max-count <n>", "show at most N commits", nonNegativeInteger)
       .option("--path <path>", "only commits that changed PATH"),
@@ -63,7 +64,8 @@ export function registerHistoryCommands(program: Command, register: Register): v
 
   register(
     program
-      .command("fork").summary("create branch NAME at the head of --branch")
+      .command("fork")
+      .summary("create branch NAME at the head of --branch")
       .description("create branch NAME at the head of --branch")
       .argument("<name>", "the new branch")
       .option("-f, --force", "overwrite NAME when it exists"),
@@ -109,7 +111,8 @@ export function registerHistoryCommands(program: Command, register: Register): v
 
   register(
     program
-      .command("diff").summary("what changed from A to B")
+      .command("diff")
+      .summary("what changed from A to B")
       .description("what changed from A to B (commits or branch names): + added, - removed, ~ updated")
       .argument("<a>", "a commit id or a branch name")
       .argument("<b>", "a commit id or a branch name"),

@@ -57,7 +57,8 @@ export function registerValueCommands(program: Command, register: Register): voi
   register(
     withCommitOptions(
       program
-        .command("set").summary('set PATH to VALUE ("-": standard input)')
+        .command("set")
+        .summary('set PATH to VALUE ("-": standard input)')
         .description("set PATH to VALUE (one commit)")
         .argument("<path>", 'a path like "home/todo"')
         .argument("<value>", 'the value, or "-" to read it from standard input'),

@@ -12,7 +12,8 @@ import { shortHash } from "./io.js";
 export function registerWatchCommand(program: Command, register: Register): void {
   register(
     program
-      .command("watch").summary("print changes under PATH until Ctrl-C")
+      .command("watch")
+      .summary("print changes under PATH until Ctrl-C")
       .description(
         "print each change of a value under PATH (default all) as it happens, until interrupted (Ctrl-C), one line per value: " +
           "the new head's short hash, then + added, - removed or ~ updated. Changes made by this or other processes, or by git, " +
