@@ -239,23 +239,30 @@ export class Branch<V = string> {
   /**
    * Calls `callback` after every change of the head: local writes, merges, other processes and
    * the git CLI (for backends that see external changes). Callbacks of one watch run one at a time,
-   * in order. Returns the function that stops watching.
+   * in order. Returns the function that stops watching; its promise resolves once the callbacks
+   * already queued have run.
    */
-  watch(callback: (change: HeadChange<V>) => unknown): () => void {
+  watch(callback: (change: HeadChange<V>) => unknown): () => Promise<void> {
     this.core.live();
     const queue = new SerialQueue();
-    return this.core.backend.refs.watch((change) => {
+    const unwatch = this.core.backend.refs.watch((change) => {
       if (change.name !== this.ref) return;
       void queue.run(async () => {
+        // A change noticed just before close() has no repository left to describe it.
+        if (this.core.isClosed) return;
         const before = change.before === undefined ? undefined : await this.core.commit(change.before);
         const after = change.after === undefined ? undefined : await this.core.commit(change.after);
         await callback({ before, after });
       });
     });
+    return () => {
+      unwatch();
+      return queue.idle();
+    };
   }
 
   /** Like {@link watch}, but only when the value at `path` changes, with the values before and after. */
-  watchKey(path: PathInput, callback: (change: ValueChange<V>) => unknown): () => void {
+  watchKey(path: PathInput, callback: (change: ValueChange<V>) => unknown): () => Promise<void> {
     const p = parsePath(path);
     if (p.length === 0) throw invalidArgument("watchKey needs a path");
     return this.watch(async ({ before, after }) => {

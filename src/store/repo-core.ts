@@ -25,6 +25,11 @@ export class RepoCore<V> {
     this.ctx = new TreeContext(backend.objects, backend.objects.algorithm);
   }
 
+  /** Whether `close()` was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Throws CLOSED after `close()`. */
   live(): void {
     if (this.closed) throw new IrminError("CLOSED", "the repository is closed");
