@@ -1,0 +1,236 @@
+/**
+ * Small helpers shared by the benchmarks: scale, timing, temporary directories, running git, and
+ * the result table. Every result is a ratio against a baseline measured in the same run.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** One line of the result table: our speed, the baseline's speed, and their ratio. */
+export interface BenchRow {
+  /** Benchmark group ("objects", "store"). */
+  readonly group: string;
+  /** What was measured on our side. */
+  readonly name: string;
+  /** What it is compared with (a real git command measured in the same run). */
+  readonly baseline: string;
+  /** Unit of the rates ("objects", "commits", "reads", "merges"). */
+  readonly unit: string;
+  /** Our operations per second. */
+  readonly ours: number;
+  /** The baseline's operations per second. */
+  readonly git: number;
+  /** Speed ratio `ours / git` (ops/s ours ÷ ops/s git): above 1 is faster than git. */
+  readonly ratio: number;
+  /** Goal on the ratio (at least this), when the issue sets one. */
+  readonly goal?: number;
+  /** Extra information (object counts, cache state). */
+  readonly note?: string;
+}
+
+/** Options every benchmark entry point takes. */
+export interface BenchOptions {
+  /** Multiplies every size (default: `BENCH_SCALE` from the environment, else 1). */
+  readonly scale?: number;
+  /** Repetitions of cheap measurements, of which the median is kept (default 3). */
+  readonly runs?: number;
+  /** Progress lines (default: none). */
+  readonly log?: (line: string) => void;
+}
+
+/** The scale from `BENCH_SCALE` (default 1); INVALID values fall back to 1 with a warning. */
+export function envScale(): number {
+  const raw = process.env.BENCH_SCALE;
+  if (raw === undefined || raw === "") return 1;
+  const v = Number(raw);
+  if (!(v > 0) || !Number.isFinite(v)) {
+    console.warn(`BENCH_SCALE=${raw} is not a positive number; using 1`);
+    return 1;
+  }
+  return v;
+}
+
+/** `base × scale`, rounded, at least `min`. */
+export function scaled(base: number, scale: number, min = 1): number {
+  return Math.max(min, Math.round(base * scale));
+}
+
+/** Seconds taken by `fn` (monotonic clock). */
+export async function seconds(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** The median of `values` (the upper middle one for an even count). */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** One timed measurement: `setup` and `teardown` are not timed, `fn` is. */
+export interface Measure<T = unknown> {
+  setup?: () => Promise<T>;
+  fn: (state: T) => Promise<unknown>;
+  teardown?: (state: T) => Promise<unknown>;
+}
+
+/** `m`, typed for {@link interleaved} (which runs measurements of different state types together). */
+export function measure<T>(m: Measure<T>): Measure<unknown> {
+  return m as unknown as Measure<unknown>;
+}
+
+/** Seconds taken by one run of `m` (setup and teardown excluded). */
+async function once<T>(m: Measure<T>): Promise<number> {
+  const state = (m.setup ? await m.setup() : undefined) as T;
+  try {
+    return await seconds(() => m.fn(state));
+  } finally {
+    await m.teardown?.(state);
+  }
+}
+
+/**
+ * Runs `setup` (untimed) then `fn` (timed) `runs` times and returns the median duration in
+ * seconds. `setup` returns what `fn` needs (a fresh repository, typically).
+ */
+export async function medianSeconds<T>(runs: number, setup: () => Promise<T>, fn: (state: T) => Promise<unknown>, teardown?: (state: T) => Promise<unknown>): Promise<number> {
+  return (await interleaved(runs, [measure({ setup, fn, teardown })]))[0];
+}
+
+/**
+ * Runs the measurements round-robin (`a b c a b c …`, `runs` rounds) and returns the median
+ * seconds of each. Interleaving matters on this kind of machine: the cost of creating a file
+ * varies by an order of magnitude over minutes (write-back of earlier runs), and running the
+ * baseline and ours side by side lets both see the same conditions.
+ */
+export async function interleaved(runs: number, measures: readonly Measure<unknown>[]): Promise<number[]> {
+  const times: number[][] = measures.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    for (let i = 0; i < measures.length; i++) times[i].push(await once(measures[i]));
+  }
+  return times.map(median);
+}
+
+/** A seeded pseudo-random generator (mulberry32): the same data in every run. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `values` in a seeded random order (a copy). */
+export function shuffled<T>(values: readonly T[], seed: number): T[] {
+  const out = [...values];
+  const rnd = prng(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** Temporary directories under `os.tmpdir()`, all removed by `cleanup`. */
+export class TempDirs {
+  private readonly dirs: string[] = [];
+
+  /** A new empty directory. */
+  async make(prefix: string): Promise<string> {
+    const d = await mkdtemp(join(tmpdir(), `irmin-bench-${prefix}-`));
+    this.dirs.push(d);
+    return d;
+  }
+
+  /**
+   * Marks `dir` as done. It is deleted by {@link cleanup} only: deleting thousands of files
+   * between measurements slows the file creations of the next one on this machine.
+   */
+  async remove(_dir: string): Promise<void> {}
+
+  /** Removes every directory made and not yet removed. */
+  async cleanup(): Promise<void> {
+    for (const d of this.dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `git args` with `input` on stdin and returns its stdout. Throws with git's stderr when it
+ * exits non-zero. The environment pins identity and dates so runs are reproducible.
+ */
+export function git(args: readonly string[], input?: Uint8Array | string, cwd?: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", args, {
+      cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: "Bench",
+        GIT_AUTHOR_EMAIL: "bench@example.com",
+        GIT_COMMITTER_NAME: "Bench",
+        GIT_COMMITTER_EMAIL: "bench@example.com",
+        GIT_CONFIG_NOSYSTEM: "1",
+        GIT_CONFIG_GLOBAL: "/dev/null",
+      },
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new Error(`git ${args.join(" ")} exited ${code}: ${Buffer.concat(err).toString().slice(0, 2000)}`));
+    });
+    child.stdin.on("error", () => {}); // an early exit is reported by "close"
+    child.stdin.end(input ?? "");
+  });
+}
+
+/** `git init --bare -q dir`. */
+export async function gitInitBare(dir: string): Promise<void> {
+  await git(["init", "--bare", "-q", "-b", "main", dir]);
+}
+
+/** A rate in operations per second, readable: `12.3k/s`. */
+export function formatRate(perSecond: number): string {
+  if (!Number.isFinite(perSecond)) return String(perSecond);
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M/s`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k/s`;
+  return `${perSecond.toFixed(1)}/s`;
+}
+
+/** A row from counts and durations: `count / seconds` on both sides. */
+export function row(fields: Omit<BenchRow, "ours" | "git" | "ratio">, count: number, oursSeconds: number, gitCount: number, gitSeconds: number): BenchRow {
+  const ours = count / oursSeconds;
+  const gitRate = gitCount / gitSeconds;
+  return { ...fields, ours, git: gitRate, ratio: ours / gitRate };
+}
+
+/** The result table, one line per row, with PASS/MISS where a goal is set (never an exit code). */
+export function formatTable(rows: readonly BenchRow[]): string {
+  const header = ["group", "benchmark", "baseline (real git)", "ours", "git", "ours/git", "goal", ""];
+  const lines = rows.map((r) => [
+    r.group,
+    r.name,
+    r.baseline,
+    `${formatRate(r.ours)}`,
+    `${formatRate(r.git)}`,
+    `${r.ratio.toFixed(2)}x`,
+    r.goal === undefined ? "-" : `>=${r.goal}x`,
+    r.goal === undefined ? "info" : r.ratio >= r.goal ? "PASS" : "MISS",
+  ]);
+  const all = [header, ...lines];
+  const widths = header.map((_, c) => Math.max(...all.map((l) => l[c].length)));
+  const fmt = (l: string[]) => l.map((cell, c) => (c >= 3 && c <= 5 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd();
+  const out = [fmt(header), widths.map((w) => "-".repeat(w)).join("  ")];
+  for (const l of lines) out.push(fmt(l));
+  const notes = rows.filter((r) => r.note !== undefined).map((r) => `  ${r.group} / ${r.name}: ${r.note}`);
+  if (notes.length > 0) out.push("", "notes:", ...notes);
+  return out.join("\n");
+}

@@ -1,0 +1,168 @@
+/**
+ * Store throughput (issue "store"): one commit per `branch.set`, random `branch.get`, and a merge
+ * of two branches of a large tree, against the real git measured in the same run and on the same
+ * data (the repository irmin writes is a Git repository, so git runs on it directly).
+ *
+ * Baselines: `git fast-import` (the same commits), `git cat-file --batch` (`main:<path>` lookups),
+ * `git merge-tree --write-tree main other`.
+ */
+import { Repo } from "../src/store/repo.js";
+import { type BenchOptions, type BenchRow, envScale, git, gitInitBare, interleaved, measure, median, row, scaled, shuffled, TempDirs } from "./harness.js";
+
+const GROUP = "store";
+const DIRS = 1000;
+
+/** The key of write number `i`: two levels, `k/<i mod 1000>/<i>`. */
+export function keyOf(i: number): string {
+  return `k/${i % DIRS}/${i}`;
+}
+
+/** A `git fast-import` stream of `count` commits on `refs/heads/main`, commit `i` setting `keyOf(i)` to `v<i>`. */
+function fastImportCommits(count: number): Buffer {
+  const parts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const message = `set ${keyOf(i)}`;
+    const value = `v${i}`;
+    parts.push(
+      `commit refs/heads/main\nmark :${i + 1}\ncommitter Bench <bench@example.com> ${1_700_000_000 + i} +0000\ndata ${Buffer.byteLength(message)}\n${message}\n` +
+        (i > 0 ? `from :${i}\n` : "") +
+        `M 100644 inline ${keyOf(i)}\ndata ${Buffer.byteLength(value)}\n${value}\n\n`,
+    );
+  }
+  return Buffer.from(parts.join(""));
+}
+
+/** Opens a repository on disk (git backend) and makes `count` commits, one `set` each. */
+async function commitAll(repo: Repo, count: number): Promise<void> {
+  const main = repo.branch("main");
+  for (let i = 0; i < count; i++) await main.set(keyOf(i), `v${i}`);
+}
+
+/**
+ * Runs the store benchmarks and returns their rows. Sizes: `10000 × scale` commits and reads;
+ * a merge in a tree of `100000 × scale` keys where each side changed `100 × scale` of them.
+ */
+export async function runStoreBench(options: BenchOptions = {}): Promise<BenchRow[]> {
+  const scale = options.scale ?? envScale();
+  const runs = options.runs ?? 3;
+  const log = options.log ?? (() => {});
+  const nCommits = scaled(10_000, scale, 20);
+  const nReads = nCommits;
+  const nTree = scaled(100_000, scale, 200);
+  const nChanged = Math.min(scaled(100, scale, 5), Math.floor(nTree / 4));
+  const tmp = new TempDirs();
+  const rows: BenchRow[] = [];
+  try {
+    // --- (a) one commit per set ---------------------------------------------------------------
+    log(`store: ${nCommits} commits, one set each (fast-import, git backend, memory backend)`);
+    const stream = fastImportCommits(nCommits);
+    const fastImport = measure({
+      setup: async () => {
+        const d = await tmp.make("fi");
+        await gitInitBare(d);
+        return d;
+      },
+      fn: (d: string) => git(["--git-dir", d, "fast-import", "--quiet"], stream),
+    });
+    // Ours is long (several file creations per commit): measured once, between fast-import runs.
+    const storeDir = await tmp.make("store");
+    let writes = 0;
+    const ours = measure({
+      setup: () => Repo.open({ path: storeDir }),
+      fn: (r: Repo) => commitAll(r, nCommits),
+      teardown: async (r: Repo) => {
+        writes = r.internals.ctx.stats.writes;
+        await r.close();
+      },
+    });
+    const memory = measure({ setup: () => Repo.memory(), fn: (r: Repo) => commitAll(r, nCommits), teardown: (r: Repo) => r.close() });
+    const [tFi1, tOurs, tFi2, tMem, tFi3] = await interleaved(1, [fastImport, ours, fastImport, memory, fastImport]);
+    const tFastImport = median([tFi1, tFi2, tFi3]);
+    rows.push(row({ group: GROUP, name: "git backend: branch.set, 1 commit each", baseline: "fast-import (same commits)", unit: "commits", goal: 0.25, note: `${(writes / nCommits).toFixed(1)} objects written per commit; measured once` }, nCommits, tOurs, nCommits, tFastImport));
+    rows.push(row({ group: GROUP, name: "memory backend: branch.set, 1 commit each", baseline: "fast-import (same commits)", unit: "commits" }, nCommits, tMem, nCommits, tFastImport));
+
+    // --- (b) random reads of that store -------------------------------------------------------
+    log(`store: ${nReads} random branch.get (vs cat-file --batch main:<path>)`);
+    const order = shuffled(
+      Array.from({ length: nCommits }, (_, i) => i),
+      3,
+    ).slice(0, nReads);
+    const catInput = order.map((i) => `main:${keyOf(i)}`).join("\n") + "\n";
+    const [tCat, tGet] = await interleaved(runs, [
+      measure({
+        fn: async () => {
+          const out = await git(["--git-dir", storeDir, "cat-file", "--batch"], catInput);
+          if (out.includes(" missing\n")) throw new Error("git cat-file: a key is missing");
+        },
+      }),
+      measure({
+        setup: () => Repo.open({ path: storeDir }),
+        fn: async (r: Repo) => {
+          const main = r.branch("main");
+          for (const i of order) if ((await main.get(keyOf(i))) !== `v${i}`) throw new Error(`wrong value at ${keyOf(i)}`);
+        },
+        teardown: (r: Repo) => r.close(),
+      }),
+    ]);
+    rows.push(row({ group: GROUP, name: "git backend: branch.get, random keys", baseline: "cat-file --batch main:<path>", unit: "reads", goal: 1, note: "a fresh Repo per run: cold at the first read, tree cache warm after; loose objects" }, nReads, tGet, nReads, tCat));
+
+    // --- (c) merge of two branches of a large tree --------------------------------------------
+    log(`store: merge, ${nTree}-key tree, ${nChanged} keys changed on each side (vs git merge-tree --write-tree)`);
+    const mergeDir = await tmp.make("merge");
+    const built = await Repo.open({ path: mergeDir });
+    const main = built.branch("main");
+    await main.transaction(async (tx) => {
+      for (let i = 0; i < nTree; i++) await tx.set(keyOf(i), `v${i}`);
+    }, { message: "base" });
+    const other = await main.fork("other");
+    const picked = shuffled(
+      Array.from({ length: nTree }, (_, i) => i),
+      4,
+    ).slice(0, 2 * nChanged);
+    await main.transaction(async (tx) => {
+      for (const i of picked.slice(0, nChanged)) await tx.set(keyOf(i), `main ${i}`);
+    }, { message: "main changes" });
+    await other.transaction(async (tx) => {
+      for (const i of picked.slice(nChanged)) await tx.set(keyOf(i), `other ${i}`);
+    }, { message: "other changes" });
+    const mainHead = (await main.head())!.hash;
+    await built.close();
+
+    let gitTree = "";
+    let stats = { reads: 0, writes: 0 };
+    let ourTree = "";
+    const [tMergeTree, tMerge] = await interleaved(runs, [
+      measure({
+        fn: async () => {
+          gitTree = (await git(["--git-dir", mergeDir, "merge-tree", "--write-tree", "main", "other"])).toString().split("\n")[0];
+        },
+      }),
+      measure({
+        setup: async () => {
+          const r = await Repo.open({ path: mergeDir });
+          await r.branch("main").reset(mainHead);
+          const s = r.internals.ctx.stats;
+          s.reads = 0;
+          s.writes = 0;
+          return r;
+        },
+        fn: async (r: Repo) => {
+          const result = await r.branch("main").merge(r.branch("other"));
+          if (!result.ok || result.commit === undefined) throw new Error("the benchmark merge conflicted");
+          ourTree = result.commit.treeHash;
+        },
+        teardown: async (r: Repo) => {
+          stats = { ...r.internals.ctx.stats };
+          // Back to the state git merges, for the next round.
+          await r.branch("main").reset(mainHead);
+          await r.close();
+        },
+      }),
+    ]);
+    const same = ourTree === gitTree ? "same tree as git" : `DIFFERENT tree from git (${ourTree} vs ${gitTree})`;
+    rows.push(row({ group: GROUP, name: `git backend: branch.merge (${nChanged}+${nChanged} of ${nTree} keys)`, baseline: "merge-tree --write-tree main other", unit: "merges", goal: 1, note: `${stats.reads} object reads, ${stats.writes} writes per merge; a fresh Repo per run; ${same}` }, 1, tMerge, 1, tMergeTree));
+    return rows;
+  } finally {
+    await tmp.cleanup();
+  }
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import type { BenchRow } from "../../bench/harness.js";
+import { formatTable } from "../../bench/harness.js";
+import { runObjectsBench } from "../../bench/objects.js";
+import { runStoreBench } from "../../bench/store.js";
+
+// Keeps the benchmark entry points from rotting: they run end to end at a tiny scale and return
+// finite ratios. No timing is asserted (that would be a wall-clock test).
+const check = (rows: BenchRow[], group: string, count: number) => {
+  expect(rows).toHaveLength(count);
+  for (const r of rows) {
+    expect(r.group).toBe(group);
+    expect(Number.isFinite(r.ratio) && r.ratio > 0).toBe(true);
+    expect(Number.isFinite(r.ours) && Number.isFinite(r.git)).toBe(true);
+  }
+  expect(formatTable(rows).split("\n").length).toBeGreaterThan(count);
+};
+
+describe("benchmarks (smoke, tiny scale)", () => {
+  it("objects: every row has a finite ratio", async () => {
+    check(await runObjectsBench({ scale: 0.002, runs: 1 }), "objects", 9);
+  });
+
+  it("store: every row has a finite ratio, and the merge matches git merge-tree", async () => {
+    const rows = await runStoreBench({ scale: 0.002, runs: 1 });
+    check(rows, "store", 4);
+    expect(rows[3].note).toContain("same tree as git");
+  });
+});
