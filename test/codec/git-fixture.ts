@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HashAlgorithm } from "../../src/core/hash.js";
+import { GIT_ENV } from "../backends/git/git-cli.js";
 
 export interface GitRepo {
   readonly dir: string;
@@ -18,19 +19,6 @@ export interface GitRepo {
   remove(): void;
 }
 
-const BASE_ENV: Record<string, string> = {
-  PATH: process.env.PATH ?? "/usr/bin:/bin",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  LANG: "C",
-  LC_ALL: "C",
-  GIT_AUTHOR_NAME: "A U Thor",
-  GIT_AUTHOR_EMAIL: "author@example.com",
-  GIT_AUTHOR_DATE: "1700000000 +0100",
-  GIT_COMMITTER_NAME: "C O Mitter",
-  GIT_COMMITTER_EMAIL: "committer@example.com",
-  GIT_COMMITTER_DATE: "1700000100 -0700",
-};
 
 /** Creates a bare repository with the given object format under the OS temp dir. */
 export function createGitRepo(algorithm: HashAlgorithm): GitRepo {
@@ -39,7 +27,7 @@ export function createGitRepo(algorithm: HashAlgorithm): GitRepo {
     try {
       return execFileSync("git", ["--git-dir", dir, ...args], {
         input: options.input,
-        env: { ...BASE_ENV, HOME: dir, ...options.env },
+        env: { ...GIT_ENV, HOME: dir, ...options.env },
         stdio: ["pipe", "pipe", "pipe"],
         maxBuffer: 64 << 20,
       });
@@ -48,7 +36,7 @@ export function createGitRepo(algorithm: HashAlgorithm): GitRepo {
       throw new Error(`git ${args.join(" ")} failed: ${err.stderr?.toString() ?? err.message}`);
     }
   };
-  execFileSync("git", ["init", "-q", "--bare", `--object-format=${algorithm}`, dir], { env: { ...BASE_ENV, HOME: dir } });
+  execFileSync("git", ["init", "-q", "--bare", `--object-format=${algorithm}`, dir], { env: { ...GIT_ENV, HOME: dir } });
   return {
     dir,
     run,
