@@ -161,6 +161,8 @@ export class TreeContext {
     }
     for (const n of out.written) {
       n.stored = true;
+      // The next commit will most likely read these trees again: keep them decoded.
+      this.cache.set("t" + n.hash!, n.entries!, 96 * n.entries!.size + 64);
       // The blobs are stored now: drop their bytes (same hashes, so the node's value is unchanged).
       const entries = n.entries!;
       for (const [name, child] of entries) {

@@ -37,10 +37,13 @@ export class GitObjectStore implements ObjectStore {
     private readonly options: GitObjectStoreOptions,
   ) {}
 
-  /** Loose file first (a stat-sized miss), then the packs (which rescan `objects/pack` on a miss, so a concurrent `git gc` is followed). */
+  /** Known packs first, then a loose file, then the packs again after a rescan of `objects/pack` (so a concurrent `git gc` is followed). */
   async get(hash: Hash): Promise<RawObject | undefined> {
     this.live();
     if (!isHash(hash, this.algorithm)) return undefined;
+    // Packs already open answer from their in-memory index; only then a loose file, then a
+    // rescan of objects/pack (for packs a concurrent git gc wrote).
+    if (await this.packs.hasKnown(hash)) return this.packs.get(hash);
     return (await this.loose.read(hash)) ?? (await this.packs.get(hash));
   }
 

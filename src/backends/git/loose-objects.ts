@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { access, link, mkdir, open, readdir, readFile, rename, rmdir, unlink } from "node:fs/promises";
+import { accessSync, readFileSync } from "node:fs";
+import { link, mkdir, open, readdir, rename, rmdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { corrupt } from "../../core/errors.js";
 import { type Hash, type HashAlgorithm, hexLength } from "../../core/hash.js";
@@ -35,12 +36,14 @@ export class LooseObjects {
   /**
    * The object, or `undefined` when there is no loose file for it. One file read and one inflate.
    * Throws `CORRUPT` when the file does not inflate, has a bad header, or hashes to another id.
+   * The read is synchronous on purpose: loose objects are small, and a thread-pool round trip
+   * costs several times the read itself (measured in bench/: ~40 µs against ~5 µs).
    */
   async read(hash: Hash): Promise<RawObject | undefined> {
     const file = this.pathOf(hash);
     let compressed: Uint8Array;
     try {
-      compressed = await readFile(file);
+      compressed = readFileSync(file);
     } catch (e) {
       if (errnoCode(e) === "ENOENT") return undefined;
       throw ioError(e, `reading ${file}`);
@@ -64,10 +67,10 @@ export class LooseObjects {
     return object;
   }
 
-  /** Whether a loose file exists for `hash` (one `access` call; the content is not checked). */
+  /** Whether a loose file exists for `hash` (one synchronous `access` call, as in `read`; the content is not checked). */
   async has(hash: Hash): Promise<boolean> {
     try {
-      await access(this.pathOf(hash));
+      accessSync(this.pathOf(hash));
       return true;
     } catch (e) {
       if (errnoCode(e) === "ENOENT") return false;
