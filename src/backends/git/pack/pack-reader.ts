@@ -4,6 +4,7 @@
  * shared cache of decoded bases. {@link decodePackEntry} is the pure, buffer-level part, reused by
  * code that reads packs from elsewhere.
  */
+import { readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { IrminError, corrupt, isIrminError } from "../../../core/errors.js";
 import type { Hash, HashAlgorithm } from "../../../core/hash.js";
@@ -241,12 +242,16 @@ export class PackReader {
     }
   }
 
+  /**
+   * Reads synchronously on the open descriptor: pack reads are small and positioned, and a
+   * thread-pool round trip per read costs far more than the read (bench/: ~40 µs against ~1 µs).
+   */
   private async readExact(position: number, length: number): Promise<Uint8Array> {
     const buf = new Uint8Array(length);
     let done = 0;
     try {
       while (done < length) {
-        const { bytesRead } = await this.file.read(buf, done, length - done, position + done);
+        const bytesRead = readSync(this.file.fd, buf, done, length - done, position + done);
         if (bytesRead === 0) throw corrupt(`pack truncated at ${position + done}`);
         done += bytesRead;
       }
