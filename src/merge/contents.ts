@@ -22,14 +22,8 @@ export interface Contents<V> {
   equal?(a: V, b: V): boolean;
 }
 
-/** The specification {@link Contents.custom} validates. */
-export interface ContentsSpec<V> {
-  readonly name: string;
-  encode(value: V): Uint8Array;
-  decode(bytes: Uint8Array): V;
-  readonly merge: Merge<V>;
-  equal?(a: V, b: V): boolean;
-}
+/** The specification {@link Contents.custom} validates: the same fields as a codec. */
+export type ContentsSpec<V> = Contents<V>;
 
 const encoder = new TextEncoder();
 // fatal: invalid UTF-8 is corruption, not text to guess at; ignoreBOM: a leading U+FEFF is part of
