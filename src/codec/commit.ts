@@ -9,7 +9,7 @@
  */
 import { corrupt, invalidArgument, isIrminError } from "../core/errors.js";
 import { isHash, type Hash, type HashAlgorithm } from "../core/hash.js";
-import { algorithmOfId, checkHeader, formatHeader, parseHeaders, type HeaderField } from "./headers.js";
+import { algorithmOfId, checkHeader, formatHeader, parseHeaders, sameHeaders, type HeaderField } from "./headers.js";
 import { formatIdentity, parseIdentity, sameIdentity, type Identity } from "./identity.js";
 import { decodeUtf8, encodeUtf8, isWellFormed } from "./utf8.js";
 
@@ -64,10 +64,6 @@ function commitText(c: CommitObject, algorithm: HashAlgorithm | undefined): stri
   text += "\n" + c.message;
   if (!isWellFormed(text)) throw invalidArgument("commit text has a lone surrogate");
   return text;
-}
-
-function sameHeaders(a: readonly HeaderField[], b: readonly HeaderField[]): boolean {
-  return a.length === b.length && a.every((h, i) => h.key === b[i]?.key && h.value === b[i]?.value);
 }
 
 function sameCommit(a: CommitObject, b: CommitObject): boolean {

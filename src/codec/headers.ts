@@ -76,3 +76,8 @@ export function algorithmOfId(hash: unknown, what: string): HashAlgorithm {
   if (isHash(hash, "sha256")) return "sha256";
   throw invalidArgument(`${what}: not an object id: ${JSON.stringify(hash)}`);
 }
+
+/** Whether two header lists hold the same keys and values in the same order. */
+export function sameHeaders(a: readonly HeaderField[], b: readonly HeaderField[]): boolean {
+  return a.length === b.length && a.every((h, i) => h.key === b[i]?.key && h.value === b[i]?.value);
+}

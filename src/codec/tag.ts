@@ -7,7 +7,7 @@
  */
 import { corrupt, invalidArgument, isIrminError } from "../core/errors.js";
 import { isHash, type Hash, type HashAlgorithm } from "../core/hash.js";
-import { algorithmOfId, checkHeader, formatHeader, parseHeaders, type HeaderField } from "./headers.js";
+import { algorithmOfId, checkHeader, formatHeader, parseHeaders, sameHeaders, type HeaderField } from "./headers.js";
 import { formatIdentity, parseIdentity, sameIdentity, type Identity } from "./identity.js";
 import { isObjectType, type ObjectType } from "./object.js";
 import { decodeUtf8, encodeUtf8, isWellFormed } from "./utf8.js";
@@ -58,8 +58,7 @@ function sameTag(a: TagObject, b: TagObject): boolean {
     a.tag === b.tag &&
     (a.tagger === undefined ? b.tagger === undefined : b.tagger !== undefined && sameIdentity(a.tagger, b.tagger)) &&
     Array.isArray(b.extraHeaders) &&
-    a.extraHeaders.length === b.extraHeaders.length &&
-    a.extraHeaders.every((h, i) => h.key === b.extraHeaders[i]?.key && h.value === b.extraHeaders[i]?.value) &&
+    sameHeaders(a.extraHeaders, b.extraHeaders) &&
     a.message === b.message
   );
 }

@@ -48,21 +48,18 @@ class CommitQueue {
     const h = this.heap;
     const top = h[0];
     const last = h.pop();
-    if (h.length > 0 && last !== undefined) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        const mt = () => (m === i ? last.commit.time : h[m].commit.time);
-        if (l < h.length && h[l].commit.time > mt()) m = l;
-        if (r < h.length && h[r].commit.time > mt()) m = r;
-        if (m === i) break;
-        h[i] = h[m];
-        i = m;
-      }
-      h[i] = last;
+    if (h.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = l;
+      if (r < h.length && h[r].commit.time > h[l].commit.time) m = r;
+      if (m >= h.length || h[m].commit.time <= last.commit.time) break;
+      h[i] = h[m];
+      i = m;
     }
+    h[i] = last;
     return top;
   }
 }

@@ -1,8 +1,8 @@
 import { invalidArgument } from "../core/errors.js";
 import { parsePath, type PathInput } from "../core/path.js";
 import { findChild, updateAt } from "../tree/edit.js";
-import { Node, type TreeContext } from "../tree/node.js";
-import { contentsChild, Tree, type ListEntry, type ListOptions } from "../tree/tree.js";
+import { contentsChild, Node, type TreeContext } from "../tree/node.js";
+import { Tree, type ListEntry, type ListOptions } from "../tree/tree.js";
 import type { LeafCodec } from "../tree/leaf-codec.js";
 
 /**

@@ -35,9 +35,10 @@ export async function updateAt(
     next = fn(current);
   } else {
     const sub = current?.kind === "node" ? current.node : undefined;
-    if (sub === undefined && fn(undefined) === undefined) return root; // removing below a missing path
     const updated = await updateAt(ctx, sub ?? Node.empty(owner), path.slice(1), fn, owner);
     if (updated === sub) return root;
+    // Removing below a missing directory (or below a value) changes nothing.
+    if (sub === undefined && updated.entries!.size === 0) return root;
     next = updated.entries!.size === 0 ? undefined : { kind: "node", node: updated };
   }
   if (next === current) return root;

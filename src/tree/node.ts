@@ -1,7 +1,7 @@
 import { corrupt, IrminError } from "../core/errors.js";
 import type { Hash, HashAlgorithm } from "../core/hash.js";
 import { hashObject, type RawObject } from "../codec/object.js";
-import { decodeTree, encodeTree, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
+import { decodeTree, encodeTree, MODE_FILE, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
 import type { ObjectStore } from "../backend/object-store.js";
 import { ObjectCache } from "../backend/object-cache.js";
 
@@ -24,6 +24,11 @@ export interface NodeChild {
 
 /** One entry of a directory. */
 export type Child = ContentsChild | NodeChild;
+
+/** A leaf holding new blob bytes (hashed now, written with the next commit). */
+export function contentsChild(ctx: TreeContext, bytes: Uint8Array): Child {
+  return { kind: "contents", mode: MODE_FILE, hash: hashObject(ctx.algorithm, "blob", bytes), pending: bytes };
+}
 
 /**
  * A directory. Either stored (`hash` known, entries loaded on demand through the context's cache)

@@ -1,6 +1,5 @@
-import { compareNames, Node, type Child, type TreeContext } from "./node.js";
+import { compareNames, contentsChild, Node, type Child, type TreeContext } from "./node.js";
 import type { LeafCodec } from "./leaf-codec.js";
-import { contentsChild } from "./tree.js";
 
 /** A path where a 3-way tree merge could not decide, with why. */
 export interface MergeConflict {

@@ -1,12 +1,10 @@
 import { invalidArgument } from "../core/errors.js";
 import type { Hash } from "../core/hash.js";
 import { parsePath, type Path, type PathInput } from "../core/path.js";
-import { hashObject } from "../codec/object.js";
-import { MODE_FILE } from "../codec/tree.js";
 import { findChild, updateAt } from "./edit.js";
 import { diffNodes, type DiffEntry } from "./diff.js";
 import type { LeafCodec } from "./leaf-codec.js";
-import { Node, type Child, type ContentsChild, type TreeContext } from "./node.js";
+import { contentsChild, Node, type ContentsChild, type TreeContext } from "./node.js";
 
 /** One entry of a directory listing. */
 export interface ListEntry {
@@ -147,11 +145,6 @@ export class Tree<V> {
   with(node: Node): Tree<V> {
     return node === this.node ? this : new Tree(this.ctx, this.codec, node);
   }
-}
-
-/** A leaf holding new blob bytes (hashed now, written with the next commit). */
-export function contentsChild(ctx: TreeContext, bytes: Uint8Array): Child {
-  return { kind: "contents", mode: MODE_FILE, hash: hashObject(ctx.algorithm, "blob", bytes), pending: bytes };
 }
 
 function nonRoot(path: PathInput, op: string): Path {
