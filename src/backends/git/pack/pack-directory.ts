@@ -12,7 +12,7 @@ import { isHash } from "../../../core/hash.js";
 import type { RawObject } from "../../../codec/object.js";
 import { DeltaBaseCache, type DeltaBaseCacheOptions } from "./delta-base-cache.js";
 import { writePackFile, type WritePackOptions } from "./pack-file-writer.js";
-import { PackIndex } from "./pack-index.js";
+import { PackIndex } from "../../../codec/pack/pack-index.js";
 import { PackReader } from "./pack-reader.js";
 
 /** Options of {@link PackDirectory}. */

@@ -12,12 +12,12 @@ import type { Hash, HashAlgorithm } from "../../../core/hash.js";
 import { toHex } from "../../../core/hash.js";
 import { hashObject, isObjectType, type RawObject } from "../../../codec/object.js";
 import { createHasher } from "../../../platform/native.js";
-import { crc32 } from "./crc32.js";
-import { DeltaWindow, type DeltaWindowOptions } from "./delta-window.js";
-import type { PackIndexEntry } from "./pack-index.js";
-import { writePackIndex } from "./pack-index.js";
-import { PACK_HEADER_LENGTH, encodePackHeader } from "./pack-format.js";
-import { DEFAULT_PACK_COMPRESSION, encodeObjectEntry, encodeOfsDeltaEntry } from "./pack-writer.js";
+import { crc32 } from "../../../codec/pack/crc32.js";
+import { DeltaWindow, type DeltaWindowOptions } from "../../../codec/pack/delta-window.js";
+import type { PackIndexEntry } from "../../../codec/pack/pack-index.js";
+import { writePackIndex } from "../../../codec/pack/pack-index.js";
+import { PACK_HEADER_LENGTH, encodePackHeader } from "../../../codec/pack/pack-format.js";
+import { DEFAULT_PACK_COMPRESSION, encodeObjectEntry, encodeOfsDeltaEntry } from "../../../codec/pack/pack-writer.js";
 
 /** Options of {@link writePackFile}. */
 export interface WritePackOptions {

@@ -11,10 +11,10 @@ import type { Hash, HashAlgorithm } from "../../../core/hash.js";
 import { digestLength, toHex } from "../../../core/hash.js";
 import { hashObject, type ObjectType, type RawObject } from "../../../codec/object.js";
 import { inflateAt } from "../../../platform/native.js";
-import { applyDelta } from "./delta.js";
+import { applyDelta } from "../../../codec/pack/delta.js";
 import type { DeltaBaseCache } from "./delta-base-cache.js";
-import type { PackIndex } from "./pack-index.js";
-import { PACK_HEADER_LENGTH, decodeEntryHeader, decodeOfsDistance, decodePackHeader, objectTypeOfCode } from "./pack-format.js";
+import type { PackIndex } from "../../../codec/pack/pack-index.js";
+import { PACK_HEADER_LENGTH, decodeEntryHeader, decodeOfsDistance, decodePackHeader, objectTypeOfCode } from "../../../codec/pack/pack-format.js";
 
 /** A pack entry as stored, before delta resolution. */
 export type PackEntry =

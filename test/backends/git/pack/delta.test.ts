@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { applyDelta, createDelta, deltaSizes } from "../../../../src/backends/git/pack/delta.js";
+import { applyDelta, createDelta, deltaSizes } from "../../../../src/codec/pack/delta.js";
 import { isIrminError } from "../../../../src/core/errors.js";
 import { rng } from "./git-fixtures.js";
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readFileSync, readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { PackDirectory } from "../../../../src/backends/git/pack/pack-directory.js";
-import { PackIndex } from "../../../../src/backends/git/pack/pack-index.js";
+import { PackIndex } from "../../../../src/codec/pack/pack-index.js";
 import { PackReader } from "../../../../src/backends/git/pack/pack-reader.js";
 import { DeltaBaseCache } from "../../../../src/backends/git/pack/delta-base-cache.js";
 import type { HashAlgorithm } from "../../../../src/core/hash.js";

@@ -2,15 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { copyFileSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { PackIndex, writePackIndex, type PackIndexEntry } from "../../../../src/backends/git/pack/pack-index.js";
-import { crc32 } from "../../../../src/backends/git/pack/crc32.js";
+import { PackIndex, writePackIndex, type PackIndexEntry } from "../../../../src/codec/pack/pack-index.js";
+import { crc32 } from "../../../../src/codec/pack/crc32.js";
 import {
   decodeEntryHeader,
   decodeOfsDistance,
   encodeEntryHeader,
   encodeOfsDistance,
   type PackTypeCode,
-} from "../../../../src/backends/git/pack/pack-format.js";
+} from "../../../../src/codec/pack/pack-format.js";
 import { PackDirectory } from "../../../../src/backends/git/pack/pack-directory.js";
 import { isIrminError } from "../../../../src/core/errors.js";
 import { allObjects, git, makeRepo, removeDir, tempDir } from "./git-fixtures.js";

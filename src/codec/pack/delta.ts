@@ -3,7 +3,7 @@
  * base and result sizes, then instructions that either copy a range of the base or insert literal
  * bytes. Pure and synchronous; reused by the network code.
  */
-import { corrupt } from "../../../core/errors.js";
+import { corrupt } from "../../core/errors.js";
 
 function readSize(delta: Uint8Array, pos: number): { value: number; pos: number } {
   let value = 0;

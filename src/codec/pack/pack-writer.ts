@@ -4,11 +4,11 @@
  * entry, the (id, offset, CRC-32) triple an index needs. Independent of any directory, so the
  * network code can use it to send packs.
  */
-import { invalidArgument } from "../../../core/errors.js";
-import type { Hash, HashAlgorithm } from "../../../core/hash.js";
-import { digestLength, isHash, writeHex } from "../../../core/hash.js";
-import { hashObject, type ObjectType } from "../../../codec/object.js";
-import { createHasher, deflate, type Hasher } from "../../../platform/native.js";
+import { invalidArgument } from "../../core/errors.js";
+import type { Hash, HashAlgorithm } from "../../core/hash.js";
+import { digestLength, isHash, writeHex } from "../../core/hash.js";
+import { hashObject, type ObjectType } from "../object.js";
+import { createHasher, deflate, type Hasher } from "../../platform/native.js";
 import { crc32 } from "./crc32.js";
 import type { PackIndexEntry } from "./pack-index.js";
 import { PACK_TYPE, codeOfObjectType, encodeEntryHeader, encodeOfsDistance, encodePackHeader } from "./pack-format.js";

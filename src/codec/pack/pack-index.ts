@@ -4,10 +4,10 @@
  * 2 GiB, pack checksum, index checksum). Ids are 20 bytes for SHA-1 and 32 for SHA-256 (git
  * writes version 2 for both). Pure and synchronous: the caller reads the file.
  */
-import { IrminError, corrupt, invalidArgument } from "../../../core/errors.js";
-import type { Hash, HashAlgorithm } from "../../../core/hash.js";
-import { digestLength, isHash, toHex, writeHex } from "../../../core/hash.js";
-import { digest } from "../../../platform/native.js";
+import { IrminError, corrupt, invalidArgument } from "../../core/errors.js";
+import type { Hash, HashAlgorithm } from "../../core/hash.js";
+import { digestLength, isHash, toHex, writeHex } from "../../core/hash.js";
+import { digest } from "../../platform/native.js";
 
 const MAGIC = 0xff744f63;
 const FANOUT_BYTES = 256 * 4;

@@ -4,7 +4,7 @@
  * saves at least half its size. Works on a stream; feed similar objects close together (git sorts
  * by type, path and size) for good results.
  */
-import type { ObjectType } from "../../../codec/object.js";
+import type { ObjectType } from "../object.js";
 import { createDelta } from "./delta.js";
 
 /** Options of {@link DeltaWindow}. */

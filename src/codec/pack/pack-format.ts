@@ -4,8 +4,8 @@
  * shared by the on-disk reader, the pack writer and (later) the network code that parses a pack
  * as it streams in.
  */
-import { corrupt, invalidArgument } from "../../../core/errors.js";
-import type { ObjectType } from "../../../codec/object.js";
+import { corrupt, invalidArgument } from "../../core/errors.js";
+import type { ObjectType } from "../object.js";
 
 /** Entry type codes as stored in a pack entry header. 0 and 5 are reserved. */
 export const PACK_TYPE = {
