@@ -1,7 +1,9 @@
 import { invalidArgument, IrminError } from "../core/errors.js";
 import { checkHash, type Hash } from "../core/hash.js";
-import { formatPath, parsePath, type PathInput } from "../core/path.js";
+import { formatPath, parsePath, type Path, type PathInput } from "../core/path.js";
 import { branchRef } from "../core/ref-name.js";
+import { DataTypeAccess } from "../datatypes/access.js";
+import { graft, subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
 import { readCommit, writeCommit, type CommitNode } from "../history/commits.js";
 import { mergeCommits } from "../history/merge-commits.js";
 import { walkHistory } from "../history/walk.js";
@@ -69,7 +71,7 @@ const WRITE_ATTEMPTS = 200;
  * or the git CLI) moved the branch meanwhile, the operation is re-applied on the new head, so no
  * acknowledged write is ever lost.
  */
-export class Branch<V = string> {
+export class Branch<V = string> extends DataTypeAccess<V> {
   /** The full ref name, `refs/heads/<name>`. */
   readonly ref: string;
 
@@ -79,6 +81,7 @@ export class Branch<V = string> {
     /** The branch name. */
     readonly name: string,
   ) {
+    super();
     this.ref = branchRef(name);
   }
 
@@ -278,6 +281,30 @@ export class Branch<V = string> {
     this.core.live();
     const hash = await this.core.backend.refs.get(this.ref);
     return hash === undefined ? undefined : readCommit(this.core.ctx, hash);
+  }
+
+  /** @internal Data types at `path`: each operation is one commit made by the write loop. */
+  protected slotAt(path: Path): Slot {
+    const { ctx, contents } = this.core;
+    return {
+      ctx,
+      path,
+      read: async () => subtreeAt(ctx, (await this.tree()).node, path),
+      update: async <R>(op: string, fn: (node: Node | undefined) => Promise<{ node: Node | undefined; result: R }>, options: CommitOptions = {}) => {
+        let result: R | undefined;
+        await this.write(`${op} ${formatPath(path)}`, options, async (tree) => {
+          const u = await fn(await subtreeAt(ctx, tree.node, path));
+          result = u.result;
+          return u.node === undefined ? tree : new Tree(ctx, contents, await graft(ctx, tree.node, path, u.node, undefined));
+        });
+        return result as R;
+      },
+    };
+  }
+
+  /** @internal */
+  protected valueCodec(): ValueCodec<V> {
+    return this.core.contents;
   }
 
   private treeOf(head: CommitNode | undefined): Tree<V> {

@@ -3,6 +3,7 @@ import { checkHash, type Hash } from "../core/hash.js";
 import type { Backend } from "../backend/backend.js";
 import { readCommit } from "../history/commits.js";
 import type { Contents } from "../merge/contents.js";
+import { dataTypeMergeHook } from "../datatypes/registry.js";
 import { TreeContext } from "../tree/node.js";
 import type { NodeMergeHook } from "../tree/tree-merge.js";
 import { Commit } from "./commit.js";
@@ -23,6 +24,7 @@ export class RepoCore<V> {
     readonly author: string,
   ) {
     this.ctx = new TreeContext(backend.objects, backend.objects.algorithm);
+    this.nodeHook = dataTypeMergeHook(this.ctx);
   }
 
   /** Whether `close()` was called. */

@@ -1,5 +1,7 @@
 import { invalidArgument } from "../core/errors.js";
-import { parsePath, type PathInput } from "../core/path.js";
+import { parsePath, type Path, type PathInput } from "../core/path.js";
+import { DataTypeAccess } from "../datatypes/access.js";
+import { graft, subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
 import { findChild, updateAt } from "../tree/edit.js";
 import { contentsChild, Node, type TreeContext } from "../tree/node.js";
 import { Tree, type ListEntry, type ListOptions } from "../tree/tree.js";
@@ -11,7 +13,7 @@ import type { LeafCodec } from "../tree/leaf-codec.js";
  * transaction's nodes in place (each shared node is copied once), so many writes to one large
  * directory cost O(1) each.
  */
-export class Transaction<V> {
+export class Transaction<V> extends DataTypeAccess<V> {
   /** @internal */ node: Node;
   private owner: object = {};
 
@@ -21,6 +23,7 @@ export class Transaction<V> {
     private readonly codec: LeafCodec<V>,
     root: Node,
   ) {
+    super();
     this.node = root;
   }
 
@@ -66,6 +69,26 @@ export class Transaction<V> {
   async exists(path: PathInput): Promise<boolean> {
     const p = parsePath(path);
     return p.length === 0 || (await findChild(this.ctx, this.node, p)) !== undefined;
+  }
+
+  /** @internal Data types at `path`: operations change the working tree, the transaction commits them. */
+  protected slotAt(path: Path): Slot {
+    const { ctx } = this;
+    return {
+      ctx,
+      path,
+      read: () => subtreeAt(ctx, this.node, path),
+      update: async <R>(_op: string, fn: (node: Node | undefined) => Promise<{ node: Node | undefined; result: R }>) => {
+        const u = await fn(await subtreeAt(ctx, this.node, path));
+        if (u.node !== undefined) this.node = await graft(ctx, this.node, path, u.node, this.owner);
+        return u.result;
+      },
+    };
+  }
+
+  /** @internal */
+  protected valueCodec(): ValueCodec<V> {
+    return this.codec;
   }
 
   /** A snapshot of the working tree; later writes of the transaction do not change it. */

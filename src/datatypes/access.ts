@@ -1,0 +1,47 @@
+/**
+ * The data type handles of a branch and of a transaction (`branch.counter(path)`, `tx.queue(path)`,
+ * ...): both extend this class and say only where their slot is.
+ */
+import { parsePath, type Path, type PathInput } from "../core/path.js";
+import { Counter } from "./counter.js";
+import type { DataTypeName } from "./marker.js";
+import { Register } from "./register.js";
+import { MergeableSet } from "./set.js";
+import { checkTypePath, TypedSlot, type Slot, type ValueCodec } from "./slot.js";
+
+/** Options of the handles that hold values: the codec of their values (default: the repository's contents). */
+export interface ValueOptions<T> {
+  contents: ValueCodec<T>;
+}
+
+/** Gives access to the mergeable data types stored at paths of a branch or a transaction. */
+export abstract class DataTypeAccess<V> {
+  /** @internal The slot at `path` (non-empty). */
+  protected abstract slotAt(path: Path): Slot;
+  /** @internal The codec of the repository's values. */
+  protected abstract valueCodec(): ValueCodec<V>;
+
+  /** The counter at `path` (a handle: no I/O until used). */
+  counter(path: PathInput): Counter {
+    return new Counter(this.typed(path, "counter"));
+  }
+
+  /** The last-writer-wins register at `path`, holding values of the repository's contents (or `options.contents`). */
+  register(path: PathInput): Register<V>;
+  register<T>(path: PathInput, options: ValueOptions<T>): Register<T>;
+  register<T>(path: PathInput, options?: ValueOptions<T>): Register<T | V> {
+    return new Register<T | V>(this.typed(path, "register"), options?.contents ?? this.valueCodec());
+  }
+
+  /** The mergeable set at `path`, holding values of the repository's contents (or `options.contents`). */
+  setOf(path: PathInput): MergeableSet<V>;
+  setOf<T>(path: PathInput, options: ValueOptions<T>): MergeableSet<T>;
+  setOf<T>(path: PathInput, options?: ValueOptions<T>): MergeableSet<T | V> {
+    return new MergeableSet<T | V>(this.typed(path, "set"), options?.contents ?? this.valueCodec());
+  }
+
+  /** @internal */
+  protected typed(path: PathInput, type: DataTypeName): TypedSlot {
+    return new TypedSlot(this.slotAt(checkTypePath(parsePath(path), type)), type);
+  }
+}

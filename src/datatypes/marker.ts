@@ -1,0 +1,66 @@
+/**
+ * How a data type describes itself in the tree (DESIGN.md invariant 4): its subtree holds an entry
+ * named {@link TYPE_ENTRY} whose blob names the type, so a branch merge or a pull finds the right
+ * merge with no schema. The marker blob of a type is the same bytes everywhere, hence the same hash:
+ * recognising a type costs one map lookup, not a read.
+ */
+import { invalidArgument } from "../core/errors.js";
+import type { Hash, HashAlgorithm } from "../core/hash.js";
+import { hashObject } from "../codec/object.js";
+import { MODE_FILE } from "../codec/tree.js";
+import { Node, type Child, type TreeContext } from "../tree/node.js";
+
+/** The name of the marker entry in a data type's subtree (no user key can collide: the subtree belongs to the type). */
+export const TYPE_ENTRY = ".irmin-type";
+
+/** The names of the built-in data types. */
+export type DataTypeName = "counter" | "register" | "set" | "log" | "queue" | "text";
+
+const encoder = new TextEncoder();
+
+/** The marker blob's bytes for `type` (versioned, so a later layout can be told apart). */
+export function markerBytes(type: DataTypeName): Uint8Array {
+  return encoder.encode(`irmin-ts ${type} 1\n`);
+}
+
+const markerHashes = new Map<HashAlgorithm, Map<Hash, DataTypeName>>();
+const ALL_TYPES: readonly DataTypeName[] = ["counter", "register", "set", "log", "queue", "text"];
+
+function typesByHash(algorithm: HashAlgorithm): Map<Hash, DataTypeName> {
+  let m = markerHashes.get(algorithm);
+  if (m === undefined) {
+    m = new Map(ALL_TYPES.map((t) => [hashObject(algorithm, "blob", markerBytes(t)), t]));
+    markerHashes.set(algorithm, m);
+  }
+  return m;
+}
+
+/** The marker entry of `type`, to put at {@link TYPE_ENTRY} in the type's subtree. */
+export function markerChild(ctx: TreeContext, type: DataTypeName): Child {
+  const bytes = markerBytes(type);
+  return { kind: "contents", mode: MODE_FILE, hash: hashObject(ctx.algorithm, "blob", bytes), pending: bytes };
+}
+
+/** The data type `node` describes itself as, or `undefined` for a plain directory. Loads `node` (one read at most). */
+export async function typeOf(ctx: TreeContext, node: Node): Promise<DataTypeName | undefined> {
+  const marker = (await ctx.load(node)).get(TYPE_ENTRY);
+  if (marker === undefined || marker.kind !== "contents") return undefined;
+  return typesByHash(ctx.algorithm).get(marker.hash);
+}
+
+/**
+ * `node` when it is a `type` subtree (or `undefined` when absent); INVALID_ARGUMENT when something
+ * else is there, so that a queue is never read or overwritten as a counter.
+ */
+export async function expectType(ctx: TreeContext, node: Node | undefined, type: DataTypeName, where: string): Promise<Node | undefined> {
+  if (node === undefined) return undefined;
+  const actual = await typeOf(ctx, node);
+  if (actual === type) return node;
+  throw invalidArgument(actual === undefined ? `${where} is a directory, not a ${type}` : `${where} is a ${actual}, not a ${type}`);
+}
+
+/** A new `type` subtree with `entries` (taken, not copied) plus the marker. */
+export function typedNode(ctx: TreeContext, type: DataTypeName, entries: Map<string, Child>): Node {
+  entries.set(TYPE_ENTRY, markerChild(ctx, type));
+  return Node.fromEntries(entries);
+}

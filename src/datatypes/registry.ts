@@ -1,0 +1,36 @@
+/**
+ * The merge of every data type, found through the marker of its subtree. This is the tree merge's
+ * node hook (see `NodeMergeHook`): a directory changed on both sides that describes itself as a data
+ * type is merged by that type, which never conflicts.
+ */
+import type { Node, TreeContext } from "../tree/node.js";
+import type { NodeMergeHook } from "../tree/tree-merge.js";
+import { mergeCounters } from "./counter.js";
+import { typeOf, type DataTypeName } from "./marker.js";
+import { mergeRegisters } from "./register.js";
+import { mergeSets } from "./set.js";
+
+/**
+ * A data type's 3-way merge: `old` is the common ancestor's subtree (`undefined` when it did not
+ * exist there, or was something else). Must converge: the result may not depend on the order of
+ * `a` and `b`.
+ */
+export type DataTypeMerge = (ctx: TreeContext, old: Node | undefined, a: Node, b: Node) => Promise<Node>;
+
+const merges: Partial<Record<DataTypeName, DataTypeMerge>> = {
+  counter: mergeCounters,
+  register: mergeRegisters,
+  set: mergeSets,
+};
+
+/** A node hook for `mergeTrees` that merges data type subtrees with their own merge. */
+export function dataTypeMergeHook(ctx: TreeContext): NodeMergeHook {
+  return async (_path, old, a, b) => {
+    const type = await typeOf(ctx, a);
+    if (type === undefined || (await typeOf(ctx, b)) !== type) return undefined;
+    const merge = merges[type];
+    if (merge === undefined) return undefined;
+    const base = old !== undefined && (await typeOf(ctx, old)) === type ? old : undefined;
+    return merge(ctx, base, a, b);
+  };
+}

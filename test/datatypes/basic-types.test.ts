@@ -1,0 +1,136 @@
+import { execFileSync } from "node:child_process";
+import { afterAll, describe, expect, it } from "vitest";
+import { Contents } from "../../src/merge/contents.js";
+import { repoMakers } from "../store/backends.js";
+
+for (const maker of repoMakers()) {
+  describe(`counter, register and set on ${maker.name}`, () => {
+    afterAll(() => maker.cleanup());
+
+    it("counter: the Ezirmin criss-cross history ends at 9 on both branches", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      await main.counter("c").increment(0);
+      const wip = await main.fork("wip");
+      await main.counter("c").increment(1);
+      await wip.counter("c").increment(2);
+      // merged both ways: both are 3, with two merge bases afterwards
+      expect((await main.merge(wip)).ok).toBe(true);
+      expect((await wip.merge((await main.head())!.parents[0])).ok).toBe(true);
+      expect(await main.counter("c").get()).toBe(3);
+      expect(await wip.counter("c").get()).toBe(3);
+      await main.counter("c").increment(2);
+      await wip.counter("c").increment(4);
+      expect(await repo.lcas((await main.head())!, (await wip.head())!)).toHaveLength(2);
+      expect((await main.merge(wip)).ok).toBe(true);
+      expect(await main.counter("c").get()).toBe(9);
+      expect((await wip.merge(main)).ok).toBe(true);
+      expect(await wip.counter("c").get()).toBe(9);
+      await repo.close();
+    });
+
+    it("counter: operations are commits named after them; decrement; bad steps are refused", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      expect(await main.counter("hits").get()).toBe(0);
+      expect(await main.counter("hits").increment(5)).toBe(5);
+      expect(await main.counter("hits").decrement()).toBe(4);
+      const log = await main.history();
+      expect(log.map((c) => c.info.message.trimEnd())).toEqual(["decrement hits", "increment hits"]);
+      await expect(main.counter("hits").increment(1.5)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+      await expect(main.counter("").get()).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+      await main.set("plain", "text");
+      await expect(main.counter("plain").increment()).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+      await expect(main.register("hits").get()).rejects.toThrow(/hits is a counter, not a register/);
+      await main.set("dir/x", "1");
+      await expect(main.counter("dir").get()).rejects.toThrow(/directory, not a counter/);
+      await repo.close();
+    });
+
+    it("register: the later write wins a merge, whichever way it is merged", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      await main.register("owner").set("alice");
+      const wip = await main.fork("wip");
+      await wip.register("owner").set("bob");
+      await main.register("owner").set("carol"); // later: wins
+      await main.merge(wip);
+      await wip.merge(main);
+      expect(await main.register("owner").get()).toBe("carol");
+      expect(await wip.register("owner").get()).toBe("carol");
+      expect(await repo.branch("none").register("owner").get()).toBeUndefined();
+      await repo.close();
+    });
+
+    it("register and set hold values of any contents", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      const reg = main.register("cfg", { contents: Contents.json });
+      await reg.set({ a: [1, 2] });
+      expect(await reg.get()).toEqual({ a: [1, 2] });
+      const tags = main.setOf("tags", { contents: Contents.json });
+      await tags.add({ t: 1 });
+      expect(await tags.has({ t: 1 })).toBe(true);
+      expect(await tags.values()).toEqual([{ t: 1 }]);
+      await repo.close();
+    });
+
+    it("set: deletions since the ancestor win, additions on either side stay", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      const s = main.setOf("tags");
+      for (const x of ["a", "b", "c"]) await s.add(x);
+      expect(await s.add("a")).toBe(false);
+      const wip = await main.fork("wip");
+      await main.setOf("tags").delete("a");
+      await main.setOf("tags").add("d");
+      await wip.setOf("tags").delete("b");
+      await wip.setOf("tags").add("e");
+      await wip.setOf("tags").add("d");
+      expect((await main.merge(wip)).ok).toBe(true);
+      expect((await wip.merge(main)).ok).toBe(true);
+      const expected = ["c", "d", "e"];
+      expect((await main.setOf("tags").values()).sort()).toEqual(expected);
+      expect((await wip.setOf("tags").values()).sort()).toEqual(expected);
+      expect(await main.setOf("tags").has("a")).toBe(false);
+      expect(await main.setOf("tags").delete("zz")).toBe(false);
+      await repo.close();
+    });
+
+    it("a transaction makes many operations one commit; the types merge on the same branch and in unrelated histories", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      const r = await main.transaction(async (tx) => {
+        await tx.counter("n").increment(2);
+        await tx.counter("n").increment(3);
+        await tx.setOf("s").add("x");
+        await tx.register("r").set("v");
+        return tx.counter("n").get();
+      });
+      expect(r.ok && r.value).toBe(5);
+      expect(await main.history()).toHaveLength(1);
+      expect(await main.counter("n").get()).toBe(5);
+      // two unrelated histories that both created the counter merge against no ancestor
+      const other = repo.branch("other");
+      await other.counter("n").increment(10);
+      expect((await main.merge(other)).ok).toBe(true);
+      expect(await main.counter("n").get()).toBe(15);
+      await repo.close();
+    });
+
+    if (maker.name === "git") {
+      it("data type subtrees are plain Git trees: fsck passes, git sees the marker", async () => {
+        const repo = await maker.open();
+        const main = repo.branch("main");
+        await main.counter("a/hits").increment(7);
+        await main.setOf("a/tags").add("x");
+        const dir = (repo.internals.backend as unknown as { gitDir: string }).gitDir;
+        expect(dir).toBeTypeOf("string");
+        execFileSync("git", ["--git-dir", dir, "fsck", "--strict"], { stdio: "pipe" });
+        expect(execFileSync("git", ["--git-dir", dir, "show", "main:a/hits/.irmin-type"]).toString()).toBe("irmin-ts counter 1\n");
+        expect(execFileSync("git", ["--git-dir", dir, "show", "main:a/hits/value"]).toString()).toBe("7");
+        await repo.close();
+      });
+    }
+  });
+}
