@@ -22,12 +22,12 @@ export class Counter {
   }
 
   /** Adds `by` (default 1, a safe integer) in one commit (`increment <path>`); returns the new value. */
-  increment(by = 1, options?: OperationOptions): Promise<number> {
+  async increment(by = 1, options?: OperationOptions): Promise<number> {
     return this.add("increment", checkStep(by), options);
   }
 
   /** Subtracts `by` (default 1, a safe integer) in one commit (`decrement <path>`); returns the new value. */
-  decrement(by = 1, options?: OperationOptions): Promise<number> {
+  async decrement(by = 1, options?: OperationOptions): Promise<number> {
     return this.add("decrement", -checkStep(by), options);
   }
 
