@@ -48,7 +48,7 @@ export class MergeableSet<T> {
   }
 
   /** Adds `value` in one commit (`add <path>`); no commit when it was there. Returns whether it was added. */
-  add(value: T, options?: OperationOptions): Promise<boolean> {
+  async add(value: T, options?: OperationOptions): Promise<boolean> {
     const bytes = this.contents.encode(value);
     const { ctx } = this.slot;
     const child = contentsChild(ctx, bytes);
@@ -56,7 +56,7 @@ export class MergeableSet<T> {
   }
 
   /** Deletes `value` in one commit (`delete <path>`); no commit when it was absent. Returns whether it was there. */
-  delete(value: T, options?: OperationOptions): Promise<boolean> {
+  async delete(value: T, options?: OperationOptions): Promise<boolean> {
     return this.change("delete", this.elementPath(value), () => undefined, options);
   }
 
