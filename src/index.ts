@@ -18,6 +18,14 @@ export type { DiffEntry } from "./tree/diff.js";
 export type { MergeConflict } from "./tree/tree-merge.js";
 export type { CommitInfo } from "./history/commits.js";
 
+export { DataTypeAccess, type ValueOptions } from "./datatypes/access.js";
+export { Counter } from "./datatypes/counter.js";
+export { Register } from "./datatypes/register.js";
+export { MergeableSet } from "./datatypes/set.js";
+export type { OperationOptions, ValueCodec } from "./datatypes/slot.js";
+export type { Timestamp } from "./datatypes/hlc.js";
+export { TYPE_ENTRY, type DataTypeName } from "./datatypes/marker.js";
+
 export { Merge, type MergeResult } from "./merge/merge.js";
 export { Contents, type ContentsSpec } from "./merge/contents.js";
 export { diff3Merge, diff, applyEdits, type TextEdit } from "./merge/diff3.js";
