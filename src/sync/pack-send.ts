@@ -1,0 +1,437 @@
+/**
+ * The sending side of a fetch or push: which objects the other side lacks ({@link objectsToSend}),
+ * and a pack of them streamed chunk by chunk ({@link packStream}). Built on the `ObjectStore`
+ * contract only, so any backend can serve.
+ *
+ * The enumeration is Git's: commits are walked newest first from the wanted and the known
+ * ("have") tips together, and stops as soon as only known commits are left, so its cost follows
+ * what is sent, not the size of the history. Trees are walked beside the same path in the
+ * boundary commits' trees: an entry equal to the boundary's is one the receiver already has, and
+ * is skipped without being read.
+ */
+import { corrupt, IrminError, invalidArgument } from "../core/errors.js";
+import { isHash, type Hash, type HashAlgorithm } from "../core/hash.js";
+import type { ObjectStore } from "../backend/object-store.js";
+import type { ObjectType, RawObject } from "../codec/object.js";
+import { decodeCommit } from "../codec/commit.js";
+import { decodeTag } from "../codec/tag.js";
+import { decodeTree, treeModeType } from "../codec/tree.js";
+import { createDelta } from "../codec/pack/delta.js";
+import { DeltaWindow } from "../codec/pack/delta-window.js";
+import { PackWriter } from "../codec/pack/pack-writer.js";
+import { reportProgress, type SyncProgress } from "./progress.js";
+
+/** Options of {@link objectsToSend}. */
+export interface ObjectsToSendOptions {
+  /** Send at most this many commits along each line of history (a shallow fetch); at least 1. */
+  depth?: number;
+  /** Commits the receiver has without their parents (its current shallow boundary). */
+  shallow?: Hash[];
+}
+
+/** What {@link objectsToSend} found. */
+export interface ObjectsToSend {
+  /** The objects to send, each once: tags and commits first, then trees, then blobs grouped by path. */
+  hashes: Hash[];
+  /** With `depth`: the commits sent without their parents (the receiver's new shallow boundary). */
+  shallow: Hash[];
+  /** With `depth`: receiver's shallow commits whose parents are now sent (no longer shallow). */
+  unshallow: Hash[];
+  /**
+   * For a changed blob or tree, the object at the same path in a commit the receiver has: a good
+   * delta base for a thin pack (pass it to {@link packStream} as `baseHints`).
+   */
+  baseHints: Map<Hash, Hash>;
+}
+
+interface CommitInfo {
+  readonly hash: Hash;
+  readonly tree: Hash;
+  readonly parents: readonly Hash[];
+  readonly time: number;
+  uninteresting: boolean;
+  queued: boolean;
+  popped: boolean;
+}
+
+/** A max-heap on committer time: the walk always continues from the newest commit. */
+class TimeQueue {
+  private readonly heap: CommitInfo[] = [];
+  get length(): number {
+    return this.heap.length;
+  }
+  push(c: CommitInfo): void {
+    const h = this.heap;
+    let i = h.push(c) - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p].time >= c.time) break;
+      h[i] = h[p];
+      i = p;
+    }
+    h[i] = c;
+  }
+  pop(): CommitInfo | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      let m = l;
+      if (l + 1 < h.length && h[l + 1].time > h[l].time) m = l + 1;
+      if (m >= h.length || h[m].time <= last.time) break;
+      h[i] = h[m];
+      i = m;
+    }
+    h[i] = last;
+    return top;
+  }
+}
+
+/** Reads an object or fails with NOT_FOUND naming what was expected. */
+async function need(objects: ObjectStore, hash: Hash, what: string): Promise<RawObject> {
+  const o = await objects.get(hash);
+  if (o === undefined) throw new IrminError("NOT_FOUND", `${what} ${hash} is not in the object store`);
+  return o;
+}
+
+/** The commit a tag chain ends at, or the non-commit object it ends at. */
+async function peel(objects: ObjectStore, algorithm: HashAlgorithm, hash: Hash, tags: Hash[] | undefined): Promise<{ hash: Hash; type: ObjectType } | undefined> {
+  for (let hops = 0; hops < 64; hops++) {
+    const o = await objects.get(hash);
+    if (o === undefined) return undefined;
+    if (o.type !== "tag") return { hash, type: o.type };
+    tags?.push(hash);
+    hash = decodeTag(o.data, algorithm).object;
+  }
+  throw corrupt(`tag chain from ${hash} is longer than 64`);
+}
+
+const MAX_EDGE_BASES = 8;
+
+/**
+ * The objects reachable from `wants` and not from `haves` (commits, trees, blobs, tags), in an
+ * order good for packing (commits, then trees and blobs). With depth: stop after `depth` commits,
+ * returning the shallow boundary. Cost: O(objects sent + boundary), not O(repository).
+ *
+ * A want that is absent is NOT_FOUND; a have that is absent is ignored (the receiver has objects
+ * this store does not). An object reachable from a have may still be sent when the walk cannot
+ * see it cheaply (for example a file moved to another path): the result is never missing an
+ * object the receiver lacks, and never reads whole trees of the boundary.
+ */
+export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorithm, wants: Hash[], haves: Hash[], options: ObjectsToSendOptions = {}): Promise<ObjectsToSend> {
+  for (const h of [...wants, ...haves, ...(options.shallow ?? [])]) if (!isHash(h, algorithm)) throw invalidArgument(`not a ${algorithm} object id: ${JSON.stringify(h)}`);
+  const depth = options.depth;
+  if (depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1)) throw invalidArgument(`bad depth ${depth}`);
+
+  const out: Hash[] = [];
+  const sent = new Set<Hash>();
+  const emit = (h: Hash) => {
+    if (sent.has(h)) return false;
+    sent.add(h);
+    out.push(h);
+    return true;
+  };
+  // Peel wanted tags: the tag objects are sent, their targets are wanted.
+  const wantCommits: Hash[] = [];
+  const wantTrees: Hash[] = [];
+  for (const w of wants) {
+    const tags: Hash[] = [];
+    const target = await peel(objects, algorithm, w, tags);
+    if (target === undefined) throw new IrminError("NOT_FOUND", `wanted object ${w} is not in the object store`);
+    for (const t of tags) emit(t);
+    if (target.type === "commit") wantCommits.push(target.hash);
+    else if (target.type === "tree") wantTrees.push(target.hash);
+    else emit(target.hash);
+  }
+  const haveCommits: Hash[] = [];
+  const haveTrees: Hash[] = [];
+  for (const h of haves) {
+    const target = await peel(objects, algorithm, h, undefined);
+    if (target?.type === "commit") haveCommits.push(target.hash);
+    else if (target?.type === "tree") haveTrees.push(target.hash);
+  }
+
+  const nodes = new Map<Hash, CommitInfo>();
+  const load = async (hash: Hash): Promise<CommitInfo> => {
+    let n = nodes.get(hash);
+    if (n !== undefined) return n;
+    const o = await need(objects, hash, "commit");
+    if (o.type !== "commit") throw corrupt(`object ${hash} is a ${o.type}, expected a commit`);
+    const c = decodeCommit(o.data, algorithm);
+    n = { hash, tree: c.tree, parents: c.parents, time: c.committer.timestamp, uninteresting: false, queued: false, popped: false };
+    nodes.set(hash, n);
+    return n;
+  };
+
+  // Shallow boundaries: the receiver's (those that stay shallow) and the new one from `depth`.
+  const clientShallow = new Set(options.shallow ?? []);
+  const shallow: Hash[] = [];
+  const unshallow: Hash[] = [];
+  const grafted = new Set<Hash>();
+  const extraHaves: Hash[] = [];
+  if (depth !== undefined) {
+    const levels = await depthLevels(load, wantCommits, depth);
+    for (const [hash, level] of levels) {
+      const n = await load(hash);
+      if (level === depth && n.parents.length > 0) {
+        grafted.add(hash);
+        if (!clientShallow.has(hash)) shallow.push(hash);
+      } else if (level < depth && clientShallow.has(hash)) {
+        // Deepening: the receiver gets this commit's parents, and already has the commit.
+        unshallow.push(hash);
+        wantCommits.push(...n.parents);
+        extraHaves.push(hash);
+      }
+    }
+  }
+  // Every receiver-shallow commit stays a boundary of the walk (it lacks their parents), even an
+  // unshallowed one: its parents are walked as wants instead, as git's upload-pack does.
+  for (const s of clientShallow) grafted.add(s);
+  const parentsOf = (n: CommitInfo) => (grafted.has(n.hash) ? [] : n.parents);
+
+  // The commit walk: newest first, until only uninteresting commits remain queued.
+  const queue = new TimeQueue();
+  let interestingQueued = 0;
+  const markUninteresting = (start: CommitInfo) => {
+    const stack = [start];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (n.uninteresting) continue;
+      n.uninteresting = true;
+      if (n.queued && !n.popped) interestingQueued--;
+      // Already walked past: its parents, if loaded, become uninteresting too.
+      if (n.popped) for (const p of parentsOf(n)) {
+        const pn = nodes.get(p);
+        if (pn !== undefined) stack.push(pn);
+      }
+    }
+  };
+  const add = async (hash: Hash, uninteresting: boolean) => {
+    let n: CommitInfo;
+    if (uninteresting) {
+      if (nodes.get(hash) === undefined && !(await objects.has(hash))) return;
+      n = await load(hash);
+      markUninteresting(n);
+    } else n = await load(hash);
+    if (!n.queued) {
+      n.queued = true;
+      if (!n.uninteresting) interestingQueued++;
+      queue.push(n);
+    }
+  };
+  for (const h of [...haveCommits, ...extraHaves]) await add(h, true);
+  for (const w of wantCommits) await add(w, false);
+  const walked: CommitInfo[] = [];
+  const edges = new Set<CommitInfo>();
+  while (interestingQueued > 0) {
+    const n = queue.pop()!;
+    n.popped = true;
+    if (!n.uninteresting) {
+      interestingQueued--;
+      walked.push(n);
+    }
+    for (const p of parentsOf(n)) await add(p, n.uninteresting);
+  }
+  const commits = walked.filter((n) => !n.uninteresting);
+  for (const n of commits) {
+    for (const p of parentsOf(n)) {
+      const pn = nodes.get(p);
+      if (pn?.uninteresting === true) edges.add(pn);
+    }
+  }
+  for (const h of [...haveCommits, ...extraHaves]) {
+    const n = nodes.get(h);
+    if (n !== undefined && edges.size < MAX_EDGE_BASES) edges.add(n);
+  }
+
+  for (const n of commits) emit(n.hash);
+
+  // Trees and blobs, walked beside the boundary's trees at the same path.
+  const known = new Set<Hash>(haveTrees);
+  const edgeRoots = [...new Set([...edges].slice(0, MAX_EDGE_BASES).map((e) => e.tree))];
+  for (const t of edgeRoots) known.add(t);
+  const baseHints = new Map<Hash, Hash>();
+  const paths = new Map<Hash, string>();
+  const treeEntries = async (hash: Hash) => {
+    const o = await need(objects, hash, "tree");
+    if (o.type !== "tree") throw corrupt(`object ${hash} is a ${o.type}, expected a tree`);
+    return decodeTree(o.data, algorithm);
+  };
+  const trees: Hash[] = [];
+  const blobs: Hash[] = [];
+  const walkTree = async (root: Hash, rootBases: Hash[]) => {
+    const stack: { hash: Hash; path: string; bases: Hash[] }[] = [{ hash: root, path: "", bases: rootBases }];
+    while (stack.length > 0) {
+      const { hash, path, bases } = stack.pop()!;
+      if (known.has(hash) || sent.has(hash)) continue;
+      sent.add(hash);
+      trees.push(hash);
+      paths.set(hash, path);
+      const baseByName = new Map<string, Hash[]>();
+      for (const b of bases) {
+        for (const e of await treeEntries(b)) {
+          known.add(e.hash);
+          const list = baseByName.get(e.name);
+          if (list === undefined) baseByName.set(e.name, [e.hash]);
+          else if (!list.includes(e.hash)) list.push(e.hash);
+        }
+      }
+      for (const e of await treeEntries(hash)) {
+        const kind = treeModeType(e.mode);
+        // Gitlinks point into another repository: never sent.
+        if (kind === "commit" || kind === undefined) continue;
+        const sub = path === "" ? e.name : `${path}/${e.name}`;
+        const same = baseByName.get(e.name) ?? [];
+        if (same.includes(e.hash) || known.has(e.hash) || sent.has(e.hash)) continue;
+        if (same.length > 0) baseHints.set(e.hash, same[0]);
+        if (kind === "tree") stack.push({ hash: e.hash, path: sub, bases: same });
+        else {
+          sent.add(e.hash);
+          blobs.push(e.hash);
+          paths.set(e.hash, sub);
+        }
+      }
+    }
+  };
+  for (const n of commits) await walkTree(n.tree, edgeRoots);
+  for (const t of wantTrees) await walkTree(t, []);
+
+  // Versions of the same path side by side (newest first, as walked): the delta window sees them together.
+  const byPath = (list: Hash[]) => {
+    const order = new Map(list.map((h, i) => [h, i]));
+    return list.sort((a, b) => {
+      const pa = paths.get(a)!;
+      const pb = paths.get(b)!;
+      return pa < pb ? -1 : pa > pb ? 1 : order.get(a)! - order.get(b)!;
+    });
+  };
+  out.push(...byPath(trees), ...byPath(blobs));
+  return { hashes: out, shallow, unshallow, baseHints };
+}
+
+/** Breadth-first levels (1 for the wants) of the commits within `depth` of the wants. */
+async function depthLevels(load: (h: Hash) => Promise<CommitInfo>, wants: readonly Hash[], depth: number): Promise<Map<Hash, number>> {
+  const levels = new Map<Hash, number>();
+  let frontier = [...new Set(wants)];
+  for (const w of frontier) levels.set(w, 1);
+  for (let level = 1; level < depth && frontier.length > 0; level++) {
+    const next: Hash[] = [];
+    for (const h of frontier) {
+      for (const p of (await load(h)).parents) {
+        if (levels.has(p)) continue;
+        levels.set(p, level + 1);
+        next.push(p);
+      }
+    }
+    frontier = next;
+  }
+  return levels;
+}
+
+/** Options of {@link packStream}. */
+export interface PackStreamOptions {
+  /** Deltas against earlier entries as OFS_DELTA (default true); else as REF_DELTA naming the base. */
+  ofsDelta?: boolean;
+  /** Whether to look for deltas at all (default true). */
+  deltas?: boolean;
+  /** Objects the receiver has (not in the pack): REF_DELTA bases of a thin pack. */
+  thinBases?: Hash[];
+  /** Suggested bases (object → base), as {@link objectsToSend} returns in `baseHints`. */
+  baseHints?: ReadonlyMap<Hash, Hash>;
+  /** Delta window size (default 10). */
+  window?: number;
+  /** zlib level (default 6). */
+  compression?: number;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+/** How many bytes are gathered before a chunk is yielded. */
+const CHUNK = 64 * 1024;
+
+/**
+ * A version-2 pack of `hashes`, streamed; OFS_DELTA (when ofsDelta) between similar objects where
+ * they pay, thin REF_DELTA against `thinBases` only when thin.
+ *
+ * Trees and blobs are tried against the last `window` objects of their type (feed versions of a
+ * path together, as {@link objectsToSend} orders them); a delta is kept when it at least halves
+ * the object. With `thinBases` and `baseHints`, an object whose hinted base is one of the thin
+ * bases is also tried against it, and written as a REF_DELTA to it when that is smaller: the
+ * receiver must complete the pack (`git index-pack --fix-thin`). Memory: the window plus one
+ * chunk. NOT_FOUND when an object is missing (the stream fails; nothing half-valid is produced
+ * since the trailing checksum is never written).
+ */
+export async function* packStream(objects: ObjectStore, algorithm: HashAlgorithm, hashes: Hash[], options: PackStreamOptions = {}): AsyncIterable<Uint8Array> {
+  const ofs = options.ofsDelta ?? true;
+  const deltas = options.deltas ?? true;
+  const thin = new Set(options.thinBases ?? []);
+  const hints = options.baseHints;
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const writer = new PackWriter(
+    (chunk) => {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+    },
+    hashes.length,
+    algorithm,
+    { compression: options.compression },
+  );
+  const flush = () => {
+    const parts = pending;
+    pending = [];
+    pendingBytes = 0;
+    if (parts.length === 1) return parts[0];
+    const outBuf = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      outBuf.set(p, o);
+      o += p.length;
+    }
+    return outBuf;
+  };
+  const window = new DeltaWindow({ window: options.window ?? 10 });
+  // For REF_DELTA inside the pack, the hash of each entry the window may pick as a base.
+  const hashAt = new Map<number, Hash>();
+  const total = hashes.length;
+  reportProgress(options.onProgress, { phase: "compressing", done: 0, total });
+  for (let i = 0; i < hashes.length; i++) {
+    const hash = hashes[i];
+    const o = await need(objects, hash, "object");
+    const offset = writer.offset === 0 ? 12 : writer.offset;
+    const deltable = deltas && (o.type === "blob" || o.type === "tree");
+    let choice = deltable ? window.choose(o.type, o.data) : undefined;
+    let thinBase: { hash: Hash; delta: Uint8Array } | undefined;
+    const hinted = hints?.get(hash);
+    if (deltable && hinted !== undefined && thin.has(hinted) && o.data.length >= 50) {
+      const base = await objects.get(hinted);
+      if (base !== undefined && base.type === o.type) {
+        const delta = createDelta(base.data, o.data);
+        const limit = choice !== undefined ? choice.delta.length : Math.floor(o.data.length / 2) - 20;
+        if (delta.length < limit) {
+          thinBase = { hash: hinted, delta };
+          choice = undefined;
+        }
+      }
+    }
+    if (thinBase !== undefined) {
+      await writer.writeRefDelta(hash, thinBase.hash, thinBase.delta);
+      if (deltable) window.add(o.type, o.data, offset, 1);
+    } else if (choice !== undefined) {
+      if (ofs) await writer.writeOfsDelta(hash, choice.baseOffset, choice.delta);
+      else await writer.writeRefDelta(hash, hashAt.get(choice.baseOffset)!, choice.delta);
+      window.add(o.type, o.data, offset, choice.depth);
+    } else {
+      await writer.writeObject(o.type, o.data, hash);
+      if (deltable) window.add(o.type, o.data, offset, 0);
+    }
+    if (deltable && !ofs) hashAt.set(offset, hash);
+    if ((i & 255) === 255) reportProgress(options.onProgress, { phase: "compressing", done: i + 1, total });
+    if (pendingBytes >= CHUNK) yield flush();
+  }
+  await writer.finish();
+  reportProgress(options.onProgress, { phase: "compressing", done: total, total });
+  yield flush();
+}
