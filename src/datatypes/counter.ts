@@ -2,14 +2,21 @@
  * A mergeable counter (the Ezirmin post): merging applies both sides' changes to the common
  * ancestor, old + (a − old) + (b − old). Values are integers, exact at any size (kept as decimal
  * text, computed with bigint); `get` gives a number.
+ *
+ * Beside its value the subtree holds the id of the state: a fresh random id per operation, and for
+ * a merge an id derived from both sides' ids (so merging a into b and b into a give the same tree).
+ * Without it, two replicas that each added 1 would hold equal trees, the tree merge would take them
+ * for one state, and one increment would be lost.
  */
 import { corrupt, invalidArgument } from "../core/errors.js";
 import { Node, type TreeContext } from "../tree/node.js";
-import { leafText, textLeaf } from "./leaves.js";
+import { hashObject } from "../codec/object.js";
+import { leafText, textLeaf, uniqueId } from "./leaves.js";
 import { typedNode } from "./marker.js";
 import type { OperationOptions, TypedSlot } from "./slot.js";
 
 const VALUE = "value";
+const ID = "id";
 
 /** A counter at a path of a branch or a transaction. Each operation is O(1) objects. */
 export class Counter {
@@ -37,7 +44,7 @@ export class Counter {
       op,
       async (node) => {
         const value = (await readCounter(ctx, node)) + BigInt(by);
-        return { node: by === 0 && node !== undefined ? undefined : counterNode(ctx, value), result: Number(value) };
+        return { node: by === 0 && node !== undefined ? undefined : counterNode(ctx, value, uniqueId(), node), result: Number(value) };
       },
       options,
     );
@@ -58,12 +65,21 @@ export async function readCounter(ctx: TreeContext, node: Node | undefined): Pro
   return BigInt(text);
 }
 
-function counterNode(ctx: TreeContext, value: bigint): Node {
-  return typedNode(ctx, "counter", new Map([[VALUE, textLeaf(ctx, value.toString())]]));
+function counterNode(ctx: TreeContext, value: bigint, id: string, previous: Node | undefined): Node {
+  return typedNode(
+    ctx,
+    "counter",
+    new Map([
+      [VALUE, textLeaf(ctx, value.toString())],
+      [ID, textLeaf(ctx, id)],
+    ]),
+    previous,
+  );
 }
 
 /** The 3-way merge of counters: old + (a − old) + (b − old). O(1) reads. */
 export async function mergeCounters(ctx: TreeContext, old: Node | undefined, a: Node, b: Node): Promise<Node> {
-  const [o, x, y] = await Promise.all([readCounter(ctx, old), readCounter(ctx, a), readCounter(ctx, b)]);
-  return counterNode(ctx, x + y - o);
+  const [o, x, y, ia, ib] = await Promise.all([readCounter(ctx, old), readCounter(ctx, a), readCounter(ctx, b), ctx.hashNode(a), ctx.hashNode(b)]);
+  const id = hashObject(ctx.algorithm, "blob", new TextEncoder().encode(ia < ib ? ia + ib : ib + ia));
+  return counterNode(ctx, x + y - o, id, a);
 }

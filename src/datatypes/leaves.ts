@@ -29,6 +29,18 @@ export function textLeaf(ctx: TreeContext, text: string): Child {
   return contentsChild(ctx, encoder.encode(text));
 }
 
+/**
+ * A fresh identifier: 16 random bytes as hex. Two states reached independently must never have
+ * the same tree (content addressing would take them for one and skip their merge), so operations
+ * whose effect must count once per occurrence stamp their state with one of these.
+ */
+export function uniqueId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
 /** Byte-wise order of two byte strings (for deterministic tie breaks). */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);

@@ -59,8 +59,13 @@ export async function expectType(ctx: TreeContext, node: Node | undefined, type:
   throw invalidArgument(actual === undefined ? `${where} is a directory, not a ${type}` : `${where} is a ${actual}, not a ${type}`);
 }
 
-/** A new `type` subtree with `entries` (taken, not copied) plus the marker. */
-export function typedNode(ctx: TreeContext, type: DataTypeName, entries: Map<string, Child>): Node {
-  entries.set(TYPE_ENTRY, markerChild(ctx, type));
+/**
+ * A new `type` subtree with `entries` (taken, not copied) plus the marker. Pass the `previous`
+ * version of the subtree when there is one: its marker entry is reused, so the marker blob is not
+ * written again with every operation.
+ */
+export function typedNode(ctx: TreeContext, type: DataTypeName, entries: Map<string, Child>, previous?: Node): Node {
+  const stored = previous?.entries?.get(TYPE_ENTRY);
+  entries.set(TYPE_ENTRY, stored ?? markerChild(ctx, type));
   return Node.fromEntries(entries);
 }

@@ -41,7 +41,7 @@ export class Register<T> {
       "set",
       async (node) => {
         const seen = node === undefined ? undefined : await readTime(ctx, node);
-        return { node: registerNode(ctx, bytes, nextTimestamp(seen)), result: undefined };
+        return { node: registerNode(ctx, bytes, nextTimestamp(seen), node), result: undefined };
       },
       options,
     );
@@ -53,7 +53,7 @@ async function readTime(ctx: TreeContext, node: Node): Promise<Timestamp | undef
   return text === undefined ? undefined : decodeTimestamp(text);
 }
 
-function registerNode(ctx: TreeContext, bytes: Uint8Array, time: Timestamp): Node {
+function registerNode(ctx: TreeContext, bytes: Uint8Array, time: Timestamp, previous: Node | undefined): Node {
   return typedNode(
     ctx,
     "register",
@@ -61,6 +61,7 @@ function registerNode(ctx: TreeContext, bytes: Uint8Array, time: Timestamp): Nod
       [VALUE, contentsChild(ctx, bytes)],
       [TIME, textLeaf(ctx, encodeTimestamp(time))],
     ]),
+    previous,
   );
 }
 
