@@ -45,6 +45,18 @@ export function refStoreConformance(factory: BackendFactory): void {
           expect(await b.refs.list()).toEqual([]);
         });
 
+        run("a ref cannot be created where another ref is its directory or below it (git's rule)", async (b, id) => {
+          await b.refs.set("refs/heads/a", id("1"));
+          await expectCode(b.refs.set("refs/heads/a/b", id("2")), "INVALID_ARGUMENT");
+          await expectCode(b.refs.testAndSet("refs/heads/a/b", undefined, id("2")), "INVALID_ARGUMENT");
+          await b.refs.set("refs/heads/x/y", id("3"));
+          await expectCode(b.refs.set("refs/heads/x", id("4")), "INVALID_ARGUMENT");
+          await b.refs.set("refs/heads/a", id("5")); // updating an existing ref is fine
+          await b.refs.remove("refs/heads/a");
+          await b.refs.set("refs/heads/a/b", id("2"));
+          expect((await b.refs.list("refs/heads/")).map((e) => e.name)).toEqual(["refs/heads/a/b", "refs/heads/x/y"]);
+        });
+
         run("remove deletes, and is a no-op on an absent ref", async (b, id) => {
           await b.refs.remove("refs/heads/none");
           await b.refs.set("refs/tags/v1", id("1"));

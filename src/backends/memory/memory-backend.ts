@@ -72,9 +72,17 @@ export function memoryBackend(options: MemoryBackendOptions = {}): Backend {
     },
   };
 
+  // Git cannot hold both refs/heads/a and refs/heads/a/b (one is a file, the other a directory):
+  // refuse it here too, so that what works on memory works on git and syncs to any Git remote.
+  const checkCreatable = (name: string) => {
+    for (const other of refs.keys()) {
+      if (name.startsWith(`${other}/`) || other.startsWith(`${name}/`)) throw invalidArgument(`cannot create ${name}: ${other} exists`);
+    }
+  };
   const resolve = (name: string) => (name === "HEAD" ? head : checkRefName(name));
   const update = (name: string, next: Hash | undefined) => {
     const before = refs.get(name);
+    if (before === undefined && next !== undefined) checkCreatable(name);
     if (next === undefined) refs.delete(name);
     else refs.set(name, next);
     const change: RefChange = { name, before, after: next };
