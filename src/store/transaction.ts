@@ -2,8 +2,8 @@ import { invalidArgument } from "../core/errors.js";
 import { parsePath, type Path, type PathInput } from "../core/path.js";
 import { DataTypeAccess } from "../datatypes/access.js";
 import { graft, subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
-import { findChild, updateAt } from "../tree/edit.js";
-import { contentsChild, Node, type TreeContext } from "../tree/node.js";
+import { findChild, keepMode, updateAt } from "../tree/edit.js";
+import { contentsChild, Node, type ContentsChild, type TreeContext } from "../tree/node.js";
 import { Tree, type ListEntry, type ListOptions } from "../tree/tree.js";
 import type { LeafCodec } from "../tree/leaf-codec.js";
 
@@ -46,8 +46,8 @@ export class Transaction<V> extends DataTypeAccess<V> {
   async set(path: PathInput, value: V): Promise<void> {
     const p = parsePath(path);
     if (p.length === 0) throw invalidArgument("cannot set the root: give a path");
-    const child = contentsChild(this.ctx, this.codec.encode(value));
-    this.node = await updateAt(this.ctx, this.node, p, () => child, this.owner);
+    const child = contentsChild(this.ctx, this.codec.encode(value)) as ContentsChild;
+    this.node = await updateAt(this.ctx, this.node, p, (current) => keepMode(current, child), this.owner);
   }
 
   /** Removes the value or directory at `path` (everything for the root). */

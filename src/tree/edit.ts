@@ -1,5 +1,6 @@
 import type { Path } from "../core/path.js";
-import { Node, type Child, type TreeContext } from "./node.js";
+import { MODE_EXECUTABLE, MODE_SYMLINK } from "../codec/tree.js";
+import { Node, type Child, type ContentsChild, type TreeContext } from "./node.js";
 
 /** The entry at `path` under `root` (`undefined` when absent). Reads one node per segment. */
 export async function findChild(ctx: TreeContext, root: Node, path: Path): Promise<Child | undefined> {
@@ -53,6 +54,17 @@ export async function updateAt(
   if (next === undefined) copy.delete(name);
   else copy.set(name, next);
   return Node.fromEntries(copy, owner);
+}
+
+/**
+ * `child` (a new value) with the mode of the value it replaces when that one is executable or a
+ * symlink: changing a file's contents keeps its mode, as with git. A gitlink or a directory replaced
+ * by a value gives a plain file.
+ */
+export function keepMode(current: Child | undefined, child: ContentsChild): ContentsChild {
+  if (current?.kind !== "contents" || current.mode === child.mode) return child;
+  if (current.mode !== MODE_EXECUTABLE && current.mode !== MODE_SYMLINK) return child;
+  return { ...child, mode: current.mode };
 }
 
 function sameChild(a: Child, b: Child): boolean {

@@ -1,4 +1,5 @@
-import { compareNames, contentsChild, Node, type Child, type TreeContext } from "./node.js";
+import { hashObject } from "../codec/object.js";
+import { compareNames, Node, type Child, type TreeContext } from "./node.js";
 import type { LeafCodec } from "./leaf-codec.js";
 
 /** A path where a 3-way tree merge could not decide, with why. */
@@ -122,9 +123,14 @@ async function mergeChild<V>(
     } catch (e) {
       return conflict(`cannot decode a value to merge it: ${(e as Error).message}`);
     }
+    // The mode (executable, symlink) merges like a value: the side that changed it wins.
+    const oldMode = o?.kind === "contents" ? o.mode : undefined;
+    const mode = x.mode === y.mode || y.mode === oldMode ? x.mode : x.mode === oldMode ? y.mode : undefined;
+    if (mode === undefined) return conflict(`the mode changed on both sides (${x.mode} and ${y.mode})`);
     const r = codec.merge(oldValue, left, right);
     if (!r.ok) return conflict(r.conflict);
-    return contentsChild(ctx, codec.encode(r.value));
+    const bytes = codec.encode(r.value);
+    return { kind: "contents", mode, hash: hashObject(ctx.algorithm, "blob", bytes), pending: bytes };
   }
   if (x === undefined || y === undefined) return conflict("removed on one side and changed on the other");
   return conflict("a value on one side and a directory on the other");

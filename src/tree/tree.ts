@@ -1,7 +1,7 @@
 import { invalidArgument } from "../core/errors.js";
 import type { Hash } from "../core/hash.js";
 import { parsePath, type Path, type PathInput } from "../core/path.js";
-import { findChild, updateAt } from "./edit.js";
+import { findChild, keepMode, updateAt } from "./edit.js";
 import { diffNodes, type DiffEntry } from "./diff.js";
 import type { LeafCodec } from "./leaf-codec.js";
 import { contentsChild, Node, type ContentsChild, type TreeContext } from "./node.js";
@@ -69,8 +69,8 @@ export class Tree<V> {
   /** A tree with `value` at `path` (non-empty), replacing a value or a directory that was there. */
   async set(path: PathInput, value: V): Promise<Tree<V>> {
     const p = nonRoot(path, "set");
-    const child = contentsChild(this.ctx, this.codec.encode(value));
-    return this.with(await updateAt(this.ctx, this.node, p, () => child, undefined));
+    const child = contentsChild(this.ctx, this.codec.encode(value)) as ContentsChild;
+    return this.with(await updateAt(this.ctx, this.node, p, (current) => keepMode(current, child), undefined));
   }
 
   /** A tree without the value or directory at `path`; empty parent directories disappear. */

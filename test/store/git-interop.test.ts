@@ -52,6 +52,34 @@ describe("the store on disk is a Git repository", () => {
     await repo.close();
   });
 
+  it("a merge keeps the file mode: an executable changed on both sides, or made executable on one side", async () => {
+    const path = join(dir, "modes.git");
+    const repo = await Repo.open({ path });
+    const main = repo.branch("main");
+    await main.set("keep", "1\n2\n3\n");
+    await main.set("flip", "a\nb\nc\n");
+    // git makes `keep` executable on main
+    const tree = git(path, "ls-tree", "main").replace(/100644 (blob \S+\tkeep)/, "100755 $1");
+    const treeHash = execFileSync("git", [`--git-dir=${path}`, "mktree"], { input: tree + "\n" }).toString().trim();
+    const base = git(path, "commit-tree", treeHash, "-p", "main", "-m", "chmod +x keep");
+    git(path, "update-ref", "refs/heads/main", base);
+    const wip = await main.fork("wip");
+    await main.set("keep", "one\n2\n3\n");
+    await wip.set("keep", "1\n2\nthree\n");
+    // `flip`: made executable by git on wip, content changed on main
+    await main.set("flip", "A\nb\nc\n");
+    const wipTree = git(path, "ls-tree", "wip").replace(/100644 (blob \S+\tflip)/, "100755 $1");
+    const wipTreeHash = execFileSync("git", [`--git-dir=${path}`, "mktree"], { input: wipTree + "\n" }).toString().trim();
+    git(path, "update-ref", "refs/heads/wip", git(path, "commit-tree", wipTreeHash, "-p", "wip", "-m", "chmod +x flip"));
+    expect((await main.merge(wip)).ok).toBe(true);
+    expect(git(path, "ls-tree", "main", "keep")).toMatch(/^100755 /);
+    expect(git(path, "ls-tree", "main", "flip")).toMatch(/^100755 /);
+    expect(await main.get("keep")).toBe("one\n2\nthree\n");
+    expect(await main.get("flip")).toBe("A\nb\nc\n");
+    execFileSync("git", [`--git-dir=${path}`, "fsck", "--strict"], { stdio: "pipe" });
+    await repo.close();
+  });
+
   it("reads what git wrote, after git gc packed it", async () => {
     const path = join(dir, "b.git");
     const repo = await Repo.open({ path });
