@@ -4,6 +4,7 @@
  */
 import { parsePath, type Path, type PathInput } from "../core/path.js";
 import { Counter } from "./counter.js";
+import { Log } from "./log.js";
 import type { DataTypeName } from "./marker.js";
 import { Register } from "./register.js";
 import { MergeableSet } from "./set.js";
@@ -38,6 +39,13 @@ export abstract class DataTypeAccess<V> {
   setOf<T>(path: PathInput, options: ValueOptions<T>): MergeableSet<T>;
   setOf<T>(path: PathInput, options?: ValueOptions<T>): MergeableSet<T | V> {
     return new MergeableSet<T | V>(this.typed(path, "set"), options?.contents ?? this.valueCodec());
+  }
+
+  /** The mergeable log at `path`, holding values of the repository's contents (or `options.contents`). */
+  log(path: PathInput): Log<V>;
+  log<T>(path: PathInput, options: ValueOptions<T>): Log<T>;
+  log<T>(path: PathInput, options?: ValueOptions<T>): Log<T | V> {
+    return new Log<T | V>(this.typed(path, "log"), options?.contents ?? this.valueCodec());
   }
 
   /** @internal */

@@ -6,6 +6,7 @@
 import type { Node, TreeContext } from "../tree/node.js";
 import type { NodeMergeHook } from "../tree/tree-merge.js";
 import { mergeCounters } from "./counter.js";
+import { mergeLogs } from "./log.js";
 import { typeOf, type DataTypeName } from "./marker.js";
 import { mergeRegisters } from "./register.js";
 import { mergeSets } from "./set.js";
@@ -21,6 +22,7 @@ const merges: Partial<Record<DataTypeName, DataTypeMerge>> = {
   counter: mergeCounters,
   register: mergeRegisters,
   set: mergeSets,
+  log: mergeLogs,
 };
 
 /** A node hook for `mergeTrees` that merges data type subtrees with their own merge. */
