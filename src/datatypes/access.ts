@@ -6,9 +6,11 @@ import { parsePath, type Path, type PathInput } from "../core/path.js";
 import { Counter } from "./counter.js";
 import { Log } from "./log.js";
 import type { DataTypeName } from "./marker.js";
+import { Queue } from "./queue.js";
 import { Register } from "./register.js";
 import { MergeableSet } from "./set.js";
 import { checkTypePath, TypedSlot, type Slot, type ValueCodec } from "./slot.js";
+import { Text } from "./text.js";
 
 /** Options of the handles that hold values: the codec of their values (default: the repository's contents). */
 export interface ValueOptions<T> {
@@ -46,6 +48,18 @@ export abstract class DataTypeAccess<V> {
   log<T>(path: PathInput, options: ValueOptions<T>): Log<T>;
   log<T>(path: PathInput, options?: ValueOptions<T>): Log<T | V> {
     return new Log<T | V>(this.typed(path, "log"), options?.contents ?? this.valueCodec());
+  }
+
+  /** The mergeable queue at `path`, holding values of the repository's contents (or `options.contents`). */
+  queue(path: PathInput): Queue<V>;
+  queue<T>(path: PathInput, options: ValueOptions<T>): Queue<T>;
+  queue<T>(path: PathInput, options?: ValueOptions<T>): Queue<T | V> {
+    return new Queue<T | V>(this.typed(path, "queue"), options?.contents ?? this.valueCodec());
+  }
+
+  /** The mergeable text (a rope) at `path` (a handle: no I/O until used). */
+  text(path: PathInput): Text {
+    return new Text(this.typed(path, "text"));
   }
 
   /** @internal */

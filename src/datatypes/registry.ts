@@ -8,8 +8,10 @@ import type { NodeMergeHook } from "../tree/tree-merge.js";
 import { mergeCounters } from "./counter.js";
 import { mergeLogs } from "./log.js";
 import { typeOf, type DataTypeName } from "./marker.js";
+import { mergeQueues } from "./queue.js";
 import { mergeRegisters } from "./register.js";
 import { mergeSets } from "./set.js";
+import { mergeTexts } from "./text.js";
 
 /**
  * A data type's 3-way merge: `old` is the common ancestor's subtree (`undefined` when it did not
@@ -22,7 +24,9 @@ const merges: Partial<Record<DataTypeName, DataTypeMerge>> = {
   counter: mergeCounters,
   register: mergeRegisters,
   set: mergeSets,
+  text: mergeTexts,
   log: mergeLogs,
+  queue: mergeQueues,
 };
 
 /** A node hook for `mergeTrees` that merges data type subtrees with their own merge. */
