@@ -209,3 +209,14 @@ export async function buildLogNode(ctx: TreeContext, items: readonly Item[]): Pr
   const top = await insertItems(ctx, EMPTY.top, items, count);
   return top === undefined ? undefined : logNode(ctx, top, count.added);
 }
+
+/** @internal For tests and tools: every entry of the log subtree `node` (undefined: empty), oldest first, and the tree's height. O(n). */
+export async function logItems(ctx: TreeContext, node: Node | undefined): Promise<{ items: Item[]; height: number }> {
+  const root = await readRoot(ctx, node);
+  const elems = await newestEntries(ctx, root.top, undefined, Infinity);
+  const items = elems.reverse().map(([key, child]): Item => {
+    if (child.kind !== "contents") throw corrupt(`log entry ${key} is a directory`);
+    return { key, child };
+  });
+  return { items, height: root.top.height };
+}
