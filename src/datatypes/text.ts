@@ -79,7 +79,7 @@ export class Text {
   }
 
   /** Inserts `s` before position `pos` (`0 <= pos <= length`) in one commit (`insert <path>`). Returns the new length. */
-  insert(pos: number, s: string, options?: OperationOptions): Promise<number> {
+  async insert(pos: number, s: string, options?: OperationOptions): Promise<number> {
     checkString(s);
     return this.edit("insert", (n) => {
       checkPosition(pos, n, "position");
@@ -88,7 +88,7 @@ export class Text {
   }
 
   /** Deletes `length` code units from `pos` in one commit (`delete <path>`). Returns the new length. */
-  delete(pos: number, length: number, options?: OperationOptions): Promise<number> {
+  async delete(pos: number, length: number, options?: OperationOptions): Promise<number> {
     return this.edit("delete", (n) => {
       checkPosition(pos, n, "position");
       checkPosition(length, n - pos, "length");
@@ -105,7 +105,7 @@ export class Text {
    */
   set(pos: number, s: string, options?: OperationOptions): Promise<number>;
   set(s: string, options?: OperationOptions): Promise<number>;
-  set(a: number | string, b?: string | OperationOptions, c?: OperationOptions): Promise<number> {
+  async set(a: number | string, b?: string | OperationOptions, c?: OperationOptions): Promise<number> {
     if (typeof a === "string") {
       checkString(a);
       const s = a;
