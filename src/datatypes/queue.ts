@@ -8,7 +8,7 @@
  * The paper's queue is a pair of linked lists; a linked list of Git trees would be as deep as the
  * queue is long (Git refuses trees nested more than a few thousand levels, and recent versions cap
  * it lower). Here the elements sit in a balanced trie of bounded fan-out (see queue/layout.ts):
- * push and pop touch one path of it, O(log₂₅₆ n) trees (3 for a thousand elements, 4 for a million).
+ * push and pop touch one path of it, O(log n) small trees (5 for 100,000 elements, 6 for a million).
  * The paper's merge idea stays: what the ancestor held, what each side popped from its front and
  * what each side pushed at its back; the merge reads and writes only the trees on those two edges
  * (queue/merge.ts), never the middle of the queue.
@@ -74,7 +74,7 @@ export class Queue<T> {
     return first === undefined ? undefined : this.decode(first.child);
   }
 
-  /** The number of elements (0 when absent). Reads every leaf of the trie: about n / 256 trees. */
+  /** The number of elements (0 when absent). Reads every leaf of the trie: about n / 50 trees. */
   async length(): Promise<number> {
     const node = await this.slot.read();
     return node === undefined ? 0 : countElements(this.slot.ctx, node);

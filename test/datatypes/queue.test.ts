@@ -180,8 +180,8 @@ for (const maker of repoMakers()) {
         expect(execFileSync("git", ["--git-dir", dir, "show", "main:big/.irmin-type"]).toString()).toBe("irmin-ts queue 1\n");
         const paths = execFileSync("git", ["--git-dir", dir, "ls-tree", "-r", "--name-only", "main"], { maxBuffer: 64 << 20 }).toString().trim().split("\n");
         expect(paths).toHaveLength(n + 1);
-        const depth = Math.max(...paths.map((p) => p.split("/").length));
-        expect(depth).toBeLessThanOrEqual(5); // big/<k>/<byte>/<byte>/<element>
+        const depth = paths.reduce((d, p) => Math.max(d, p.split("/").length), 0);
+        expect(depth).toBe(6); // big/<k>/<digit>/<digit>/<digit>/<element>
         const q = main.queue("big");
         expect(await q.peek()).toBe("v0");
         expect(await q.length()).toBe(n);

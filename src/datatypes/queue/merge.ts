@@ -11,7 +11,7 @@
  * merged against an empty directory instead of conflicting. Subtrees equal on two of the three
  * sides are decided by hash without being read. Pops remove a prefix and pushes add a suffix, so
  * the walk reads only the trees on the front and back edges of the queue: O(depth) trees, and as
- * many new trees, whatever the number of operations on either side (plus one leaf per 256 elements
+ * many new trees, whatever the number of operations on either side (plus one leaf per 64 elements
  * pushed concurrently on both sides into the same epochs, which interleave).
  */
 import { corrupt } from "../../core/errors.js";
