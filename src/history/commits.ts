@@ -3,7 +3,7 @@ import type { Hash } from "../core/hash.js";
 import { hashObject } from "../codec/object.js";
 import { decodeCommit, encodeCommit } from "../codec/commit.js";
 import type { Identity } from "../codec/identity.js";
-import type { TreeContext } from "../tree/node.js";
+import type { PreparedWrite, TreeContext } from "../tree/node.js";
 
 /** What a commit says about itself. */
 export interface CommitInfo {
@@ -93,6 +93,20 @@ export async function writeCommit(ctx: TreeContext, c: NewCommit): Promise<Commi
   const { data, node } = buildCommit(ctx, c);
   ctx.stats.writes++;
   await ctx.objects.put("commit", data);
+  ctx.cache.set("c" + node.hash, node, 256 + node.info.message.length);
+  return node;
+}
+
+/**
+ * Writes a prepared tree (see `TreeContext.prepareWrite`) and a new commit of it in ONE batch:
+ * on the git backend, one small pack flushed once, instead of a batch of trees then a commit
+ * object. The store's write loop should use this rather than `writeNode` + {@link writeCommit}.
+ */
+export async function writeTreeCommit(ctx: TreeContext, prepared: PreparedWrite, c: Omit<NewCommit, "tree">): Promise<CommitNode> {
+  const { data, node } = buildCommit(ctx, { ...c, tree: prepared.hash });
+  ctx.stats.writes += prepared.objects.length + 1;
+  await ctx.objects.putMany([...prepared.objects, { type: "commit", data }]);
+  ctx.markWritten(prepared);
   ctx.cache.set("c" + node.hash, node, 256 + node.info.message.length);
   return node;
 }

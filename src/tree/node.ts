@@ -158,13 +158,31 @@ export class TreeContext {
    */
   async writeNode(node: Node): Promise<Hash> {
     if (node.stored) return node.hash!;
-    const out: WriteBatch = { batch: [], written: [], seen: new Set() };
-    await this.encodeNode(node, out);
-    if (out.batch.length > 0) {
-      this.stats.writes += out.batch.length;
-      await this.objects.putMany(out.batch);
+    const prepared = await this.prepareWrite(node);
+    if (prepared.objects.length > 0) {
+      this.stats.writes += prepared.objects.length;
+      await this.objects.putMany(prepared.objects);
     }
-    for (const n of out.written) {
+    this.markWritten(prepared);
+    return prepared.hash;
+  }
+
+  /**
+   * Encodes the in-memory trees under `node` without writing anything: the root's id and the
+   * objects a write must store (new trees and pending blobs, each once). For callers that store
+   * them together with more objects (a commit: one batch, one pack on the git backend); they call
+   * {@link markWritten} once the objects are stored. Cost: O(new objects).
+   */
+  async prepareWrite(node: Node): Promise<PreparedWrite> {
+    if (node.stored) return { hash: node.hash!, objects: [], nodes: [] };
+    const out: WriteBatch = { batch: [], written: [], seen: new Set() };
+    const hash = await this.encodeNode(node, out);
+    return { hash, objects: out.batch, nodes: out.written };
+  }
+
+  /** Records that the objects of `prepared` are stored: its trees are marked stored and cached decoded. */
+  markWritten(prepared: PreparedWrite): void {
+    for (const n of prepared.nodes) {
       n.stored = true;
       // The next commit will most likely read these trees again: keep them decoded.
       this.cache.set("t" + n.hash!, n.entries!, 96 * n.entries!.size + 64);
@@ -174,7 +192,6 @@ export class TreeContext {
         if (child.kind === "contents" && child.pending !== undefined) entries.set(name, { kind: "contents", mode: child.mode, hash: child.hash });
       }
     }
-    return node.hash!;
   }
 
   private async encodeNode(node: Node, out: WriteBatch | undefined): Promise<Hash> {
@@ -201,6 +218,14 @@ export class TreeContext {
     }
     return node.hash;
   }
+}
+
+/** What {@link TreeContext.prepareWrite} encoded: the root's id and the objects to store. */
+export interface PreparedWrite {
+  readonly hash: Hash;
+  readonly objects: readonly RawObject[];
+  /** @internal the in-memory trees the objects come from. */
+  readonly nodes: readonly Node[];
 }
 
 interface WriteBatch {

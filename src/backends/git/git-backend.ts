@@ -6,6 +6,7 @@ import type { Backend, BackendSupports } from "../../backend/backend.js";
 import { openGitDirectory } from "./git-dir.js";
 import { GitObjectStore } from "./git-object-store.js";
 import { GitRefStore } from "./git-ref-store.js";
+import { Durability } from "./durability.js";
 import { LooseObjects } from "./loose-objects.js";
 import { PackDirectory } from "./pack/pack-directory.js";
 import { repack as repackPacks } from "./pack/repack.js";
@@ -21,14 +22,35 @@ export interface GitBackendOptions {
   readonly hash?: HashAlgorithm;
   /** Create a bare repository when `path` is missing or empty (default true); otherwise `NOT_FOUND`. */
   readonly create?: boolean;
-  /** Flush object and ref files to disk before renaming them into place (default true: a resolved write survives a power cut). */
+  /**
+   * Durability policy (default true). With `true`, as git's default `core.fsync` but with no
+   * window where a ref points at an object a power cut can lose:
+   * - packs (every `putMany` of at least `packThreshold` new objects, and roll-ups) are flushed to
+   *   disk before they become visible;
+   * - loose objects (`put`, small `putMany`) are not flushed when written (git does not flush
+   *   them either), but every ref update of this backend first flushes, in one parallel round,
+   *   all the objects written before it, then flushes the ref file and its directory: a resolved
+   *   ref update survives a power cut, and so does everything it points at that this backend
+   *   wrote. `objects.flush()` does the same for objects no ref points at yet;
+   * - a process crash loses nothing that a resolved call wrote (the page cache keeps it).
+   *
+   * With `false`, nothing is flushed (tests and throwaway repositories): a power cut may lose or
+   * truncate recent files.
+   */
   readonly fsync?: boolean;
   /** How long a ref update waits for a lock held by another writer before `LOCKED` (default 5000 ms). */
   readonly lockTimeoutMs?: number;
   /** Period of the poll backing up `fs.watch` while refs are watched (default 2000 ms). */
   readonly pollIntervalMs?: number;
-  /** `putMany` writes a packfile instead of loose objects from this many new objects on (default 512). */
+  /**
+   * `putMany` writes one packfile instead of loose objects from this many new objects on
+   * (default 3: a commit's new blob, trees and commit become two files instead of five). Small
+   * packs are rolled up geometrically (like `git repack --geometric=2`) once there are more than
+   * `maxPacks`, so reads check O(log n) packs.
+   */
   readonly packThreshold?: number;
+  /** See `packThreshold` (default 16). */
+  readonly maxPacks?: number;
 }
 
 /** Options of {@link GitBackend.repack}. */
@@ -77,9 +99,10 @@ export class GitBackend implements Backend {
     private readonly packs: PackDirectory,
     refs: (live: () => void) => GitRefStore,
     packThreshold: number,
+    durability: Durability,
   ) {
     const live = () => this.live();
-    this.objects = new GitObjectStore(algorithm, loose, packs, live, { packThreshold, concurrency: 16 });
+    this.objects = new GitObjectStore(algorithm, loose, packs, live, { packThreshold, concurrency: 16, flush: () => durability.flush() });
     this.refs = refs(live);
   }
 
@@ -112,9 +135,13 @@ export class GitBackend implements Backend {
     return { pack: result.name, objects: result.count, looseRemoved, packsRemoved: result.removed };
   }
 
-  /** Stops watches and closes pack files. Idempotent; every later call on the backend throws `CLOSED`. */
+  /**
+   * Flushes what was written (see `fsync`), stops watches and closes pack files. Idempotent; every
+   * later call on the backend throws `CLOSED`.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.objects.flush();
     this.closed = true;
     this.refs.close();
     await this.packs.close();
@@ -135,8 +162,9 @@ export class GitBackend implements Backend {
  * not handle, `NOT_FOUND` when it is missing and `create` is false.
  *
  * Writes: `put` writes a loose object (temporary file, then linked into place; never rewritten);
- * `putMany` writes up to `packThreshold - 1` new objects as loose files, 16 at a time, and larger
- * batches as one packfile. Use {@link repack} to pack loose objects later.
+ * `putMany` writes up to `packThreshold - 1` new objects as loose files and larger batches as one
+ * packfile; small packs are rolled up as they accumulate. See `fsync` for when writes are
+ * durable. Use {@link repack} to pack loose objects later.
  */
 export async function gitBackend(options: GitBackendOptions): Promise<GitBackend> {
   if (typeof options !== "object" || options === null) throw invalidArgument("gitBackend expects an options object");
@@ -147,12 +175,14 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
   };
   const lockTimeoutMs = positive(options.lockTimeoutMs, "lockTimeoutMs", 5000);
   const pollIntervalMs = positive(options.pollIntervalMs, "pollIntervalMs", 2000);
-  const packThreshold = positive(options.packThreshold, "packThreshold", 512);
+  const packThreshold = positive(options.packThreshold, "packThreshold", 3);
+  const maxPacks = positive(options.maxPacks, "maxPacks", 16);
   const fsync = options.fsync ?? true;
   const dir = await openGitDirectory({ path: options.path, hash: options.hash, create: options.create ?? true });
   const objectsDir = join(dir.gitDir, "objects");
-  const loose = new LooseObjects(objectsDir, dir.algorithm, fsync);
-  const packs = new PackDirectory(join(objectsDir, "pack"), dir.algorithm);
+  const durability = new Durability(fsync);
+  const loose = new LooseObjects(objectsDir, dir.algorithm, durability);
+  const packs = new PackDirectory(join(objectsDir, "pack"), dir.algorithm, { durability, maxPacks });
   // Thin-pack style REF_DELTA bases may be loose objects.
   packs.setExternalResolver((h) => loose.read(h));
   return new GitBackend(
@@ -161,8 +191,18 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
     loose,
     packs,
     (live) =>
-      new GitRefStore({ gitDir: dir.gitDir, algorithm: dir.algorithm, config: dir.config, lockTimeoutMs, fsync, pollIntervalMs, live }),
+      new GitRefStore({
+        gitDir: dir.gitDir,
+        algorithm: dir.algorithm,
+        config: dir.config,
+        lockTimeoutMs,
+        fsync,
+        pollIntervalMs,
+        live,
+        beforeUpdate: () => durability.flush(),
+      }),
     packThreshold,
+    durability,
   );
 }
 

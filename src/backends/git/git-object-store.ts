@@ -12,12 +12,16 @@ export interface PackSource {
   hasKnown(hash: Hash): Promise<boolean>;
   hashes(): AsyncIterable<Hash>;
   writePack(objects: AsyncIterable<RawObject> | Iterable<RawObject>): Promise<{ name: string; count: number }>;
+  /** Writes distinct, hashed objects as one pack, flushed before it is visible. */
+  writeSmallPack(objects: readonly { hash: Hash; type: ObjectType; data: Uint8Array }[]): Promise<string>;
 }
 
 /** Tuning of {@link GitObjectStore}. */
 export interface GitObjectStoreOptions {
   /** `putMany` writes one packfile instead of loose files when at least this many objects are new. */
   readonly packThreshold: number;
+  /** The durability barrier (see `durability.ts`): flushed by {@link GitObjectStore.flush}. */
+  readonly flush: () => Promise<void>;
   /** How many loose objects `putMany` writes at the same time. */
   readonly concurrency: number;
 }
@@ -54,7 +58,12 @@ export class GitObjectStore implements ObjectStore {
     return (await this.loose.has(hash)) || (await this.packs.has(hash));
   }
 
-  /** Writes one loose object unless a loose file or a known pack already holds it. */
+  /**
+   * Writes one loose object unless a loose file or a known pack already holds it. Visible to every
+   * reader (other processes, git) when the promise resolves, and safe against a process crash;
+   * against a power cut, like git's loose objects, only once {@link flush} (or any ref update of
+   * this backend, which flushes first) has resolved.
+   */
   async put(type: ObjectType, data: Uint8Array): Promise<Hash> {
     this.live();
     checkObject(type, data);
@@ -69,10 +78,21 @@ export class GitObjectStore implements ObjectStore {
   }
 
   /**
+   * Makes every object written so far durable (flushed to disk with the directory entries that
+   * name them). Ref updates of this backend do it first; call it to make objects that no ref
+   * points at durable. Cost: one parallel round of flushes of what was written since the last.
+   */
+  async flush(): Promise<void> {
+    this.live();
+    await this.options.flush();
+  }
+
+  /**
    * Stores a batch: validates everything first (nothing is written for a bad batch), skips
-   * objects already present, then writes the new ones either as loose objects,
-   * `options.concurrency` at a time, or, when there are at least `options.packThreshold` of them,
-   * as one packfile (one file and its index instead of thousands of small files).
+   * objects already present, then writes the new ones either as loose objects (fewer than
+   * `options.packThreshold`; see {@link put} for when they are durable) or as one packfile,
+   * flushed to disk before it becomes visible (one file and its index instead of many small
+   * files: a commit's new trees, blobs and commit cost two file creations).
    */
   async putMany(objects: readonly RawObject[]): Promise<Hash[]> {
     this.live();
@@ -87,7 +107,7 @@ export class GitObjectStore implements ObjectStore {
     const present = await mapLimit([...unique.keys()], this.options.concurrency, (h) => this.present(h));
     const missing = [...unique].filter((_, i) => !present[i]);
     if (missing.length >= this.options.packThreshold) {
-      await this.packs.writePack(missing.map(([, o]) => ({ type: o.type, data: o.data })));
+      await this.packs.writeSmallPack(missing.map(([hash, o]) => ({ hash, type: o.type, data: o.data })));
     } else {
       await mapLimit(missing, this.options.concurrency, ([h, o]) => this.loose.write(h, o.type, o.data));
     }

@@ -26,6 +26,11 @@ export interface GitRefStoreOptions {
   readonly pollIntervalMs: number;
   /** Throws `CLOSED` once the backend is closed. */
   readonly live: () => void;
+  /**
+   * Runs before a ref is moved to a new value (in parallel with the flush of the ref's lock file):
+   * the object store's durability barrier, so a ref never points at an object a crash can lose.
+   */
+  readonly beforeUpdate?: () => Promise<void>;
 }
 
 const ANY = Symbol("any");
@@ -235,7 +240,7 @@ export class GitRefStore implements RefStore {
         await this.reflogs.remove(ref);
       } else {
         if (current === undefined) await this.checkCreatable(ref);
-        await lock.write(`${next}\n`);
+        await Promise.all([lock.write(`${next}\n`), this.options.beforeUpdate?.()]);
         await this.reflogs.append(ref, current, next, REFLOG_MESSAGE);
         if (ref !== "HEAD" && (await this.getSymbolicUnchecked()) === ref) await this.reflogs.append("HEAD", current, next, REFLOG_MESSAGE);
         await this.commit(lock, ref);

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { accessSync, readFileSync } from "node:fs";
-import { link, mkdir, open, readdir, rename, rmdir, unlink } from "node:fs/promises";
+import { accessSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { corrupt } from "../../core/errors.js";
 import { type Hash, type HashAlgorithm, hexLength } from "../../core/hash.js";
 import { frameObject, type ObjectType, type RawObject, unframeObject } from "../../codec/object.js";
 import { deflate, digestHex, inflate } from "../../platform/native.js";
+import { closeQuietly, datasync, type Durability } from "./durability.js";
 import { errnoCode, ioError } from "./io-error.js";
 
 /**
@@ -18,12 +19,14 @@ export class LooseObjects {
 
   /**
    * @param objectsDir `<gitdir>/objects`
-   * @param fsync flush each object file to disk before it is renamed into place
+   * @param durability where unflushed writes are noted (see `write`)
+   * @param syncEach flush each object file to disk before it is linked into place
    */
   constructor(
     readonly objectsDir: string,
     readonly algorithm: HashAlgorithm,
-    private readonly fsync: boolean,
+    private readonly durability: Durability,
+    private readonly syncEach = false,
   ) {
     this.restPattern = new RegExp(`^[0-9a-f]{${hexLength(algorithm) - 2}}$`);
   }
@@ -82,42 +85,52 @@ export class LooseObjects {
    * Writes the object whose id is `hash` (the caller computed it). Crash-safe like git: the
    * compressed bytes go to a `tmp_obj_*` file beside the target (mode 0444), which is then
    * hard-linked into place, so a reader never sees a partial object; when the object already
-   * exists (callers check first; a concurrent writer may still win), the existing file is kept.
+   * exists (callers check first; a concurrent writer may still win), it is replaced by the same bytes.
+   * The file is flushed to disk before it is linked when `syncEach` is set; otherwise (git's
+   * default for loose objects) it is noted in `durability` and flushed by the next barrier, which
+   * runs before any ref update. The calls are synchronous: each is a short metadata operation,
+   * cheaper than a thread-pool round trip.
    */
   async write(hash: Hash, type: ObjectType, data: Uint8Array): Promise<void> {
     const file = this.pathOf(hash);
     const dir = dirname(file);
     const tmp = join(dir, `tmp_obj_${randomBytes(6).toString("hex")}`);
     const bytes = deflate(frameObject(type, data));
+    let fd: number | undefined;
+    let renamed = false;
     try {
-      let handle;
       for (let attempt = 0; ; attempt++) {
         try {
-          handle = await open(tmp, "wx", 0o444);
+          fd = openSync(tmp, "wx", 0o444);
           break;
         } catch (e) {
           // The fan-out directory is created on demand; `git prune` may remove it meanwhile.
           if (errnoCode(e) !== "ENOENT" || attempt > 3) throw e;
-          await mkdir(dir, { recursive: true });
+          mkdirSync(dir, { recursive: true });
+          this.durability.noteDir(this.objectsDir);
         }
       }
-      try {
-        await handle.writeFile(bytes);
-        if (this.fsync) await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      try {
-        await link(tmp, file);
-      } catch (e) {
-        // EEXIST: a concurrent writer stored the same object first, which is just as good.
-        // Other failures (file systems without hard links): rename, which replaces atomically.
-        if (errnoCode(e) !== "EEXIST") await rename(tmp, file);
-      }
+      writeAllSync(fd, bytes);
+      if (this.syncEach) await datasync(fd);
+      closeSync(fd);
+      fd = undefined;
+      // A rename rather than git's link + unlink: one metadata operation instead of two. When a
+      // concurrent writer stored the same object first, its file is replaced by identical bytes.
+      renameSync(tmp, file);
+      renamed = true;
+      if (this.syncEach) this.durability.noteDir(dir);
+      else this.durability.noteFile(file, dir);
     } catch (e) {
       throw ioError(e, `writing loose object ${hash}`);
     } finally {
-      await unlink(tmp).catch(() => undefined);
+      closeQuietly(fd);
+      if (!renamed) {
+        try {
+          unlinkSync(tmp);
+        } catch {
+          // Never created.
+        }
+      }
     }
   }
 
@@ -153,4 +166,9 @@ export class LooseObjects {
       for (const name of names) if (this.restPattern.test(name)) yield d + name;
     }
   }
+}
+
+/** Writes all of `bytes` at the current position of `fd`. */
+export function writeAllSync(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }

@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Hash, HashAlgorithm } from "../../core/hash.js";
@@ -32,10 +32,19 @@ function isAbsent(e: unknown): boolean {
   return code === "ENOENT" || code === "EISDIR" || code === "ENOTDIR";
 }
 
-/** The loose ref `name` (a path relative to the Git directory), or `undefined` when there is no such file. */
+/**
+ * The loose ref `name` (a path relative to the Git directory), or `undefined` when there is no
+ * such file. Synchronous underneath: a ref file is a few bytes, and a thread-pool round trip
+ * (open, fstat, read, close) costs several times the read (every `branch.get` reads its ref).
+ */
 export async function readLooseRef(gitDir: string, name: string, algorithm: HashAlgorithm): Promise<LooseRef | undefined> {
+  return readLooseRefSync(gitDir, name, algorithm);
+}
+
+/** Synchronous {@link readLooseRef}. */
+export function readLooseRefSync(gitDir: string, name: string, algorithm: HashAlgorithm): LooseRef | undefined {
   try {
-    return parseLooseRef(await readFile(join(gitDir, name), "utf8"), algorithm);
+    return parseLooseRef(readFileSync(join(gitDir, name), "utf8"), algorithm);
   } catch (e) {
     if (isAbsent(e)) return undefined;
     throw ioError(e, `reading ref ${name}`);

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { open, rename, unlink } from "node:fs/promises";
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { corrupt } from "../../core/errors.js";
 import { type Hash, type HashAlgorithm, isHash } from "../../core/hash.js";
@@ -87,29 +87,16 @@ export class PackedRefsFile {
     readonly algorithm: HashAlgorithm,
   ) {}
 
-  /** The current refs (empty when the file is missing). One `open` + `fstat`; a read only after a change. */
+  /**
+   * The current refs (empty when the file is missing). One `open` + `fstat`; a read only after a
+   * change. Synchronous underneath (see {@link readSync}): a thread-pool round trip per call costs
+   * more than the small reads themselves.
+   */
   async read(): Promise<PackedRefs> {
-    let handle;
-    try {
-      handle = await open(this.path, "r");
-    } catch (e) {
-      if (errnoCode(e) === "ENOENT") return EMPTY;
-      throw ioError(e, `reading ${this.path}`);
-    }
-    try {
-      const s = await handle.stat({ bigint: true });
-      const key = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-      if (this.cached?.key === key) return this.cached.value;
-      const text = await readFile(handle, "utf8");
-      return this.remember(key, text);
-    } catch (e) {
-      throw ioError(e, `reading ${this.path}`);
-    } finally {
-      await handle.close();
-    }
+    return this.readSync();
   }
 
-  /** Synchronous {@link read}, for taking a watch baseline inside a synchronous call. */
+  /** Synchronous {@link read}, also for taking a watch baseline inside a synchronous call. */
   readSync(): PackedRefs {
     let fd: number;
     try {
@@ -123,6 +110,8 @@ export class PackedRefsFile {
       const key = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
       if (this.cached?.key === key) return this.cached.value;
       return this.remember(key, readFileSync(fd, "utf8"));
+    } catch (e) {
+      throw ioError(e, `reading ${this.path}`);
     } finally {
       closeSync(fd);
     }

@@ -1,4 +1,5 @@
-import { appendFile, mkdir, rm, stat } from "node:fs/promises";
+import { appendFileSync, mkdirSync, statSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Hash, type HashAlgorithm, zeroHash } from "../../core/hash.js";
 import type { GitConfig } from "./git-config.js";
@@ -32,15 +33,16 @@ export class Reflogs {
   async append(ref: string, before: Hash | undefined, after: Hash | undefined, message: string): Promise<void> {
     const file = join(this.gitDir, "logs", ref);
     try {
-      if (!(await this.shouldLog(ref, file))) return;
+      if (!this.shouldLog(ref, file)) return;
       const zero = zeroHash(this.algorithm);
       const now = new Date();
       const offset = -now.getTimezoneOffset();
       const abs = Math.abs(offset);
       const tz = `${offset < 0 ? "-" : "+"}${String(Math.floor(abs / 60)).padStart(2, "0")}${String(abs % 60).padStart(2, "0")}`;
       const line = `${before ?? zero} ${after ?? zero} ${this.identity} ${Math.floor(now.getTime() / 1000)} ${tz}\t${message.replace(/\n/g, " ")}\n`;
-      await mkdir(dirname(file), { recursive: true });
-      await appendFile(file, line);
+      // Synchronous: one small append, cheaper than thread-pool round trips.
+      mkdirSync(dirname(file), { recursive: true });
+      appendFileSync(file, line);
     } catch {
       // Best effort, see the class comment.
     }
@@ -51,11 +53,11 @@ export class Reflogs {
     await rm(join(this.gitDir, "logs", ref), { force: true }).catch(() => undefined);
   }
 
-  private async shouldLog(ref: string, file: string): Promise<boolean> {
+  private shouldLog(ref: string, file: string): boolean {
     if (this.mode === "always") return true;
     if (this.mode === "branches" && (ref === "HEAD" || /^refs\/(heads|remotes|notes)\//.test(ref))) return true;
     try {
-      return (await stat(file)).isFile();
+      return statSync(file).isFile();
     } catch (e) {
       if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return false;
       throw e;

@@ -23,7 +23,10 @@ export interface PackIndexEntry {
 
 /** Options of {@link PackIndex.parse}. */
 export interface PackIndexParseOptions {
-  /** Check the trailing checksum of the index (one hash over the file; default true). */
+  /**
+   * Check the trailing checksum of the index (one hash over the file; default true). Readers of
+   * packs on disk may skip it as git does: every object read is checked against its id.
+   */
   verifyChecksum?: boolean;
 }
 
@@ -46,6 +49,9 @@ export class PackIndex {
   readonly packChecksum: Uint8Array;
 
   private sortedOffsets: Float64Array | undefined;
+  private readonly view: DataView;
+  /** Scratch buffer for the binary id of a lookup (lookups are synchronous: one is enough). */
+  private readonly key: Uint8Array;
 
   private constructor(
     readonly version: 1 | 2,
@@ -61,6 +67,8 @@ export class PackIndex {
   ) {
     this.count = fanout[255];
     const h = digestLength(algorithm);
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.key = new Uint8Array(h);
     this.packChecksum = bytes.slice(bytes.length - 2 * h, bytes.length - h);
   }
 
@@ -111,7 +119,7 @@ export class PackIndex {
   /** Position of `hash` in the sorted id table, or -1 when absent (also for a malformed id). */
   find(hash: Hash): number {
     if (!isHash(hash, this.algorithm)) return -1;
-    const key = new Uint8Array(digestLength(this.algorithm));
+    const key = this.key;
     writeHex(hash, key, 0);
     const first = key[0];
     let lo = first === 0 ? 0 : this.fanout[first - 1];
@@ -140,7 +148,7 @@ export class PackIndex {
 
   /** The pack offset at sorted position `i`; throws `CORRUPT` for a dangling 64-bit offset. */
   offsetAt(i: number): number {
-    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    const view = this.view;
     const small = view.getUint32(this.offsetsAt + i * (this.version === 1 ? this.nameStride : 4));
     if (this.version === 1 || (small & 0x80000000) === 0) return small;
     const k = small & 0x7fffffff;
@@ -155,7 +163,7 @@ export class PackIndex {
   /** The CRC-32 recorded for position `i`, or undefined for a version 1 index (which has none). */
   crc32At(i: number): number | undefined {
     if (this.version === 1) return undefined;
-    return new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).getUint32(this.crcAt + 4 * i);
+    return this.view.getUint32(this.crcAt + 4 * i);
   }
 
   /** Every id, in sorted order. */
@@ -172,7 +180,8 @@ export class PackIndex {
    * Where the entry starting at `offset` ends: the next entry's offset, or `packEnd` (the start
    * of the pack's trailing checksum) for the last one. Throws `CORRUPT` when no entry starts at
    * `offset`, so a bad OFS_DELTA distance is caught here. The first call sorts the offsets
-   * (O(n log n), 8 bytes per object kept).
+   * (O(n log n), 8 bytes per object kept): readers call it only when an entry's header does not
+   * bound its length.
    */
   entryEnd(offset: number, packEnd: number): number {
     if (this.sortedOffsets === undefined) {

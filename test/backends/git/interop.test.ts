@@ -195,7 +195,8 @@ for (const algorithm of ["sha1", "sha256"] as const) {
     it("repack packs loose objects; git and a reopened backend read them", async () => {
       const dir = join(scratch(), "repo.git");
       const b = await open(dir, algorithm);
-      const ids = await b.objects.putMany(Array.from({ length: 30 }, (_, i) => ({ type: "blob" as const, data: enc.encode(`v${i}\n`.repeat(20)) })));
+      const ids: string[] = [];
+      for (let i = 0; i < 30; i++) ids.push(await b.objects.put("blob", enc.encode(`v${i}\n`.repeat(20))));
       const result = await repack(b);
       expect(result.objects).toBe(30);
       expect(result.looseRemoved).toBe(30);

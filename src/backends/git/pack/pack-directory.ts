@@ -4,14 +4,17 @@
  * lookup that misses rescans the directory (one `readdir`), so packs written by `git gc` or
  * `git repack` are found and packs they deleted are dropped, with no reopening.
  */
-import { readFile, readdir } from "node:fs/promises";
+import { existsSync, readFileSync, unlinkSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { IrminError, isIrminError } from "../../../core/errors.js";
 import type { Hash, HashAlgorithm } from "../../../core/hash.js";
 import { isHash } from "../../../core/hash.js";
 import type { RawObject } from "../../../codec/object.js";
 import { DeltaBaseCache, type DeltaBaseCacheOptions } from "./delta-base-cache.js";
-import { writePackFile, type WritePackOptions } from "./pack-file-writer.js";
+import { encodeWholeEntries, writePackEntries, writePackFile, type WritePackOptions, type WrittenPackWithIndex } from "./pack-file-writer.js";
+import { geometricSplit, mergePacks } from "./consolidate.js";
+import { Durability } from "../durability.js";
 import { PackIndex } from "../../../codec/pack/pack-index.js";
 import { PackReader } from "./pack-reader.js";
 
@@ -19,7 +22,20 @@ import { PackReader } from "./pack-reader.js";
 export interface PackDirectoryOptions {
   /** Bounds of the cache of decoded delta bases shared by all packs. */
   cache?: DeltaBaseCacheOptions;
-  /** Check each index's trailing checksum when a pack is first opened (default true). */
+  /** Where unflushed directory entries are noted (default: a private one that flushes). */
+  durability?: Durability;
+  /** zlib level of the small packs `writeSmallPack` writes (default 1: speed, as loose objects). */
+  smallPackCompression?: number;
+  /**
+   * Above this many packs, a small-pack write rolls the smallest ones up geometrically (see
+   * `consolidate.ts`; default 16). `Infinity` turns the roll-up off.
+   */
+  maxPacks?: number;
+  /**
+   * Check each index's trailing checksum when a pack is first opened (default false, as git: a
+   * hash over the whole index is most of the cost of opening a large pack, and every object read
+   * is checked against its id anyway).
+   */
   verifyIndexChecksum?: boolean;
 }
 
@@ -45,6 +61,8 @@ export class PackDirectory {
   private closed = false;
   private queuedScan: Promise<boolean> | undefined;
   private runningScan: Promise<boolean> | undefined;
+  private consolidating: Promise<void> | undefined;
+  private readonly durability: Durability;
 
   constructor(
     readonly packDir: string,
@@ -52,6 +70,7 @@ export class PackDirectory {
     private readonly options: PackDirectoryOptions = {},
   ) {
     this.cache = new DeltaBaseCache(options.cache);
+    this.durability = options.durability ?? new Durability(true);
   }
 
   /**
@@ -142,6 +161,102 @@ export class PackDirectory {
   }
 
   /**
+   * Writes `objects` (distinct ids, computed by the caller) as one small pack of whole entries,
+   * flushed and renamed into place (see {@link writePackEntries}), and opens it at once with the
+   * index bytes in hand (no directory scan, no read of the index). Its directory entry is noted
+   * in the durability barrier. When there are then more than `maxPacks` packs, the smallest are
+   * rolled up geometrically before this resolves. Returns the pack's name.
+   */
+  async writeSmallPack(objects: readonly { hash: Hash; type: RawObject["type"]; data: Uint8Array }[]): Promise<string> {
+    this.live();
+    await this.ensureScanned();
+    const entries = encodeWholeEntries(objects, this.options.smallPackCompression ?? 1);
+    const written = await writePackEntries(this.packDir, this.algorithm, entries, { fsync: this.durability.enabled });
+    this.durability.noteDir(this.packDir);
+    this.adopt(written);
+    if (this.packs.length > (this.options.maxPacks ?? 16)) await this.consolidate();
+    return written.name;
+  }
+
+  /**
+   * Rolls the smallest packs up into one (geometric, factor 2; packs with a `.keep` file are left
+   * alone), flushes the new pack and its directory entry, then deletes the packs it replaces
+   * (index first). Concurrent calls share one run. Safe against other processes: a pack is only
+   * deleted once a durable pack holds all its objects, and readers that lose a pack find the
+   * objects in the new one. Resolves to the number of packs merged (0 when nothing to do).
+   */
+  async consolidate(): Promise<number> {
+    this.live();
+    while (this.consolidating !== undefined) await this.consolidating.catch(() => undefined);
+    let merged = 0;
+    const run = (async () => {
+      const candidates = this.packs
+        .filter((p) => !existsSync(join(this.packDir, `pack-${p.name}.keep`)))
+        .sort((a, b) => a.reader.index.count - b.reader.index.count);
+      const split = geometricSplit(
+        candidates.map((p) => p.reader.index.count),
+        2,
+      );
+      if (split < 2) return;
+      const sources = candidates.slice(0, split);
+      const written = await mergePacks(
+        this.packDir,
+        this.algorithm,
+        sources.map((p) => p.reader),
+        { fsync: this.durability.enabled, level: this.options.smallPackCompression ?? 1 },
+      );
+      // The new pack's directory entry must be durable before the old packs go.
+      this.durability.noteDir(this.packDir);
+      await this.durability.flush();
+      this.adopt(written);
+      const gone = new Set<string>();
+      for (const p of sources) {
+        if (p.name === written.name) continue;
+        for (const ext of [".idx", ".pack", ".rev", ".bitmap"]) {
+          try {
+            unlinkSync(join(this.packDir, `pack-${p.name}${ext}`));
+          } catch {
+            // Already gone (a concurrent gc or roll-up).
+          }
+        }
+        gone.add(p.name);
+      }
+      this.durability.noteDir(this.packDir);
+      this.drop(gone);
+      merged = sources.length;
+    })();
+    this.consolidating = run;
+    try {
+      await run;
+    } finally {
+      this.consolidating = undefined;
+    }
+    return merged;
+  }
+
+  /** Opens a pack this process has just written, from its index bytes. */
+  private adopt(written: WrittenPackWithIndex): void {
+    if (this.packs.some((p) => p.name === written.name)) return;
+    const index = PackIndex.parse(written.index, this.algorithm, { verifyChecksum: false });
+    const reader = PackReader.openSync(join(this.packDir, `pack-${written.name}.pack`), index, { cache: this.cache, cacheKey: written.name });
+    this.packs = [{ name: written.name, reader }, ...this.packs];
+  }
+
+  /** Forgets (and closes, once their reads finish) the packs named in `names`. */
+  private drop(names: ReadonlySet<string>): void {
+    const kept = [];
+    for (const p of this.packs) {
+      if (!names.has(p.name)) {
+        kept.push(p);
+        continue;
+      }
+      this.cache.dropPrefix(`${p.name}:`);
+      void p.reader.close().catch(() => undefined);
+    }
+    this.packs = kept;
+  }
+
+  /**
    * Rescans the directory now: opens new packs, drops vanished ones. Resolves to whether the set
    * of packs changed. Concurrent calls share one scan that starts after the call.
    */
@@ -173,6 +288,7 @@ export class PackDirectory {
     if (this.closed) return;
     this.closed = true;
     await this.runningScan?.catch(() => undefined);
+    await this.consolidating?.catch(() => undefined);
     const packs = this.packs;
     this.packs = [];
     await Promise.all(packs.map((p) => p.reader.close()));
@@ -252,11 +368,11 @@ export class PackDirectory {
   private async openPack(name: string): Promise<PackReader | undefined> {
     const base = join(this.packDir, `pack-${name}`);
     try {
-      const bytes = await readFile(`${base}.idx`);
+      const bytes = readFileSync(`${base}.idx`);
       const index = PackIndex.parse(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), this.algorithm, {
-        verifyChecksum: this.options.verifyIndexChecksum ?? true,
+        verifyChecksum: this.options.verifyIndexChecksum ?? false,
       });
-      return await PackReader.open(`${base}.pack`, index, { cache: this.cache, cacheKey: name });
+      return PackReader.openSync(`${base}.pack`, index, { cache: this.cache, cacheKey: name });
     } catch (e) {
       // Removed between readdir and open (a concurrent gc): simply not there.
       if (isMissingFile(e)) return undefined;

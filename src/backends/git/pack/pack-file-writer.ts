@@ -5,6 +5,7 @@
  * files, so a pack becomes visible only once it is complete.
  */
 import { randomBytes } from "node:crypto";
+import { openSync, renameSync, unlinkSync } from "node:fs";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { IrminError, invalidArgument, isIrminError } from "../../../core/errors.js";
@@ -18,6 +19,8 @@ import type { PackIndexEntry } from "../../../codec/pack/pack-index.js";
 import { writePackIndex } from "../../../codec/pack/pack-index.js";
 import { PACK_HEADER_LENGTH, encodePackHeader } from "../../../codec/pack/pack-format.js";
 import { DEFAULT_PACK_COMPRESSION, encodeObjectEntry, encodeOfsDeltaEntry } from "../../../codec/pack/pack-writer.js";
+import { closeQuietly, datasync } from "../durability.js";
+import { writeAllSync } from "../loose-objects.js";
 
 /** Options of {@link writePackFile}. */
 export interface WritePackOptions {
@@ -158,4 +161,88 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle?.close().catch(() => undefined);
   }
+}
+
+/** One entry of a pack being assembled in memory: its id and its complete encoded bytes. */
+export interface EncodedEntry {
+  readonly hash: Hash;
+  /** Entry header, delta base (if any) and zlib data, exactly as they go into the pack. */
+  readonly bytes: Uint8Array;
+}
+
+/** A pack written by {@link writePackEntries}: also its index bytes, so it opens with no read. */
+export interface WrittenPackWithIndex extends WrittenPack {
+  readonly index: Uint8Array;
+}
+
+/**
+ * Writes a pack of already encoded entries, in the given order (OFS_DELTA distances must hold
+ * for the positions they get here: the first entry sits at offset 12), plus its index, from
+ * memory: one write per file, both files flushed in parallel when `fsync` (one device round trip
+ * instead of two), then `.pack` and `.idx` renamed into place in that order (the `.idx` makes the
+ * pack visible). The directory entry is the caller's to flush. Ids must be distinct. Returns an
+ * empty name for no entries. `IO` when the file system refuses; nothing is left behind then.
+ */
+export async function writePackEntries(
+  packDir: string,
+  algorithm: HashAlgorithm,
+  entries: readonly EncodedEntry[],
+  options: { fsync: boolean },
+): Promise<WrittenPackWithIndex> {
+  if (entries.length === 0) return { name: "", count: 0, entries: [], index: new Uint8Array(0) };
+  const header = encodePackHeader(entries.length);
+  const parts: Uint8Array[] = [header];
+  const indexEntries: PackIndexEntry[] = [];
+  let position = PACK_HEADER_LENGTH;
+  const hasher = createHasher(algorithm);
+  hasher.update(header);
+  for (const e of entries) {
+    indexEntries.push({ hash: e.hash, offset: position, crc32: crc32(e.bytes) });
+    hasher.update(e.bytes);
+    parts.push(e.bytes);
+    position += e.bytes.length;
+  }
+  const checksum = hasher.digest();
+  parts.push(checksum);
+  const pack = Buffer.concat(parts);
+  const index = writePackIndex(indexEntries, checksum, algorithm);
+  const name = toHex(checksum);
+  const suffix = randomBytes(6).toString("hex");
+  const tmpPack = join(packDir, `tmp_pack_${suffix}`);
+  const tmpIdx = join(packDir, `tmp_idx_${suffix}`);
+  let packFd: number | undefined;
+  let idxFd: number | undefined;
+  let renamed = false;
+  try {
+    packFd = openSync(tmpPack, "wx", 0o444);
+    idxFd = openSync(tmpIdx, "wx", 0o444);
+    writeAllSync(packFd, pack);
+    writeAllSync(idxFd, index);
+    if (options.fsync) await Promise.all([datasync(packFd), datasync(idxFd)]);
+    closeQuietly(packFd);
+    closeQuietly(idxFd);
+    packFd = idxFd = undefined;
+    renameSync(tmpPack, join(packDir, `pack-${name}.pack`));
+    renamed = true;
+    renameSync(tmpIdx, join(packDir, `pack-${name}.idx`));
+    return { name, count: entries.length, entries: indexEntries, index };
+  } catch (e) {
+    closeQuietly(packFd);
+    closeQuietly(idxFd);
+    // A pack renamed without its index is invisible (and git's gc removes it); never delete a
+    // .pack that may be an identical one someone else made visible.
+    for (const f of renamed ? [tmpIdx] : [tmpPack, tmpIdx]) {
+      try {
+        unlinkSync(f);
+      } catch {
+        // Not created.
+      }
+    }
+    throw wrapIo(e, "writing pack");
+  }
+}
+
+/** Encodes `objects` (with their ids, distinct) as whole (non-delta) pack entries at zlib `level`. */
+export function encodeWholeEntries(objects: readonly { hash: Hash; type: RawObject["type"]; data: Uint8Array }[], level: number): EncodedEntry[] {
+  return objects.map((o) => ({ hash: o.hash, bytes: encodeObjectEntry(o.type, o.data, level) }));
 }

@@ -4,8 +4,7 @@
  * shared cache of decoded bases. {@link decodePackEntry} is the pure, buffer-level part, reused by
  * code that reads packs from elsewhere.
  */
-import { readSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { IrminError, corrupt, isIrminError } from "../../../core/errors.js";
 import type { Hash, HashAlgorithm } from "../../../core/hash.js";
 import { digestLength, toHex } from "../../../core/hash.js";
@@ -76,6 +75,32 @@ export function decodePackEntry(
  */
 export type RefBaseResolver = (hash: Hash, depth: number) => Promise<RawObject | undefined>;
 
+/** An entry of a pack as stored (see {@link PackReader.rawEntries}). */
+export interface RawPackEntry {
+  readonly hash: Hash;
+  readonly offset: number;
+  /** The entry's type code (6: OFS_DELTA, 7: REF_DELTA). */
+  readonly code: number;
+  /** Inflated size from the entry header. */
+  readonly size: number;
+  /** For an OFS_DELTA, the offset of its base. */
+  readonly baseOffset: number | undefined;
+  /** Where the part that does not depend on the entry's position starts in `bytes` (after the OFS_DELTA distance). */
+  readonly dataAt: number;
+  readonly bytes: Uint8Array;
+}
+
+/** First read of an entry: its header, and the whole of most small entries. */
+const FIRST_READ = 512;
+
+/**
+ * The most bytes zlib's deflate can turn `size` bytes into (zlib's `deflateBound`: stored blocks
+ * add 5 bytes per 16 KiB at worst, plus the 2-byte header and 4-byte checksum), with margin.
+ */
+function deflateBound(size: number): number {
+  return size + Math.ceil(size / 1024) + 64;
+}
+
 /** Longest delta chain followed before giving up with `CORRUPT` (git's default depth is 50). */
 export const MAX_DELTA_CHAIN = 10_000;
 
@@ -88,8 +113,8 @@ export interface PackReaderOptions {
 }
 
 /**
- * One `.pack` file opened for positioned reads, with its parsed index. Each entry read is one
- * `read` call of exactly the entry's bytes (bounds come from the sorted index offsets).
+ * One `.pack` file opened for positioned reads, with its parsed index. Each entry read is one or
+ * two `read` calls bounded by the entry's header (see `readEntry`), never a scan of the index.
  */
 export class PackReader {
   private active = 0;
@@ -100,7 +125,7 @@ export class PackReader {
   private readonly cacheKey: string;
 
   private constructor(
-    private readonly file: FileHandle,
+    private readonly fd: number,
     readonly index: PackIndex,
     readonly size: number,
     private readonly cache: DeltaBaseCache | undefined,
@@ -117,21 +142,55 @@ export class PackReader {
    * removed): the caller decides what a missing pack means.
    */
   static async open(packPath: string, index: PackIndex, options: PackReaderOptions = {}): Promise<PackReader> {
-    const file = await open(packPath, "r");
+    return PackReader.openSync(packPath, index, options);
+  }
+
+  /** Synchronous {@link open}: an open, an fstat and two small reads. */
+  static openSync(packPath: string, index: PackIndex, options: PackReaderOptions = {}): PackReader {
+    const fd = openSync(packPath, "r");
     try {
-      const { size } = await file.stat();
+      const { size } = fstatSync(fd);
       const h = digestLength(index.algorithm);
       if (size < PACK_HEADER_LENGTH + h) throw corrupt(`pack ${packPath} truncated`);
-      const reader = new PackReader(file, index, size, options.cache, options.cacheKey);
-      const header = decodePackHeader(await reader.readExact(0, PACK_HEADER_LENGTH));
+      const reader = new PackReader(fd, index, size, options.cache, options.cacheKey);
+      const header = decodePackHeader(reader.readExact(0, PACK_HEADER_LENGTH));
       if (header.count !== index.count) throw corrupt(`pack ${packPath} holds ${header.count} objects, its index ${index.count}`);
-      const trailer = await reader.readExact(size - h, h);
+      const trailer = reader.readExact(size - h, h);
       if (toHex(trailer) !== toHex(index.packChecksum)) throw corrupt(`pack ${packPath} does not match its index (truncated?)`);
       return reader;
     } catch (e) {
-      await file.close();
+      closeSync(fd);
       throw e;
     }
+  }
+
+  /**
+   * Every entry as stored, in pack order, with its exact bytes (for copying entries into another
+   * pack without inflating them). Cost: a sort of the offsets and one read of the pack's entries.
+   */
+  rawEntries(): RawPackEntry[] {
+    const n = this.index.count;
+    const order = Array.from({ length: n }, (_, i) => i);
+    const offsets = order.map((i) => this.index.offsetAt(i));
+    order.sort((a, b) => offsets[a] - offsets[b]);
+    const out: RawPackEntry[] = [];
+    for (let k = 0; k < n; k++) {
+      const i = order[k];
+      const offset = offsets[i];
+      const end = k + 1 < n ? offsets[order[k + 1]] : this.packEnd;
+      if (end <= offset || end > this.packEnd) throw corrupt(`pack entry at offset ${offset} lies outside the pack`);
+      const bytes = this.readExact(offset, end - offset);
+      const header = decodeEntryHeader(bytes, 0);
+      let baseOffset: number | undefined;
+      let dataAt = header.length;
+      if (header.code === 6) {
+        const ofs = decodeOfsDistance(bytes, header.length);
+        baseOffset = offset - ofs.distance;
+        dataAt += ofs.length;
+      }
+      out.push({ hash: this.index.hashAt(i), offset, code: header.code, size: header.size, baseOffset, dataAt, bytes });
+    }
+    return out;
   }
 
   /** How many entries were read from the file so far (a measure of cache effectiveness, for tests and stats). */
@@ -159,7 +218,7 @@ export class PackReader {
 
   /** The raw entry at `offset` (no delta resolution). Throws `CORRUPT` when none starts there. */
   async entryAt(offset: number): Promise<PackEntry> {
-    return this.guard(() => this.readEntry(offset));
+    return this.guard(async () => this.readEntry(offset));
   }
 
   /**
@@ -175,13 +234,35 @@ export class PackReader {
     if (this.closed) return;
     this.closed = true;
     if (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    await this.file.close();
+    closeSync(this.fd);
   }
 
-  private async readEntry(offset: number): Promise<PackEntry> {
-    const end = this.index.entryEnd(offset, this.packEnd);
+  /**
+   * Reads and decodes the entry at `offset` without knowing where it ends: the index gives no
+   * sizes, and sorting every offset to find the next one costs O(n log n) on the first read of a
+   * cold pack (about as much as a whole merge). So the read is bounded by the entry header: at
+   * most `header + deflateBound(size)` bytes, which holds every zlib stream a standard deflate
+   * writes. A stream that does not fit (an exotic writer) is read again with its exact end from
+   * the sorted offsets. A bad OFS_DELTA distance decodes garbage and fails as `CORRUPT` here, or
+   * at the latest at the id check of {@link get}.
+   */
+  private readEntry(offset: number): PackEntry {
+    if (!Number.isSafeInteger(offset) || offset < PACK_HEADER_LENGTH || offset >= this.packEnd) throw corrupt(`no pack entry starts at offset ${offset}`);
     this.reads++;
-    const bytes = await this.readExact(offset, end - offset);
+    const avail = this.packEnd - offset;
+    let bytes = this.readExact(offset, Math.min(avail, FIRST_READ));
+    const header = decodeEntryHeader(bytes, 0);
+    const baseLength = header.code === 6 ? 10 : header.code === 7 ? digestLength(this.index.algorithm) : 0;
+    const bound = header.length + baseLength + deflateBound(header.size);
+    if (bound > bytes.length && bytes.length < avail) bytes = this.readExact(offset, Math.min(avail, bound));
+    try {
+      return decodePackEntry(bytes, 0, offset, this.index.algorithm).entry;
+    } catch (e) {
+      // Everything up to the pack's end was there: the entry is broken, not cut short.
+      if (bytes.length === avail) throw e;
+    }
+    const end = this.index.entryEnd(offset, this.packEnd);
+    if (end - offset !== bytes.length) bytes = this.readExact(offset, end - offset);
     const { entry, length } = decodePackEntry(bytes, 0, offset, this.index.algorithm);
     if (length !== bytes.length) throw corrupt(`pack entry at ${offset} has ${bytes.length - length} trailing bytes`);
     return entry;
@@ -199,7 +280,7 @@ export class PackReader {
         base = chain.length === 0 ? { type: cached.type, data: new Uint8Array(cached.data) } : cached;
         break;
       }
-      const entry = await this.readEntry(cur);
+      const entry = this.readEntry(cur);
       if (entry.kind === "object") {
         base = { type: entry.type, data: entry.data };
         if (chain.length > 0) this.cache?.set(this.key(cur), base);
@@ -246,12 +327,12 @@ export class PackReader {
    * Reads synchronously on the open descriptor: pack reads are small and positioned, and a
    * thread-pool round trip per read costs far more than the read (bench/: ~40 µs against ~1 µs).
    */
-  private async readExact(position: number, length: number): Promise<Uint8Array> {
+  private readExact(position: number, length: number): Uint8Array {
     const buf = new Uint8Array(length);
     let done = 0;
     try {
       while (done < length) {
-        const bytesRead = readSync(this.file.fd, buf, done, length - done, position + done);
+        const bytesRead = readSync(this.fd, buf, done, length - done, position + done);
         if (bytesRead === 0) throw corrupt(`pack truncated at ${position + done}`);
         done += bytesRead;
       }
