@@ -119,7 +119,7 @@ for (const maker of repoMakers()) {
             await repo.close();
           }
         }),
-        { numRuns: maker.name === "memory" ? 60 : 8, seed: 4242 },
+        { numRuns: maker.name === "memory" ? 100 : 10, seed: 4242 },
       );
       expect(crissCross).toBeGreaterThan(0);
     }, 60_000);
