@@ -22,6 +22,14 @@ const NAME = /^([0-9]{2})-(0|[1-9][0-9]{0,15})$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+// Parsed items per entries map and decoded text per leaf child. Both key immutable objects: a
+// stored tree's entries (shared through the context's cache, never changed) or a node or leaf this
+// module built (never owned by a builder, so never changed in place). They save re-parsing the same
+// nodes and re-decoding the same leaf on every edit of a run of edits.
+const parsedTop = new WeakMap<Map<string, Child>, Item[]>();
+const parsedInner = new WeakMap<Map<string, Child>, Item[]>();
+const leafTexts = new WeakMap<Child, string>();
+
 /** The entry name of the item at `index` holding `length` code units. */
 export function itemName(index: number, length: number): string {
   return `${index < 10 ? "0" : ""}${index}-${length}`;
@@ -34,6 +42,9 @@ export function itemName(index: number, length: number): string {
  */
 export async function loadItems(ctx: TreeContext, node: Node, typed: boolean): Promise<Item[]> {
   const entries = await ctx.load(node);
+  const memo = typed ? parsedTop : parsedInner;
+  const known = node.owner === undefined ? memo.get(entries) : undefined;
+  if (known !== undefined) return known;
   const items: Item[] = [];
   let kind: Child["kind"] | undefined;
   for (const name of node.names()) {
@@ -49,6 +60,7 @@ export async function loadItems(ctx: TreeContext, node: Node, typed: boolean): P
     items.push({ child, length });
   }
   if (!typed && (items.length === 0 || items.length > MAX_FANOUT)) throw corrupt(`text: a rope node has ${items.length} entries`);
+  if (node.owner === undefined) memo.set(entries, items);
   return items;
 }
 
@@ -63,6 +75,8 @@ export async function childItems(ctx: TreeContext, item: Item): Promise<Item[]> 
 /** The text of the leaf item `item`; CORRUPT when it is a subtree, not UTF-8, or not `item.length` long. */
 export async function leafString(ctx: TreeContext, item: Item): Promise<string> {
   if (item.child.kind !== "contents") throw corrupt("text: expected a rope leaf, found a subtree");
+  const known = leafTexts.get(item.child);
+  if (known !== undefined && known.length === item.length) return known;
   let s: string;
   try {
     s = decoder.decode(await ctx.contentsBytes(item.child));
@@ -70,12 +84,15 @@ export async function leafString(ctx: TreeContext, item: Item): Promise<string> 
     throw corrupt("text: a rope leaf is not UTF-8", e);
   }
   if (s.length !== item.length) throw corrupt(`text: a rope leaf holds ${s.length} code units, its entry says ${item.length}`);
+  leafTexts.set(item.child, s);
   return s;
 }
 
 /** A new leaf item holding `s` (non-empty, well-formed). */
 export function leafItem(ctx: TreeContext, s: string): Item {
-  return { child: contentsChild(ctx, encoder.encode(s)), length: s.length };
+  const child = contentsChild(ctx, encoder.encode(s));
+  leafTexts.set(child, s);
+  return { child, length: s.length };
 }
 
 /** A new inner node item holding `items` (1..{@link MAX_FANOUT} of them). */
