@@ -125,6 +125,12 @@ describe("the log's chunked tree", () => {
     const { height } = await logItems(ctx, built);
     expect(height).toBeGreaterThanOrEqual(4);
     expect(height).toBeLessThanOrEqual(MAX_RANK);
+    // two trees of different heights (the tall keys split between them) merge to the same tree both ways
+    const a = (await buildLogNode(ctx, sortItems([...items.slice(0, 2000), ...extra.slice(0, 3)])))!;
+    const b = (await buildLogNode(ctx, sortItems([...items.slice(1000), ...extra.slice(3)])))!;
+    expect((await logItems(ctx, a)).height).toBeLessThan((await logItems(ctx, b)).height);
+    expect(await ctx.hashNode(await mergeLogs(ctx, undefined, a, b))).toBe(await ctx.hashNode(built!));
+    expect(await ctx.hashNode(await mergeLogs(ctx, undefined, b, a))).toBe(await ctx.hashNode(built!));
   });
 
   it("merge(a, b) and merge(b, a) are the tree of the union, with or without an ancestor", async () => {
@@ -238,4 +244,25 @@ describe("log costs (objects read and written, memory backend)", () => {
     expect(large.merge.reads).toBeLessThanOrEqual(80);
     expect(large.merge.reads - small.merge.reads).toBeLessThanOrEqual(20);
   }, 30_000);
+
+  it("a merge does not open what only the busier side added: 1 entry against 50,000 costs a few reads", async () => {
+    const repo = await Repo.memory();
+    const main = repo.branch("main");
+    await main.log("l").appendAll(Array.from({ length: 1000 }, (_, i) => `old ${i}`));
+    const wip = await main.fork("wip");
+    await main.log("l").appendAll(Array.from({ length: 50_000 }, (_, i) => `main ${i}`));
+    await wip.log("l").append("wip");
+    const { ctx } = repo.internals;
+    ctx.cache.clear();
+    const before = { ...ctx.stats };
+    expect((await main.merge(wip)).ok).toBe(true);
+    const reads = ctx.stats.reads - before.reads;
+    const writes = ctx.stats.writes - before.writes;
+    if (process.env.LOG_COSTS) console.log({ reads, writes });
+    expect(reads).toBeLessThanOrEqual(60);
+    expect(writes).toBeLessThanOrEqual(12);
+    expect(await main.log("l").length()).toBe(51_001);
+    expect((await main.log("l").read({ limit: 2 })).entries.map((e) => e.value)).toEqual(["wip", "main 49999"]);
+    await repo.close();
+  });
 });
