@@ -17,7 +17,7 @@
 import { invalidArgument } from "../core/errors.js";
 import type { Node, TreeContext } from "../tree/node.js";
 import type { OperationOptions, TypedSlot } from "./slot.js";
-import { isHighSurrogate, isLowSurrogate, isWellFormed } from "./text/chunking.js";
+import { commonAffixes, isHighSurrogate, isLowSurrogate, isWellFormed } from "./text/chunking.js";
 import { spliceRope } from "./text/rope-edit.js";
 import { mergeRopes } from "./text/rope-merge.js";
 import { collectRange, collectText, loadItems, sumLengths, textNode, type Item } from "./text/rope-node.js";
@@ -113,13 +113,7 @@ export class Text {
         const out: string[] = [];
         await collectText(this.slot.ctx, top, out);
         const old = out.join("");
-        let p = 0;
-        const max = Math.min(old.length, s.length);
-        while (p < max && old.charCodeAt(p) === s.charCodeAt(p)) p++;
-        if (p > 0 && isHighSurrogate(old.charCodeAt(p - 1))) p--;
-        let q = 0;
-        while (q < max - p && old.charCodeAt(old.length - 1 - q) === s.charCodeAt(s.length - 1 - q)) q++;
-        if (q > 0 && isLowSurrogate(old.charCodeAt(old.length - q))) q--;
+        const [p, q] = commonAffixes(old, s);
         return [p, old.length - q, s.slice(p, s.length - q)];
       }, b as OperationOptions | undefined);
     }

@@ -1,4 +1,5 @@
 /** Helpers for the text rope tests: a memory tree context, an invariant checker and a rope builder. */
+export { prng } from "../../bench/harness.js";
 import { memoryBackend } from "../../src/backends/memory/memory-backend.js";
 import { TreeContext, type Node } from "../../src/tree/node.js";
 import { LEAF_MAX, LEAF_MIN, MAX_FANOUT, MIN_FANOUT, isWellFormed } from "../../src/datatypes/text/chunking.js";
@@ -55,18 +56,6 @@ export async function checkRope(ctx: TreeContext, node: Node): Promise<RopeShape
   if ((await ctx.hashNode(canonical)) !== (await ctx.hashNode(node))) throw new Error("rope shape is not the canonical one for its text");
   void MIN_FANOUT;
   return { text, height: leafDepth ?? 0, leaves: leaves.length };
-}
-
-/** A seeded pseudo-random generator (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `n` code units of pseudo-random words and lines (ASCII plus a few astral characters when `astral`). */

@@ -66,6 +66,21 @@ export function isWellFormed(s: string): boolean {
 }
 
 /**
+ * The lengths of the longest common prefix and suffix of `x` and `y` that do not overlap in the
+ * shorter one and end on whole code points (never inside a surrogate pair). O(prefix + suffix).
+ */
+export function commonAffixes(x: string, y: string): [number, number] {
+  const max = Math.min(x.length, y.length);
+  let p = 0;
+  while (p < max && x.charCodeAt(p) === y.charCodeAt(p)) p++;
+  if (p > 0 && isHighSurrogate(x.charCodeAt(p - 1))) p--;
+  let q = 0;
+  while (q < max - p && x.charCodeAt(x.length - 1 - q) === y.charCodeAt(y.length - 1 - q)) q++;
+  if (q > 0 && isLowSurrogate(x.charCodeAt(x.length - q))) q--;
+  return [p, q];
+}
+
+/**
  * Whether position `p` of well-formed `s` falls inside a surrogate pair (`0 < p`; `p` may be
  * `s.length` when `s` is a prefix of a longer well-formed text).
  */

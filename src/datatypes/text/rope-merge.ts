@@ -17,6 +17,7 @@
 import { diff, type TextEdit } from "../../merge/diff3.js";
 import { Interner, matchingBlocks } from "../../merge/myers.js";
 import type { TreeContext } from "../../tree/node.js";
+import { commonAffixes } from "./chunking.js";
 import { spliceRope } from "./rope-edit.js";
 import { childItems, collectText, itemHash, leafString, levelHeight, sumLengths, type Item } from "./rope-node.js";
 
@@ -141,22 +142,8 @@ async function leavesText(ctx: TreeContext, leaves: readonly Item[]): Promise<st
 // (kept whole code points, so the splice never cuts a surrogate pair).
 function pushTrimmed(out: Hunk[], aStart: number, before: string, after: string): void {
   if (before === after) return;
-  const max = Math.min(before.length, after.length);
-  let p = 0;
-  while (p < max && before.charCodeAt(p) === after.charCodeAt(p)) p++;
-  if (p > 0 && isHigh(before.charCodeAt(p - 1))) p--;
-  let q = 0;
-  while (q < max - p && before.charCodeAt(before.length - 1 - q) === after.charCodeAt(after.length - 1 - q)) q++;
-  if (q > 0 && isLow(before.charCodeAt(before.length - q))) q--;
+  const [p, q] = commonAffixes(before, after);
   out.push({ aStart: aStart + p, aEnd: aStart + before.length - q, text: after.slice(p, after.length - q) });
-}
-
-function isHigh(c: number): boolean {
-  return c >= 0xd800 && c <= 0xdbff;
-}
-
-function isLow(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff;
 }
 
 // A region only b changed (a's items there are `o`'s): follow b's changed subtrees down to the
