@@ -139,9 +139,9 @@ export async function runObjectsBench(options: BenchOptions = {}): Promise<Bench
 
     const w = (name: string, baseline: string, count: number, ours: number, gitCount: number, gitTime: number, goal?: number, note?: string) =>
       rows.push(row({ group: GROUP, name, baseline, unit: "objects", goal, note }, count, ours, gitCount, gitTime));
-    w("git put, sequential (loose, fsync)", "hash-object -w --stdin-paths", nLoose, tPut, nLoose, tHashObject, 0.5, "git does not fsync loose objects by default (core.fsync); see the fsync-off line");
+    w("git put, sequential (loose, default fsync)", "hash-object -w --stdin-paths", nLoose, tPut, nLoose, tHashObject, 0.5, "loose objects are flushed in one barrier before a ref update, not one by one (git does not flush them at all by default)");
     w("git put, sequential (loose, fsync off)", "hash-object -w --stdin-paths", nLoose, tPutNoSync, nLoose, tHashObject);
-    w("git putMany x100 (loose, 16 at a time)", "hash-object -w --stdin-paths", nLoose, tPutMany100, nLoose, tHashObject, 0.5);
+    w("git putMany x100 (one small pack each)", "hash-object -w --stdin-paths", nLoose, tPutMany100, nLoose, tHashObject, 0.5);
     w("git putMany x1000 (one pack per batch)", "fast-import (blob + mark)", n, tPutMany1000, n, tFastImport, 0.5);
     w("memory put, sequential", "fast-import (blob + mark)", n, memPut, n, tFastImport, 1);
     w("memory putMany x1000", "fast-import (blob + mark)", n, memPutMany, n, tFastImport, 1);
