@@ -19,6 +19,7 @@ import { decodeTree, treeModeType } from "../codec/tree.js";
 import { createDelta } from "../codec/pack/delta.js";
 import { DeltaWindow } from "../codec/pack/delta-window.js";
 import { PackWriter } from "../codec/pack/pack-writer.js";
+import { concatBytes } from "./pkt-line.js";
 import { reportProgress, type SyncProgress } from "./progress.js";
 
 /** Options of {@link objectsToSend}. */
@@ -168,28 +169,21 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
 
   // Shallow boundaries: the receiver's (those that stay shallow) and the new one from `depth`.
   const clientShallow = new Set(options.shallow ?? []);
-  const shallow: Hash[] = [];
-  const unshallow: Hash[] = [];
-  const grafted = new Set<Hash>();
+  const grafted = new Set<Hash>(clientShallow);
   const extraHaves: Hash[] = [];
+  let shallow: Hash[] = [];
+  let unshallow: Hash[] = [];
   if (depth !== undefined) {
-    const levels = await depthLevels(load, wantCommits, depth);
-    for (const [hash, level] of levels) {
-      const n = await load(hash);
-      if (level === depth && n.parents.length > 0) {
-        grafted.add(hash);
-        if (!clientShallow.has(hash)) shallow.push(hash);
-      } else if (level < depth && clientShallow.has(hash)) {
-        // Deepening: the receiver gets this commit's parents, and already has the commit.
-        unshallow.push(hash);
-        wantCommits.push(...n.parents);
-        extraHaves.push(hash);
-      }
+    ({ shallow, unshallow } = await boundary(load, wantCommits, depth, clientShallow));
+    for (const h of shallow) grafted.add(h);
+    for (const h of unshallow) {
+      // Deepening: the receiver gets this commit's parents, and already has the commit.
+      wantCommits.push(...(await load(h)).parents);
+      extraHaves.push(h);
     }
   }
   // Every receiver-shallow commit stays a boundary of the walk (it lacks their parents), even an
   // unshallowed one: its parents are walked as wants instead, as git's upload-pack does.
-  for (const s of clientShallow) grafted.add(s);
   const parentsOf = (n: CommitInfo) => (grafted.has(n.hash) ? [] : n.parents);
 
   // The commit walk: newest first, until only uninteresting commits remain queued.
@@ -312,8 +306,46 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
   return { hashes: out, shallow, unshallow, baseHints };
 }
 
+/**
+ * The shallow boundary of a fetch of `wants` limited to `depth` commits: `shallow`, the commits
+ * sent without their parents that the receiver did not already have as shallow; `unshallow`, the
+ * receiver's shallow commits (`clientShallow`) whose parents are now within reach. Tags among the
+ * wants are peeled. Cost: the commits within `depth` of the wants. NOT_FOUND for a missing want.
+ */
+export async function shallowBoundary(objects: ObjectStore, algorithm: HashAlgorithm, wants: Hash[], depth: number, clientShallow: Hash[] = []): Promise<{ shallow: Hash[]; unshallow: Hash[] }> {
+  if (!Number.isSafeInteger(depth) || depth < 1) throw invalidArgument(`bad depth ${depth}`);
+  const commits: Hash[] = [];
+  for (const w of wants) {
+    const target = await peel(objects, algorithm, w, undefined);
+    if (target === undefined) throw new IrminError("NOT_FOUND", `wanted object ${w} is not in the object store`);
+    if (target.type === "commit") commits.push(target.hash);
+  }
+  const cache = new Map<Hash, readonly Hash[]>();
+  const parents = async (hash: Hash) => {
+    let p = cache.get(hash);
+    if (p === undefined) {
+      const o = await need(objects, hash, "commit");
+      if (o.type !== "commit") throw corrupt(`object ${hash} is a ${o.type}, expected a commit`);
+      cache.set(hash, (p = decodeCommit(o.data, algorithm).parents));
+    }
+    return { parents: p };
+  };
+  return boundary(parents, commits, depth, new Set(clientShallow));
+}
+
+async function boundary(load: (h: Hash) => Promise<{ parents: readonly Hash[] }>, wants: readonly Hash[], depth: number, clientShallow: ReadonlySet<Hash>): Promise<{ shallow: Hash[]; unshallow: Hash[] }> {
+  const shallow: Hash[] = [];
+  const unshallow: Hash[] = [];
+  for (const [hash, level] of await depthLevels(load, wants, depth)) {
+    if (level === depth && (await load(hash)).parents.length > 0) {
+      if (!clientShallow.has(hash)) shallow.push(hash);
+    } else if (level < depth && clientShallow.has(hash)) unshallow.push(hash);
+  }
+  return { shallow, unshallow };
+}
+
 /** Breadth-first levels (1 for the wants) of the commits within `depth` of the wants. */
-async function depthLevels(load: (h: Hash) => Promise<CommitInfo>, wants: readonly Hash[], depth: number): Promise<Map<Hash, number>> {
+async function depthLevels(load: (h: Hash) => Promise<{ parents: readonly Hash[] }>, wants: readonly Hash[], depth: number): Promise<Map<Hash, number>> {
   const levels = new Map<Hash, number>();
   let frontier = [...new Set(wants)];
   for (const w of frontier) levels.set(w, 1);
@@ -383,14 +415,7 @@ export async function* packStream(objects: ObjectStore, algorithm: HashAlgorithm
     const parts = pending;
     pending = [];
     pendingBytes = 0;
-    if (parts.length === 1) return parts[0];
-    const outBuf = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      outBuf.set(p, o);
-      o += p.length;
-    }
-    return outBuf;
+    return parts.length === 1 ? parts[0] : concatBytes(parts);
   };
   const window = new DeltaWindow({ window: options.window ?? 10 });
   // For REF_DELTA inside the pack, the hash of each entry the window may pick as a base.

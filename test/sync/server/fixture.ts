@@ -3,7 +3,7 @@
  * `git fast-import` run (similar file versions, a side branch and its merge, an annotated tag, a
  * rename), plus small helpers to run git on them.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,4 +76,29 @@ export function makeHistory(dir: string, commits = 20): void {
 export function revListObjects(dir: string, wants: readonly string[], haves: readonly string[]): string[] {
   const out = gitOut(["--git-dir", dir, "rev-list", "--objects", ...wants, "--not", ...haves, "--"]);
   return out === "" ? [] : out.split("\n").map((l) => l.slice(0, l.indexOf(" ") < 0 ? undefined : l.indexOf(" ")));
+}
+
+/**
+ * Runs git asynchronously (needed when git talks to a server in this same process: a synchronous
+ * run would block the event loop that serves it). Resolves with stdout; rejects with stderr.
+ */
+export function gitAsync(args: readonly string[], options: { cwd?: string; input?: string | Uint8Array; env?: Record<string, string> } = {}): Promise<{ stdout: string; stderr: string }> {
+  const cwd = options.cwd ?? tmpdir();
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", args, { cwd, env: { ...GIT_ENV, HOME: cwd, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(options.input);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString("utf8");
+      const stderr = Buffer.concat(err).toString("utf8");
+      if (code === 0) resolve({ stdout: stdout.trim(), stderr });
+      else reject(new Error(`git ${args.join(" ")} failed (${code}): ${stderr}`));
+    });
+  });
 }
