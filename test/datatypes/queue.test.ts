@@ -60,6 +60,33 @@ for (const maker of repoMakers()) {
       await repo.close();
     });
 
+    it("a criss-cross history (two merge bases) keeps every pushed element once and drops every popped one", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      for (const v of ["a", "b", "c", "d"]) await main.queue("q").push(v);
+      const wip = await main.fork("wip");
+      expect(await main.queue("q").pop()).toBe("a");
+      await main.queue("q").push("m1");
+      await wip.queue("q").push("w1");
+      // merged both ways: two merge bases afterwards
+      const mainHead = (await main.head())!.hash;
+      expect((await main.merge(wip)).ok).toBe(true);
+      expect((await wip.merge(mainHead)).ok).toBe(true);
+      expect(await main.queue("q").toArray()).toEqual(["b", "c", "d", "m1", "w1"]);
+      expect(await wip.queue("q").toArray()).toEqual(["b", "c", "d", "m1", "w1"]);
+      expect(await main.queue("q").pop()).toBe("b");
+      await main.queue("q").push("m2");
+      expect(await wip.queue("q").pop()).toBe("b");
+      expect(await wip.queue("q").pop()).toBe("c");
+      await wip.queue("q").push("w2");
+      expect(await repo.lcas((await main.head())!, (await wip.head())!)).toHaveLength(2);
+      expect((await main.merge(wip)).ok).toBe(true);
+      expect((await wip.merge(main)).ok).toBe(true);
+      expect(await main.queue("q").toArray()).toEqual(["d", "m1", "w1", "m2", "w2"]);
+      expect(await wip.queue("q").toArray()).toEqual(["d", "m1", "w1", "m2", "w2"]);
+      await repo.close();
+    });
+
     it("elements are occurrences: the same value pushed twice, or on two branches, is two elements", async () => {
       const repo = await maker.open();
       const main = repo.branch("main");
