@@ -8,9 +8,7 @@
 import { isIrminError } from "../../core/errors.js";
 import { isHash, zeroHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
 import { refNameProblem } from "../../core/ref-name.js";
-import { isAncestor } from "../../history/lca.js";
-import { readCommit } from "../../history/commits.js";
-import { TreeContext } from "../../tree/node.js";
+import { decodeCommit } from "../../codec/commit.js";
 import { concatBytes, encodePktLine, FLUSH_PKT, PktLineReader, pktText } from "../pkt-line.js";
 import { receivePack } from "../pack-receive.js";
 import { objectsToSend } from "../pack-send.js";
@@ -146,14 +144,33 @@ async function checkCommands(stores: ServerStores, algorithm: HashAlgorithm, com
       c.error = "missing necessary objects";
       continue;
     }
-    if (options.denyNonFastForwards === true && c.old !== zero) {
-      const ctx = new TreeContext(stores.objects, algorithm);
-      const ff = await readCommit(ctx, c.old)
-        .then((old) => isAncestor(ctx, old, c.next))
-        .catch(() => false);
-      if (!ff) c.error = "non-fast-forward";
+    if (options.denyNonFastForwards === true && c.old !== zero && !(await reaches(stores, algorithm, c.next, c.old))) c.error = "non-fast-forward";
+  }
+}
+
+/** Most commits the fast-forward check walks before calling an update a rewrite. */
+const MAX_FF_WALK = 100_000;
+
+/**
+ * Whether `ancestor` is reachable from `start`. Walks parents without a date cut-off (pushed
+ * commits may carry any date), at most {@link MAX_FF_WALK} commits.
+ */
+async function reaches(stores: ServerStores, algorithm: HashAlgorithm, start: Hash, ancestor: Hash): Promise<boolean> {
+  const seen = new Set<Hash>([start]);
+  const queue = [start];
+  for (let i = 0; i < queue.length && i < MAX_FF_WALK; i++) {
+    const h = queue[i];
+    if (h === ancestor) return true;
+    const o = await stores.objects.get(h);
+    if (o === undefined || o.type !== "commit") continue;
+    for (const p of decodeCommit(o.data, algorithm).parents) {
+      if (!seen.has(p)) {
+        seen.add(p);
+        queue.push(p);
+      }
     }
   }
+  return false;
 }
 
 /** Moves the refs, each by compare-and-set from the old id the client saw; atomic: all or none. */
