@@ -31,6 +31,13 @@ export interface SubtreeUpdate<R> {
 export interface Slot {
   readonly ctx: TreeContext;
   readonly path: Path;
+  /**
+   * In a transaction, the token of its working tree: nodes built with it (`Node.fromEntries(map,
+   * owner)`, `updateAt(..., owner)`) may be changed in place by later operations of the same
+   * transaction instead of being copied. `undefined` on a branch (every operation is a commit, nodes
+   * are frozen).
+   */
+  readonly owner: object | undefined;
   /** The subtree at the path now (`undefined` when absent); INVALID_ARGUMENT when a value is there. */
   read(): Promise<Node | undefined>;
   /**
@@ -51,6 +58,11 @@ export class TypedSlot {
 
   get ctx(): TreeContext {
     return this.slot.ctx;
+  }
+
+  /** See {@link Slot.owner}. */
+  get owner(): object | undefined {
+    return this.slot.owner;
   }
 
   /** The path as `a/b`, for messages. */

@@ -289,6 +289,7 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     return {
       ctx,
       path,
+      owner: undefined,
       read: async () => subtreeAt(ctx, (await this.tree()).node, path),
       update: async <R>(op: string, fn: (node: Node | undefined) => Promise<{ node: Node | undefined; result: R }>, options: CommitOptions = {}) => {
         let result: R | undefined;

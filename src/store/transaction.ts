@@ -74,9 +74,15 @@ export class Transaction<V> extends DataTypeAccess<V> {
   /** @internal Data types at `path`: operations change the working tree, the transaction commits them. */
   protected slotAt(path: Path): Slot {
     const { ctx } = this;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const tx = this;
     return {
       ctx,
       path,
+      // A getter: `tree()` hands out the current nodes frozen by changing the token.
+      get owner() {
+        return tx.owner;
+      },
       read: () => subtreeAt(ctx, this.node, path),
       update: async <R>(_op: string, fn: (node: Node | undefined) => Promise<{ node: Node | undefined; result: R }>) => {
         const u = await fn(await subtreeAt(ctx, this.node, path));
