@@ -17,7 +17,8 @@
 import { invalidArgument } from "../core/errors.js";
 import type { Node, TreeContext } from "../tree/node.js";
 import type { OperationOptions, TypedSlot } from "./slot.js";
-import { commonAffixes, isHighSurrogate, isLowSurrogate, isWellFormed } from "./text/chunking.js";
+import { isWellFormed } from "../codec/utf8.js";
+import { commonAffixes, isHighSurrogate, isLowSurrogate } from "./text/chunking.js";
 import { spliceRope } from "./text/rope-edit.js";
 import { mergeRopes } from "./text/rope-merge.js";
 import { collectRange, collectText, loadItems, sumLengths, textNode, type Item } from "./text/rope-node.js";
@@ -144,9 +145,13 @@ export class Text {
         const [start, end, s] = await range(top);
         const newLength = length - (end - start) + s.length;
         if (start === end && s.length === 0) return { node: undefined, result: length };
-        const next = textNode(ctx, await spliceRope(ctx, top, start, end, s));
-        const unchanged = node !== undefined && (await ctx.hashNode(next)) === (await ctx.hashNode(node));
-        return { node: unchanged ? undefined : next, result: newLength };
+        if (end - start === s.length) {
+          // An overwrite with the same characters changes nothing: no commit.
+          const out: string[] = [];
+          await collectRange(ctx, top, start, end, out);
+          if (out.join("") === s) return { node: undefined, result: length };
+        }
+        return { node: textNode(ctx, await spliceRope(ctx, top, start, end, s)), result: newLength };
       },
       options,
     );

@@ -51,20 +51,6 @@ export function isLowSurrogate(c: number): boolean {
   return c >= 0xdc00 && c <= 0xdfff;
 }
 
-/** Whether `s` has no lone surrogate (so it encodes to UTF-8 and back unchanged). O(length). */
-export function isWellFormed(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (isHighSurrogate(c)) {
-      if (i + 1 >= s.length || !isLowSurrogate(s.charCodeAt(i + 1))) return false;
-      i++;
-    } else if (isLowSurrogate(c)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 /**
  * The lengths of the longest common prefix and suffix of `x` and `y` that do not overlap in the
  * shorter one and end on whole code points (never inside a surrogate pair). O(prefix + suffix).

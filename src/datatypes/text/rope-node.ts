@@ -8,6 +8,7 @@
  */
 import { corrupt } from "../../core/errors.js";
 import { MODE_FILE } from "../../codec/tree.js";
+import { encodeUtf8 } from "../../codec/utf8.js";
 import { contentsChild, Node, type Child, type TreeContext } from "../../tree/node.js";
 import { TYPE_ENTRY, typedNode } from "../marker.js";
 import { MAX_FANOUT } from "./chunking.js";
@@ -19,15 +20,24 @@ export interface Item {
 }
 
 const NAME = /^([0-9]{2})-(0|[1-9][0-9]{0,15})$/;
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 // Parsed items per entries map and decoded text per leaf child. Both key immutable objects: a
 // stored tree's entries (shared through the context's cache, never changed) or a node or leaf this
 // module built (never owned by a builder, so never changed in place). They save re-parsing the same
 // nodes and re-decoding the same leaf on every edit of a run of edits.
-const parsedTop = new WeakMap<Map<string, Child>, Item[]>();
-const parsedInner = new WeakMap<Map<string, Child>, Item[]>();
+// A parse made while the node was in memory holds its leaves' pending bytes; once the node is
+// written those leaves must not be handed out again (they would be written a second time).
+interface Parsed {
+  readonly items: Item[];
+  readonly pending: boolean;
+}
+const parsedTop = new WeakMap<Map<string, Child>, Parsed>();
+const parsedInner = new WeakMap<Map<string, Child>, Parsed>();
+
+function remember(memo: WeakMap<Map<string, Child>, Parsed>, entries: Map<string, Child>, items: Item[]): void {
+  memo.set(entries, { items, pending: items.some((i) => i.child.kind === "contents" && i.child.pending !== undefined) });
+}
 const leafTexts = new WeakMap<Child, string>();
 
 /** The entry name of the item at `index` holding `length` code units. */
@@ -44,7 +54,7 @@ export async function loadItems(ctx: TreeContext, node: Node, typed: boolean): P
   const entries = await ctx.load(node);
   const memo = typed ? parsedTop : parsedInner;
   const known = node.owner === undefined ? memo.get(entries) : undefined;
-  if (known !== undefined) return known;
+  if (known !== undefined && !(known.pending && node.stored)) return known.items;
   const items: Item[] = [];
   let kind: Child["kind"] | undefined;
   for (const name of node.names()) {
@@ -60,7 +70,7 @@ export async function loadItems(ctx: TreeContext, node: Node, typed: boolean): P
     items.push({ child, length });
   }
   if (!typed && (items.length === 0 || items.length > MAX_FANOUT)) throw corrupt(`text: a rope node has ${items.length} entries`);
-  if (node.owner === undefined) memo.set(entries, items);
+  if (node.owner === undefined) remember(memo, entries, items);
   return items;
 }
 
@@ -90,7 +100,7 @@ export async function leafString(ctx: TreeContext, item: Item): Promise<string> 
 
 /** A new leaf item holding `s` (non-empty, well-formed). */
 export function leafItem(ctx: TreeContext, s: string): Item {
-  const child = contentsChild(ctx, encoder.encode(s));
+  const child = contentsChild(ctx, encodeUtf8(s));
   leafTexts.set(child, s);
   return { child, length: s.length };
 }
@@ -103,6 +113,7 @@ export function nodeItem(items: readonly Item[]): Item {
     entries.set(itemName(i, items[i].length), items[i].child);
     length += items[i].length;
   }
+  remember(parsedInner, entries, [...items]);
   return { child: { kind: "node", node: Node.fromEntries(entries) }, length };
 }
 
@@ -110,6 +121,7 @@ export function nodeItem(items: readonly Item[]): Item {
 export function textNode(ctx: TreeContext, top: readonly Item[]): Node {
   const entries = new Map<string, Child>();
   for (let i = 0; i < top.length; i++) entries.set(itemName(i, top[i].length), top[i].child);
+  remember(parsedTop, entries, [...top]);
   return typedNode(ctx, "text", entries);
 }
 
