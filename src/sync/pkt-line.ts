@@ -70,6 +70,7 @@ export class PktLineReader {
   private buffer: Uint8Array = new Uint8Array(0);
   private pos = 0;
   private done = false;
+  private pushedBack: Pkt | undefined;
 
   constructor(source: AsyncIterable<Uint8Array>) {
     this.iterator = source[Symbol.asyncIterator]();
@@ -98,6 +99,11 @@ export class PktLineReader {
    * length, the reserved lengths 0003 and below 4, or a packet cut off by the end of the stream.
    */
   async next(): Promise<Pkt | undefined> {
+    if (this.pushedBack !== undefined) {
+      const p = this.pushedBack;
+      this.pushedBack = undefined;
+      return p;
+    }
     if (!(await this.fill(4))) {
       if (this.buffer.length - this.pos === 0) return undefined;
       throw corrupt("pkt-line truncated in its length");
@@ -118,6 +124,13 @@ export class PktLineReader {
     return { type: "data", data };
   }
 
+  /** Puts `p` (the packet just read) back: the next {@link next} returns it again. One packet at most. */
+  unread(p: Pkt | undefined): void {
+    if (p === undefined) return;
+    if (this.pushedBack !== undefined) throw invalidArgument("only one packet can be put back");
+    this.pushedBack = p;
+  }
+
   private special(p: Pkt): Pkt {
     this.pos += 4;
     return p;
@@ -135,6 +148,11 @@ export class PktLineReader {
 
   /** The raw bytes after what was read: the buffered remainder, then the rest of the source. */
   async *rest(): AsyncIterable<Uint8Array> {
+    if (this.pushedBack !== undefined) {
+      const p = this.pushedBack;
+      this.pushedBack = undefined;
+      yield p.type === "data" ? encodePktLine(p.data) : p.type === "flush" ? FLUSH_PKT : p.type === "delim" ? DELIM_PKT : RESPONSE_END_PKT;
+    }
     if (this.pos < this.buffer.length) {
       const left = this.buffer.subarray(this.pos);
       this.buffer = new Uint8Array(0);

@@ -1,0 +1,47 @@
+/**
+ * The check git calls `check_connected` after a fetch: everything the fetched refs reach is now
+ * present, so a remote that advertises a ref and then sends a pack without it (or without some of
+ * its trees or blobs) is caught before any ref moves. Only received commits and trees are read;
+ * references to objects that were already present are checked with `has`.
+ */
+import { corrupt } from "../../core/errors.js";
+import type { Hash, HashAlgorithm } from "../../core/hash.js";
+import type { ObjectStore } from "../../backend/object-store.js";
+import { decodeCommit } from "../../codec/commit.js";
+import { decodeTag } from "../../codec/tag.js";
+import { decodeTree, MODE_GITLINK, treeModeType } from "../../codec/tree.js";
+
+/**
+ * Throws `CORRUPT` when a want, or an object reachable from a want through the `received` objects,
+ * is missing from `objects`. Commits in `shallow` need not have their parents. Cost: one read per
+ * received commit, tree and tag reachable from the wants, one `has` per reference leaving them.
+ */
+export async function checkConnected(objects: ObjectStore, algorithm: HashAlgorithm, wants: readonly Hash[], received: readonly Hash[], shallow: ReadonlySet<Hash>): Promise<void> {
+  const fresh = new Set(received);
+  const visited = new Set<Hash>();
+  const queue: Hash[] = [];
+  const need = async (h: Hash, from: string, isBlob = false): Promise<void> => {
+    if (visited.has(h)) return;
+    visited.add(h);
+    // A received blob references nothing: no need to read it.
+    if (fresh.has(h)) {
+      if (!isBlob) queue.push(h);
+    }
+    else if (!(await objects.has(h))) throw corrupt(`the remote did not send ${h} (${from})`);
+  };
+  for (const w of wants) await need(w, "a ref it advertised");
+  while (queue.length > 0) {
+    const h = queue.pop()!;
+    const o = await objects.get(h);
+    if (o === undefined) throw corrupt(`received object ${h} is missing`);
+    if (o.type === "commit") {
+      const c = decodeCommit(o.data, algorithm);
+      await need(c.tree, `tree of ${h}`);
+      if (!shallow.has(h)) for (const p of c.parents) await need(p, `parent of ${h}`);
+    } else if (o.type === "tree") {
+      for (const e of decodeTree(o.data, algorithm)) if (e.mode !== MODE_GITLINK) await need(e.hash, `entry ${e.name} of tree ${h}`, treeModeType(e.mode) === "blob");
+    } else if (o.type === "tag") {
+      await need(decodeTag(o.data, algorithm).object, `target of tag ${h}`);
+    }
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The user-level sync operations (fetch, pull, push, clone), written on the public Repo/Branch API
+ * and the backend contracts, so they work for every backend and every kind of {@link Remote}.
+ * Objects are always stored (and checked) before any ref moves; a ref moves with one
+ * compare-and-set (pull through the branch's own merge or reset; push by the remote itself).
+ */
+import { corrupt, invalidArgument, IrminError, notFound } from "../core/errors.js";
+import type { Hash } from "../core/hash.js";
+import { branchRef, checkRefName } from "../core/ref-name.js";
+import type { Backend } from "../backend/backend.js";
+import type { Contents } from "../merge/contents.js";
+import type { Branch, MergeResult } from "../store/branch.js";
+import type { Commit } from "../store/commit.js";
+import { Repo } from "../store/repo.js";
+import type { RepoCore } from "../store/repo-core.js";
+import { isAncestor } from "./client/ancestry.js";
+import { checkConnected } from "./client/connectivity.js";
+import { HaveWalker } from "./client/have-walker.js";
+import type { RemoteSession } from "./client/session.js";
+import type { ProgressCallback, SyncProgress } from "./progress.js";
+import type { Remote } from "./remote.js";
+
+/** Options of {@link fetchRemote}. */
+export interface FetchOptions {
+  /** Fetch only the newest `depth` commits of the branch (a shallow fetch). */
+  depth?: number;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+/** Options of {@link pullBranch}. */
+export interface PullOptions {
+  /** The remote branch (default: the local branch's name). */
+  branch?: string;
+  /** `merge` (default): merge the remote head into the branch; `set`: move the branch to it. */
+  strategy?: "merge" | "set";
+  onProgress?: (p: SyncProgress) => void;
+}
+
+/** Options of {@link pushBranch}. */
+export interface PushOptions {
+  /** The remote branch (default: the local branch's name). */
+  branch?: string;
+  /** Overwrite the remote branch even when it is not an ancestor of the local head. */
+  force?: boolean;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+/** Options of {@link cloneRepo}. */
+export interface CloneOptions<V> {
+  /** Directory of the new repository (a bare Git repository); required for the git backend. */
+  path?: string;
+  /** `"git"` (default with a path) or `"memory"`. */
+  backend?: "git" | "memory";
+  contents?: Contents<V>;
+  /** Fetch only the newest `depth` commits of each branch. */
+  depth?: number;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+/** The result of a push: accepted, or why not (non-fast-forward, refused by the remote, ...). */
+export type PushResult = { ok: true } | { ok: false; reason: string };
+
+function checkDepth(depth: number | undefined): void {
+  if (depth !== undefined && !(Number.isSafeInteger(depth) && depth >= 1)) throw invalidArgument("depth must be a positive integer");
+}
+
+/** The full ref of a branch name (`refs/...` names are kept as they are). */
+function remoteRef(name: string): string {
+  if (typeof name !== "string" || name === "") throw invalidArgument("a branch name is required");
+  return name.startsWith("refs/") ? checkRefName(name) : branchRef(name);
+}
+
+/** The repository state behind a branch handle. */
+function coreOf<V>(branch: Branch<V>): RepoCore<V> {
+  // Branch keeps its RepoCore private; the sync layer needs the backend behind it.
+  const b = branch as unknown as { internals?: RepoCore<V>; core?: RepoCore<V> };
+  const core = b.internals ?? b.core;
+  if (core === undefined) throw invalidArgument("not a branch handle");
+  return core;
+}
+
+/** The on-disk Git directory of a git backend (where `shallow` lives), if the backend is one. */
+function gitDirOf(backend: Backend): string | undefined {
+  const dir = (backend as { gitDir?: unknown }).gitDir;
+  return typeof dir === "string" ? dir : undefined;
+}
+
+/**
+ * Fetches `wants` from an open session into `backend`: negotiation from the local refs, the pack
+ * checked and stored, connectivity checked (CORRUPT when the remote left something out), and the
+ * shallow boundary recorded (`<gitdir>/shallow` for the git backend). Moves no ref.
+ */
+async function fetchInto(backend: Backend, session: RemoteSession, wants: Hash[], options: { depth?: number; onProgress?: ProgressCallback; maxBytes?: number }): Promise<void> {
+  const objects = backend.objects;
+  const missing: Hash[] = [];
+  for (const w of new Set(wants)) if (!(await objects.has(w))) missing.push(w);
+  if (missing.length === 0) return;
+  const gitDir = gitDirOf(backend);
+  const shallowFile = gitDir === undefined ? undefined : await import("./transport/shallow-file.js");
+  const oldShallow = gitDir === undefined || shallowFile === undefined ? [] : await shallowFile.readShallowFile(gitDir);
+  const tips = (await backend.refs.list("refs/")).map((r) => r.hash);
+  const haves = new HaveWalker(objects, objects.algorithm, [...new Set(tips)], new Set(oldShallow));
+  const result = await session.fetch(objects, { wants: missing, haves, depth: options.depth, shallow: oldShallow, maxBytes: options.maxBytes, onProgress: options.onProgress });
+  const shallow = new Set(oldShallow);
+  for (const u of result.unshallow) shallow.delete(u);
+  for (const s of result.shallow) shallow.add(s);
+  await checkConnected(objects, objects.algorithm, missing, result.hashes, shallow);
+  if (gitDir !== undefined && shallowFile !== undefined && (result.shallow.length > 0 || result.unshallow.length > 0)) await shallowFile.writeShallowFile(gitDir, shallow);
+}
+
+async function withSession<R>(remote: Remote, f: (s: RemoteSession) => Promise<R>): Promise<R> {
+  const session = await remote.open();
+  try {
+    return await f(session);
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * Fetches branch `branch` of `remote` into `repo`: returns the remote head commit with every
+ * object it reaches stored locally (down to `depth` commits), or `undefined` when the remote has
+ * no such branch. No local ref is moved (no remote-tracking ref is written either: the caller
+ * decides where the commit goes). CORRUPT when the remote sends a bad pack or leaves objects out.
+ */
+export async function fetchRemote<V>(repo: Repo<V>, remote: Remote, branch: string, options: FetchOptions = {}): Promise<Commit<V> | undefined> {
+  const core = repo.internals;
+  core.live();
+  checkDepth(options.depth);
+  const ref = remoteRef(branch);
+  const hash = await withSession(remote, async (session) => {
+    const adv = await session.listRefs([ref]);
+    const h = adv.refs.get(ref);
+    if (h === undefined) return undefined;
+    await fetchInto(core.backend, session, [h], { depth: options.depth, onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
+    return h;
+  });
+  return hash === undefined ? undefined : core.commit(hash);
+}
+
+/**
+ * Fetches the remote branch (`options.branch`, default the same name) and merges it into `branch`
+ * (`strategy: "merge"`, a fast-forward when possible) or moves `branch` to it (`"set"`). NOT_FOUND
+ * when the remote has no such branch. Conflicts are returned and leave the branch unchanged.
+ */
+export async function pullBranch<V>(branch: Branch<V>, remote: Remote, options: PullOptions = {}): Promise<MergeResult<V>> {
+  const strategy = options.strategy ?? "merge";
+  if (strategy !== "merge" && strategy !== "set") throw invalidArgument(`unknown pull strategy ${JSON.stringify(strategy)}`);
+  const core = coreOf(branch);
+  const name = options.branch ?? branch.name;
+  const head = await withSession(remote, async (session) => {
+    const ref = remoteRef(name);
+    const adv = await session.listRefs([ref]);
+    const h = adv.refs.get(ref);
+    if (h === undefined) return undefined;
+    await fetchInto(core.backend, session, [h], { onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
+    return h;
+  });
+  if (head === undefined) throw notFound(`the remote ${remote.location} has no branch ${name}`);
+  if (strategy === "set") {
+    await branch.reset(head);
+    return { ok: true, commit: await core.commit(head) };
+  }
+  return branch.merge(head, { message: `merge ${remote.name}/${name} into ${branch.name}` });
+}
+
+/**
+ * Pushes `branch`'s head to the remote branch (`options.branch`, default the same name). Without
+ * `force`, a remote branch that is not an ancestor of the local head (or that the local repository
+ * does not even have) is a rejection: `{ ok: false, reason }` starting with `non-fast-forward`.
+ * The remote moves its own ref (compare-and-set against the value seen), and may refuse too.
+ * NOT_FOUND when the local branch does not exist.
+ */
+export async function pushBranch<V>(branch: Branch<V>, remote: Remote, options: PushOptions = {}): Promise<PushResult> {
+  const core = coreOf(branch);
+  const head = await branch.head();
+  if (head === undefined) throw notFound(`branch ${branch.name} does not exist: nothing to push`);
+  const ref = remoteRef(options.branch ?? branch.name);
+  return withSession(remote, async (session) => {
+    const adv = await session.listRefs([ref]);
+    const old = adv.refs.get(ref);
+    if (old === head.hash) return { ok: true };
+    if (old !== undefined && options.force !== true) {
+      const objects = core.backend.objects;
+      if (!(await objects.has(old)) || !(await isAncestor(objects, objects.algorithm, old, head.hash))) {
+        return { ok: false, reason: `non-fast-forward: ${ref} on the remote has commits that ${branch.name} does not contain (pull first, or push with force)` };
+      }
+    }
+    const [result] = await session.push(core.backend.objects, [{ name: ref, old, new: head.hash }], { onProgress: options.onProgress });
+    if (result === undefined) throw corrupt("the remote reported nothing for the push");
+    return result.ok ? { ok: true } : { ok: false, reason: result.reason };
+  });
+}
+
+/**
+ * A new repository holding every branch of `remote` (with all their objects, down to `depth`
+ * commits), `HEAD` pointing where the remote's does (else `main`, else the first branch). With a
+ * path the repository is a bare Git repository there; INVALID_ARGUMENT when it already has refs.
+ * The object format is the remote's.
+ */
+export async function cloneRepo<V>(remote: Remote, options: CloneOptions<V>): Promise<Repo<V>> {
+  if (options === null || typeof options !== "object") throw invalidArgument("cloneRepo expects an options object");
+  checkDepth(options.depth);
+  return withSession(remote, async (session) => {
+    const adv = await session.listRefs(["refs/heads/"]);
+    const heads = [...adv.refs].filter(([name]) => name.startsWith("refs/heads/"));
+    const backend = options.backend ?? (options.path !== undefined ? "git" : "memory");
+    const repo = await Repo.open<V>({ path: options.path, backend, contents: options.contents, hash: session.algorithm });
+    try {
+      const core = repo.internals;
+      if (core.ctx.algorithm !== session.algorithm) throw new IrminError("UNSUPPORTED", `the remote uses ${session.algorithm}, the repository at ${options.path} ${core.ctx.algorithm}`);
+      if ((await core.backend.refs.list("refs/")).length > 0) throw invalidArgument(`cannot clone into ${options.path}: the repository is not empty`);
+      await fetchInto(core.backend, session, heads.map(([, h]) => h), { depth: options.depth, onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
+      for (const [name, hash] of heads) await core.backend.refs.set(name, hash);
+      const names = heads.map(([n]) => n);
+      const head = adv.head !== undefined && names.includes(adv.head) ? adv.head : names.includes("refs/heads/main") ? "refs/heads/main" : names[0];
+      if (head !== undefined) await core.backend.refs.setSymbolic("HEAD", head);
+      return repo;
+    } catch (e) {
+      await repo.close();
+      throw e;
+    }
+  });
+}

@@ -1,0 +1,51 @@
+/** Git repositories made by the real git for the sync client tests. */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { git, gitText } from "../../backends/git/git-cli.js";
+
+/**
+ * A bare repository `<root>/<name>` with `commits` commits on `main` (a file edited a little each
+ * time, so `git gc --aggressive` makes deep delta chains) and a `side` branch, HEAD on main.
+ * Returns the work tree too, to add commits later.
+ */
+export function makeServerRepo(root: string, name: string, commits = 12): { bare: string; work: string; head: () => string; commit: (msg: string) => string } {
+  const work = join(root, `${name}-work`);
+  const bare = join(root, name);
+  git(root, ["init", "-q", "-b", "main", work]);
+  const lines = Array.from({ length: 120 }, (_, i) => `line ${i}: some text that stays the same between versions`);
+  let n = 0;
+  const commit = (msg: string): string => {
+    lines[(n * 13) % lines.length] = `edited by ${msg}`;
+    lines.push(`added by ${msg}`);
+    n++;
+    writeFileSync(join(work, "notes.txt"), lines.join("\n"));
+    writeFileSync(join(work, `f${n % 4}.txt`), `${msg}\n`);
+    git(work, ["add", "-A"]);
+    git(work, ["commit", "-q", "-m", msg]);
+    return gitText(work, ["rev-parse", "HEAD"]);
+  };
+  for (let i = 0; i < commits; i++) commit(`c${i}`);
+  git(work, ["branch", "side", "HEAD~3"]);
+  git(root, ["clone", "-q", "--bare", work, bare]);
+  git(bare, ["--git-dir", bare, "gc", "-q", "--aggressive"]);
+  // The work tree pushes to the bare repository from now on.
+  git(work, ["remote", "add", "origin", bare]);
+  return {
+    bare,
+    work,
+    head: () => gitText(bare, ["--git-dir", bare, "rev-parse", "main"]),
+    commit: (msg: string) => {
+      // Start from whatever the bare repository has now (tests push to it too).
+      git(work, ["fetch", "-q", "origin", "main"]);
+      git(work, ["reset", "-q", "--hard", "FETCH_HEAD"]);
+      const h = commit(msg);
+      git(work, ["push", "-q", "origin", "main"]);
+      return h;
+    },
+  };
+}
+
+/** `git fsck --strict` of a bare repository (throws with git's output on any problem). */
+export function fsck(gitDir: string): void {
+  git(gitDir, ["--git-dir", gitDir, "fsck", "--strict", "--no-dangling"]);
+}
