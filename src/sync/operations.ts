@@ -6,7 +6,7 @@
  */
 import { corrupt, invalidArgument, IrminError, notFound } from "../core/errors.js";
 import type { Hash } from "../core/hash.js";
-import { branchRef, checkRefName } from "../core/ref-name.js";
+import { branchRef, checkRefName, refNameProblem } from "../core/ref-name.js";
 import type { Backend } from "../backend/backend.js";
 import type { Contents } from "../merge/contents.js";
 import type { Branch, MergeResult } from "../store/branch.js";
@@ -14,7 +14,7 @@ import type { Commit } from "../store/commit.js";
 import { Repo } from "../store/repo.js";
 import type { RepoCore } from "../store/repo-core.js";
 import { isAncestor } from "./client/ancestry.js";
-import { checkConnected } from "./client/connectivity.js";
+import { checkConnected, isConnected } from "./client/connectivity.js";
 import { HaveWalker } from "./client/have-walker.js";
 import type { RemoteSession } from "./client/session.js";
 import type { ProgressCallback, SyncProgress } from "./progress.js";
@@ -92,13 +92,14 @@ function gitDirOf(backend: Backend): string | undefined {
  */
 async function fetchInto(backend: Backend, session: RemoteSession, wants: Hash[], options: { depth?: number; onProgress?: ProgressCallback; maxBytes?: number }): Promise<void> {
   const objects = backend.objects;
-  const missing: Hash[] = [];
-  for (const w of new Set(wants)) if (!(await objects.has(w))) missing.push(w);
-  if (missing.length === 0) return;
   const gitDir = gitDirOf(backend);
   const shallowFile = gitDir === undefined ? undefined : await import("./transport/shallow-file.js");
   const oldShallow = gitDir === undefined || shallowFile === undefined ? [] : await shallowFile.readShallowFile(gitDir);
   const tips = (await backend.refs.list("refs/")).map((r) => r.hash);
+  const unique = [...new Set(wants)];
+  // Present is not enough: a failed fetch may have left a commit without its history.
+  if (options.depth === undefined && (await isConnected(objects, objects.algorithm, unique, new Set(tips), new Set(oldShallow)))) return;
+  const missing = unique;
   const haves = new HaveWalker(objects, objects.algorithm, [...new Set(tips)], new Set(oldShallow));
   const result = await session.fetch(objects, { wants: missing, haves, depth: options.depth, shallow: oldShallow, maxBytes: options.maxBytes, onProgress: options.onProgress });
   const shallow = new Set(oldShallow);
@@ -106,6 +107,13 @@ async function fetchInto(backend: Backend, session: RemoteSession, wants: Hash[]
   for (const s of result.shallow) shallow.add(s);
   await checkConnected(objects, objects.algorithm, missing, result.hashes, shallow);
   if (gitDir !== undefined && shallowFile !== undefined && (result.shallow.length > 0 || result.unshallow.length > 0)) await shallowFile.writeShallowFile(gitDir, shallow);
+}
+
+/** `refs/remotes/<remote>/<branch>` for a branch of a URL or path remote; undefined otherwise. */
+function trackingRef(remote: Remote, ref: string): string | undefined {
+  if (remote.kind === "repo" || !ref.startsWith("refs/heads/")) return undefined;
+  const name = `refs/remotes/${remote.name}/${ref.slice("refs/heads/".length)}`;
+  return refNameProblem(name) === undefined ? name : undefined;
 }
 
 async function withSession<R>(remote: Remote, f: (s: RemoteSession) => Promise<R>): Promise<R> {
@@ -120,8 +128,10 @@ async function withSession<R>(remote: Remote, f: (s: RemoteSession) => Promise<R
 /**
  * Fetches branch `branch` of `remote` into `repo`: returns the remote head commit with every
  * object it reaches stored locally (down to `depth` commits), or `undefined` when the remote has
- * no such branch. No local ref is moved (no remote-tracking ref is written either: the caller
- * decides where the commit goes). CORRUPT when the remote sends a bad pack or leaves objects out.
+ * no such branch. No branch is moved; for URL and path remotes the remote-tracking ref
+ * `refs/remotes/<remote.name>/<branch>` is set to the fetched head (as git does), which keeps
+ * the objects reachable and makes the next fetch of an unchanged branch free. CORRUPT when the
+ * remote sends a bad pack or leaves objects out (no ref is written then).
  */
 export async function fetchRemote<V>(repo: Repo<V>, remote: Remote, branch: string, options: FetchOptions = {}): Promise<Commit<V> | undefined> {
   const core = repo.internals;
@@ -133,6 +143,8 @@ export async function fetchRemote<V>(repo: Repo<V>, remote: Remote, branch: stri
     const h = adv.refs.get(ref);
     if (h === undefined) return undefined;
     await fetchInto(core.backend, session, [h], { depth: options.depth, onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
+    const tracking = trackingRef(remote, ref);
+    if (tracking !== undefined) await core.backend.refs.set(tracking, h);
     return h;
   });
   return hash === undefined ? undefined : core.commit(hash);

@@ -4,7 +4,7 @@
  * its trees or blobs) is caught before any ref moves. Only received commits and trees are read;
  * references to objects that were already present are checked with `has`.
  */
-import { corrupt } from "../../core/errors.js";
+import { corrupt, isIrminError } from "../../core/errors.js";
 import type { Hash, HashAlgorithm } from "../../core/hash.js";
 import type { ObjectStore } from "../../backend/object-store.js";
 import { decodeCommit } from "../../codec/commit.js";
@@ -18,22 +18,41 @@ import { decodeTree, MODE_GITLINK, treeModeType } from "../../codec/tree.js";
  */
 export async function checkConnected(objects: ObjectStore, algorithm: HashAlgorithm, wants: readonly Hash[], received: readonly Hash[], shallow: ReadonlySet<Hash>): Promise<void> {
   const fresh = new Set(received);
+  await walk(objects, algorithm, wants, (h) => fresh.has(h), shallow);
+}
+
+/**
+ * Whether everything `wants` reach is present, walking down to the objects reachable from `tips`
+ * (local refs, whose closure is complete: no ref moves before its objects are checked). This is
+ * git's "quickfetch": objects left behind by a failed fetch are not taken for a complete history.
+ * Cost: O(1) when every want is a tip; otherwise the objects between the wants and the tips.
+ */
+export async function isConnected(objects: ObjectStore, algorithm: HashAlgorithm, wants: readonly Hash[], tips: ReadonlySet<Hash>, shallow: ReadonlySet<Hash>): Promise<boolean> {
+  try {
+    await walk(objects, algorithm, wants, (h) => !tips.has(h), shallow);
+    return true;
+  } catch (e) {
+    if (isIrminError(e, "CORRUPT") || isIrminError(e, "NOT_FOUND")) return false;
+    throw e;
+  }
+}
+
+async function walk(objects: ObjectStore, algorithm: HashAlgorithm, wants: readonly Hash[], toRead: (h: Hash) => boolean, shallow: ReadonlySet<Hash>): Promise<void> {
+  const fresh = { has: toRead };
   const visited = new Set<Hash>();
   const queue: Hash[] = [];
   const need = async (h: Hash, from: string, isBlob = false): Promise<void> => {
     if (visited.has(h)) return;
     visited.add(h);
     // A received blob references nothing: no need to read it.
-    if (fresh.has(h)) {
-      if (!isBlob) queue.push(h);
-    }
+    if (fresh.has(h) && !isBlob) queue.push(h);
     else if (!(await objects.has(h))) throw corrupt(`the remote did not send ${h} (${from})`);
   };
   for (const w of wants) await need(w, "a ref it advertised");
   while (queue.length > 0) {
     const h = queue.pop()!;
     const o = await objects.get(h);
-    if (o === undefined) throw corrupt(`received object ${h} is missing`);
+    if (o === undefined) throw corrupt(`object ${h} is missing`);
     if (o.type === "commit") {
       const c = decodeCommit(o.data, algorithm);
       await need(c.tree, `tree of ${h}`);

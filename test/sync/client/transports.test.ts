@@ -4,7 +4,6 @@ import { gitText, tempDir } from "../../backends/git/git-cli.js";
 import { startGitDaemon, type GitDaemon } from "../helpers/git-daemon.js";
 import { startHttpBackend, type HttpBackend } from "../helpers/http-backend.js";
 import { gitAsync } from "../helpers/git-async.js";
-import { Repo } from "../../../src/store/repo.js";
 import { Remote } from "../../../src/sync/remote.js";
 import { cloneRepo, fetchRemote, pullBranch, pushBranch } from "../../../src/sync/operations.js";
 import type { SyncProgress } from "../../../src/sync/progress.js";
