@@ -4,7 +4,7 @@ import { formatPath, parsePath, type Path, type PathInput } from "../core/path.j
 import { branchRef } from "../core/ref-name.js";
 import { DataTypeAccess } from "../datatypes/access.js";
 import { graft, subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
-import { readCommit, writeCommit, type CommitNode } from "../history/commits.js";
+import { readCommit, writeTreeCommit, type CommitNode } from "../history/commits.js";
 import { mergeCommits } from "../history/merge-commits.js";
 import { walkHistory } from "../history/walk.js";
 import { findChild } from "../tree/edit.js";
@@ -168,13 +168,13 @@ export class Branch<V = string> extends DataTypeAccess<V> {
       const start = await this.headNode();
       const tx = new Transaction(ctx, this.core.contents, start === undefined ? Node.empty() : Node.stored(start.tree));
       const value = await fn(tx);
-      const treeHash = await ctx.writeNode(tx.node);
-      if (start !== undefined && treeHash === start.tree) return { ok: true, value, commit: undefined };
+      const prepared = await ctx.prepareWrite(tx.node);
+      if (start !== undefined && prepared.hash === start.tree) return { ok: true, value, commit: undefined };
       if (strategy === "set") {
         const commit = await this.write(message, options, () => new Tree(ctx, this.core.contents, tx.node));
         return { ok: true, value, commit };
       }
-      const mine = await writeCommit(ctx, { tree: treeHash, parents: start ? [start.hash] : [], author: options.author ?? this.core.author, message });
+      const mine = await writeTreeCommit(ctx, prepared, { parents: start ? [start.hash] : [], author: options.author ?? this.core.author, message });
       if (await this.core.backend.refs.testAndSet(this.ref, start?.hash, mine.hash)) return { ok: true, value, commit: new Commit(this.core, mine) };
       if (strategy === "test-and-set") {
         if (attempt >= retries) return { ok: false, reason: "changed" };
@@ -323,10 +323,11 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const head = await this.headNode();
       const tree = await op(this.treeOf(head));
-      const treeHash = await ctx.writeNode(tree.node);
-      if (head !== undefined && treeHash === head.tree) return undefined;
+      // The new trees, blobs and the commit are stored in one batch (one pack on the git backend).
+      const prepared = await ctx.prepareWrite(tree.node);
+      if (head !== undefined && prepared.hash === head.tree) return undefined;
       if (head === undefined && tree.node.entries?.size === 0) return undefined;
-      const commit = await writeCommit(ctx, { tree: treeHash, parents: head ? [head.hash] : [], author, message: options.message ?? message });
+      const commit = await writeTreeCommit(ctx, prepared, { parents: head ? [head.hash] : [], author, message: options.message ?? message });
       if (await this.core.backend.refs.testAndSet(this.ref, head?.hash, commit.hash)) return new Commit(this.core, commit);
       await backoff(attempt);
     }
@@ -346,8 +347,8 @@ export class Branch<V = string> extends DataTypeAccess<V> {
         if (r.kind === "up-to-date") return { ok: true, commit: new Commit(this.core, head) };
         if (r.kind === "fast-forward") next = r.head;
         else {
-          const tree = await ctx.writeNode(r.tree);
-          next = (await writeCommit(ctx, { tree, parents: [head.hash, other], author: options.author ?? this.core.author, message })).hash;
+          const prepared = await ctx.prepareWrite(r.tree);
+          next = (await writeTreeCommit(ctx, prepared, { parents: [head.hash, other], author: options.author ?? this.core.author, message })).hash;
         }
       }
       if (await this.core.backend.refs.testAndSet(this.ref, head?.hash, next)) return { ok: true, commit: await this.core.commit(next) };

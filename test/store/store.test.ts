@@ -322,15 +322,16 @@ for (const maker of repoMakers()) {
       const wip = await main.fork("wip");
       await wip.set("a", "3");
       await main.merge(wip);
-      await new Promise((r) => setTimeout(r, 50));
+      // Callbacks run after the writes return: wait for them (bounded), not for a fixed time.
+      for (let i = 0; i < 200 && (seen.length < 3 || keys.length < 2); i++) await new Promise((r) => setTimeout(r, 25));
       expect(seen.map((s) => s.split(">")[1])).toEqual(["set a", "set b", "set a"]);
       expect(overlapped).toBe(false);
       expect(keys).toEqual([
         { before: undefined, after: "1" },
         { before: "1", after: "3" },
       ]);
-      stop();
-      stopKey();
+      await stop();
+      await stopKey();
       await main.set("a", "4");
       await new Promise((r) => setTimeout(r, 20));
       expect(seen.length).toBe(3);
