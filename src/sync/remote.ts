@@ -17,6 +17,8 @@ export interface RemoteUrlOptions {
   protocol?: 0 | 2;
   /** Largest pack accepted from this remote, in bytes (default: no limit). */
   maxPackBytes?: number;
+  /** A connection idle this long fails with `IO` (default 120000 ms). */
+  timeoutMs?: number;
 }
 
 /** Anything with a backend: a `Repo` (through its internals). */
@@ -51,6 +53,8 @@ export class Remote {
     const protocol = options.protocol ?? 2;
     if (protocol !== 0 && protocol !== 2) throw invalidArgument("protocol must be 0 or 2");
     const max = options.maxPackBytes;
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs > 0)) throw invalidArgument("timeoutMs must be a positive integer");
     if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) throw invalidArgument("maxPackBytes must be a positive integer");
     switch (parsed.protocol) {
       case "http:":
@@ -60,7 +64,7 @@ export class Remote {
           url,
           async () => {
             const [{ httpTransport }, { smartSession }] = await Promise.all([import("./transport/http-transport.js"), import("./client/smart-session.js")]);
-            return smartSession(httpTransport(url), { protocol });
+            return smartSession(httpTransport(url, { timeoutMs }), { protocol });
           },
           max,
         );
@@ -70,7 +74,7 @@ export class Remote {
           url,
           async () => {
             const [{ gitTransport }, { smartSession }] = await Promise.all([import("./transport/git-transport.js"), import("./client/smart-session.js")]);
-            return smartSession(gitTransport(url), { protocol });
+            return smartSession(gitTransport(url, { timeoutMs }), { protocol });
           },
           max,
         );

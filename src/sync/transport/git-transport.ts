@@ -24,8 +24,12 @@ function write(socket: Socket, bytes: Uint8Array): Promise<void> {
   });
 }
 
-/** Connects over git:// to `url` (`git://host[:port]/path`, default port 9418). */
-export function gitTransport(url: string): SmartTransport {
+/**
+ * Connects over git:// to `url` (`git://host[:port]/path`, default port 9418). A connection idle
+ * for `timeoutMs` (default 2 minutes) fails with `IO`, so a silent server cannot hang a fetch.
+ */
+export function gitTransport(url: string, options: { timeoutMs?: number } = {}): SmartTransport {
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const u = new URL(url);
   if (u.protocol !== "git:") throw invalidArgument(`not a git:// url: ${url}`);
   const host = u.hostname.replace(/^\[|\]$/g, "");
@@ -43,6 +47,7 @@ export function gitTransport(url: string): SmartTransport {
         s.once("error", (e) => reject(new IrminError("IO", `cannot connect to ${url}: ${e.message}`, { cause: e })));
       });
       socket.on("error", () => undefined); // surfaced through the reader
+      socket.setTimeout(timeoutMs, () => socket.destroy(new IrminError("IO", `${url}: no data for ${timeoutMs} ms`)));
       const extra = options.protocol === 2 ? "\0version=2\0" : "";
       await write(socket, encodePktLine(`${service} ${path}\0host=${u.host}\0${extra}`));
       const reader = new PktLineReader(socketChunks(socket, url));

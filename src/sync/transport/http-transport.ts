@@ -27,8 +27,10 @@ async function drain(res: IncomingMessage): Promise<string> {
   return text.slice(0, 200).trim();
 }
 
-function send(url: URL, method: "GET" | "POST", headers: Record<string, string>, body: RequestBody | undefined): Promise<IncomingMessage> {
+function send(url: URL, method: "GET" | "POST", headers: Record<string, string>, body: RequestBody | undefined, timeoutMs: number): Promise<IncomingMessage> {
   const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { method, headers });
+  // An idle socket (no response, or a response that stalls) fails instead of hanging.
+  req.setTimeout(timeoutMs, () => req.destroy(new IrminError("IO", `${method} ${url.href}: no data for ${timeoutMs} ms`)));
   return new Promise((resolve, reject) => {
     req.once("response", resolve);
     req.once("error", (e) => reject(new IrminError("IO", `${method} ${url.href}: ${e.message}`, { cause: e })));
@@ -61,8 +63,12 @@ async function checkStatus(res: IncomingMessage, what: string, expectedType: str
   }
 }
 
-/** Smart HTTP(S) to the repository at `url` (credentials in the URL are sent as basic auth). */
-export function httpTransport(url: string): SmartTransport {
+/**
+ * Smart HTTP(S) to the repository at `url` (credentials in the URL are sent as basic auth). A
+ * request idle for `timeoutMs` (default 2 minutes) fails with `IO`.
+ */
+export function httpTransport(url: string, options: { timeoutMs?: number } = {}): SmartTransport {
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const base = new URL(url);
   if (base.protocol !== "http:" && base.protocol !== "https:") throw invalidArgument(`not an http(s) url: ${url}`);
   const auth: Record<string, string> = {};
@@ -78,7 +84,7 @@ export function httpTransport(url: string): SmartTransport {
     async connect(service: GitService, options: { protocol: 0 | 2 }): Promise<SmartConnection> {
       const proto: Record<string, string> = options.protocol === 2 ? { "git-protocol": "version=2" } : {};
       const headers = { ...auth, ...proto, "user-agent": "git/irmin-ts", accept: "*/*" };
-      const res = await send(new URL(`${root}/info/refs?service=${service}`), "GET", headers, undefined);
+      const res = await send(new URL(`${root}/info/refs?service=${service}`), "GET", headers, undefined, timeoutMs);
       await checkStatus(res, `${location} info/refs`, `application/x-${service}-advertisement`);
       const advertisement = new PktLineReader(responseChunks(res, location));
       // A v0 smart server starts with "# service=<service>" and a flush; a v2 one may not.
@@ -93,7 +99,7 @@ export function httpTransport(url: string): SmartTransport {
         stateless: true,
         advertisement,
         async request(body: RequestBody): Promise<PktLineReader> {
-          const r = await send(new URL(`${root}/${service}`), "POST", { ...headers, "content-type": `application/x-${service}-request`, accept: `application/x-${service}-result` }, body);
+          const r = await send(new URL(`${root}/${service}`), "POST", { ...headers, "content-type": `application/x-${service}-request`, accept: `application/x-${service}-result` }, body, timeoutMs);
           await checkStatus(r, `${location} ${service}`, `application/x-${service}-result`);
           return new PktLineReader(responseChunks(r, location));
         },
