@@ -10,12 +10,11 @@
  * is skipped without being read.
  */
 import { corrupt, IrminError, invalidArgument } from "../core/errors.js";
-import { isHash, type Hash, type HashAlgorithm } from "../core/hash.js";
+import { digestLength, isHash, type Hash, type HashAlgorithm } from "../core/hash.js";
 import type { ObjectStore } from "../backend/object-store.js";
 import type { ObjectType, RawObject } from "../codec/object.js";
 import { decodeCommit } from "../codec/commit.js";
 import { decodeTag } from "../codec/tag.js";
-import { decodeTree, treeModeType } from "../codec/tree.js";
 import { createDelta } from "../codec/pack/delta.js";
 import { DeltaWindow } from "../codec/pack/delta-window.js";
 import { PackWriter } from "../codec/pack/pack-writer.js";
@@ -249,11 +248,14 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
   for (const t of edgeRoots) known.add(t);
   const baseHints = new Map<Hash, Hash>();
   const paths = new Map<Hash, string>();
-  const treeEntries = async (hash: Hash) => {
+  const idLength = digestLength(algorithm);
+  const all = () => true;
+  const treeEntries = async (hash: Hash, wanted: (id: Hash) => boolean = all) => {
     const o = await need(objects, hash, "tree");
     if (o.type !== "tree") throw corrupt(`object ${hash} is a ${o.type}, expected a tree`);
-    return decodeTree(o.data, algorithm);
+    return scanTree(o.data, idLength, hash, wanted);
   };
+  const unknown = (id: Hash) => !known.has(id) && !sent.has(id);
   const trees: Hash[] = [];
   const blobs: Hash[] = [];
   const walkTree = async (root: Hash, rootBases: Hash[]) => {
@@ -273,10 +275,10 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
           else if (!list.includes(e.hash)) list.push(e.hash);
         }
       }
-      for (const e of await treeEntries(hash)) {
-        const kind = treeModeType(e.mode);
+      for (const e of await treeEntries(hash, baseByName.size === 0 ? unknown : all)) {
+        const kind = e.kind;
         // Gitlinks point into another repository: never sent.
-        if (kind === "commit" || kind === undefined) continue;
+        if (kind === "commit") continue;
         const sub = path === "" ? e.name : `${path}/${e.name}`;
         const same = baseByName.get(e.name) ?? [];
         if (same.includes(e.hash) || known.has(e.hash) || sent.has(e.hash)) continue;
@@ -342,6 +344,50 @@ async function boundary(load: (h: Hash) => Promise<{ parents: readonly Hash[] }>
     } else if (level < depth && clientShallow.has(hash)) unshallow.push(hash);
   }
   return { shallow, unshallow };
+}
+
+interface ScannedEntry {
+  readonly kind: "blob" | "tree" | "commit";
+  /** The name's bytes as a binary string (one char per byte): a sort and lookup key, not text. */
+  readonly name: string;
+  readonly hash: Hash;
+}
+
+const HEX_CODES = new Uint16Array(512);
+for (let i = 0; i < 256; i++) {
+  HEX_CODES[2 * i] = "0123456789abcdef".charCodeAt(i >> 4);
+  HEX_CODES[2 * i + 1] = "0123456789abcdef".charCodeAt(i & 15);
+}
+
+/**
+ * The entries of a tree, read leanly: the walk visits every entry of every tree it sends, and
+ * most are already known, so ids are built flat in one call and names stay undecoded bytes,
+ * built only when `wanted(id)` says the entry matters (their order and equality is all the walk
+ * needs). CORRUPT when the bytes are not a tree's.
+ */
+function scanTree(data: Uint8Array, idLength: number, hash: Hash, wanted: (id: Hash) => boolean): ScannedEntry[] {
+  const out: ScannedEntry[] = [];
+  const codes = new Uint16Array(idLength * 2);
+  let pos = 0;
+  while (pos < data.length) {
+    const space = data.indexOf(0x20, pos);
+    const nul = space < 0 ? -1 : data.indexOf(0, space + 1);
+    if (space <= pos || space - pos > 7 || nul < 0 || nul === space + 1 || nul + 1 + idLength > data.length) throw corrupt(`tree ${hash}: malformed entry at byte ${pos}`);
+    for (let i = 0, at = nul + 1; i < idLength; i++) {
+      const b = data[at + i];
+      codes[2 * i] = HEX_CODES[2 * b];
+      codes[2 * i + 1] = HEX_CODES[2 * b + 1];
+    }
+    const id = String.fromCharCode.apply(null, codes as unknown as number[]);
+    if (wanted(id)) {
+      // 40000 (or 040000): a tree; 160000: a gitlink; the rest are files and symlinks.
+      const first = data[pos] === 0x30 ? data[pos + 1] : data[pos];
+      const kind = first === 0x34 ? "tree" : data[pos] === 0x31 && data[pos + 1] === 0x36 ? "commit" : "blob";
+      out.push({ kind, name: String.fromCharCode.apply(null, data.subarray(space + 1, nul) as unknown as number[]), hash: id });
+    }
+    pos = nul + 1 + idLength;
+  }
+  return out;
 }
 
 /** Breadth-first levels (1 for the wants) of the commits within `depth` of the wants. */
@@ -418,6 +464,13 @@ export async function* packStream(objects: ObjectStore, algorithm: HashAlgorithm
     return parts.length === 1 ? parts[0] : concatBytes(parts);
   };
   const window = new DeltaWindow({ window: options.window ?? 10 });
+  // The previous object of the same type alone: with versions of a path side by side it is
+  // usually the best base, and a small delta from it spares trying the whole window.
+  const latest = new DeltaWindow({ window: 1 });
+  const remember = (type: ObjectType, data: Uint8Array, offset: number, depth: number) => {
+    window.add(type, data, offset, depth);
+    latest.add(type, data, offset, depth);
+  };
   // For REF_DELTA inside the pack, the hash of each entry the window may pick as a base.
   const hashAt = new Map<number, Hash>();
   const total = hashes.length;
@@ -427,7 +480,8 @@ export async function* packStream(objects: ObjectStore, algorithm: HashAlgorithm
     const o = await need(objects, hash, "object");
     const offset = writer.offset === 0 ? 12 : writer.offset;
     const deltable = deltas && (o.type === "blob" || o.type === "tree");
-    let choice = deltable ? window.choose(o.type, o.data) : undefined;
+    let choice = deltable ? latest.choose(o.type, o.data) : undefined;
+    if (deltable && (choice === undefined || choice.delta.length > o.data.length >> 3)) choice = window.choose(o.type, o.data) ?? choice;
     let thinBase: { hash: Hash; delta: Uint8Array } | undefined;
     const hinted = hints?.get(hash);
     if (deltable && hinted !== undefined && thin.has(hinted) && o.data.length >= 50) {
@@ -443,14 +497,14 @@ export async function* packStream(objects: ObjectStore, algorithm: HashAlgorithm
     }
     if (thinBase !== undefined) {
       await writer.writeRefDelta(hash, thinBase.hash, thinBase.delta);
-      if (deltable) window.add(o.type, o.data, offset, 1);
+      if (deltable) remember(o.type, o.data, offset, 1);
     } else if (choice !== undefined) {
       if (ofs) await writer.writeOfsDelta(hash, choice.baseOffset, choice.delta);
       else await writer.writeRefDelta(hash, hashAt.get(choice.baseOffset)!, choice.delta);
-      window.add(o.type, o.data, offset, choice.depth);
+      remember(o.type, o.data, offset, choice.depth);
     } else {
       await writer.writeObject(o.type, o.data, hash);
-      if (deltable) window.add(o.type, o.data, offset, 0);
+      if (deltable) remember(o.type, o.data, offset, 0);
     }
     if (deltable && !ofs) hashAt.set(offset, hash);
     if ((i & 255) === 255) reportProgress(options.onProgress, { phase: "compressing", done: i + 1, total });
