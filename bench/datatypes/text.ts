@@ -10,7 +10,7 @@
  *    Automerge applying the same trace in the same run in batches of the same size. All three must
  *    end with the trace's text (the final text at scale 1, a string replay of the prefix below).
  * 3. The merge of two branches that diverged by 1,000 edits each in different parts of a 100 KB
- *    text, against the same merge in a 1 MB text: the cost follows the edits, not the text (ratio
+ *    text (median of 3), against the same merge in a 1 MB text: the cost follows the edits, not the text (ratio
  *    near 1), with objects read and written in the note.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -23,7 +23,7 @@ import { mergeTexts } from "../../src/datatypes/text.js";
 import type { Commit } from "../../src/store/commit.js";
 import { Repo } from "../../src/store/repo.js";
 import { Node } from "../../src/tree/node.js";
-import { type BenchOptions, type BenchRow, envScale, prng, scaled, seconds, TempDirs } from "../harness.js";
+import { type BenchOptions, type BenchRow, envScale, median, prng, scaled, seconds, TempDirs } from "../harness.js";
 
 const GROUP = "text";
 const TRACE_DIR = process.env.TEXT_TRACES_DIR ?? fileURLToPath(new URL("../../../shared/data/editing-traces/", import.meta.url));
@@ -79,22 +79,31 @@ async function editRows(scale: number, log: (l: string) => void, tmp: TempDirs):
   for (const backend of ["memory", "git"] as const) {
     // every git commit is flushed to disk: fewer of them
     const edits = scaled(backend === "git" ? 300 : 2_000, scale, 30);
-    const result: { rate: number; reads: number; writes: number }[] = [];
+    log(`text: ${edits} insert commits in a 1 KB and in a 1 MB text, interleaved in rounds (${backend})`);
+    const sides = [];
     for (const size of [1_000, 1_000_000]) {
-      log(`text: ${edits} insert commits in a ${size / 1000} KB text (${backend})`);
       const repo = await openRepo(backend, tmp);
       const rnd = prng(size);
       const t = repo.branch("main").text("doc");
       await t.insert(0, words(rnd, size));
-      const { ctx } = repo.internals;
-      const r0 = ctx.stats.reads, w0 = ctx.stats.writes;
-      let length = size;
-      const s = await seconds(async () => {
-        for (let i = 0; i < edits; i++) length = await t.insert(Math.floor(rnd() * (length + 1)), "x");
-      });
-      result.push({ rate: rate(edits, s), reads: (ctx.stats.reads - r0) / edits, writes: (ctx.stats.writes - w0) / edits });
-      await repo.close();
+      sides.push({ repo, rnd, t, length: size, seconds: 0, reads: 0, writes: 0 });
     }
+    // Rounds alternate between the two texts so that both see the same machine conditions.
+    const round = Math.max(1, Math.floor(edits / 10));
+    for (let done = 0; done < edits; done += round) {
+      for (const side of sides) {
+        const { ctx } = side.repo.internals;
+        const r0 = ctx.stats.reads, w0 = ctx.stats.writes;
+        side.seconds += await seconds(async () => {
+          for (let i = 0; i < round; i++) side.length = await side.t.insert(Math.floor(side.rnd() * (side.length + 1)), "x");
+        });
+        side.reads += ctx.stats.reads - r0;
+        side.writes += ctx.stats.writes - w0;
+      }
+    }
+    const count = Math.ceil(edits / round) * round;
+    const result = sides.map((side) => ({ rate: rate(count, side.seconds), reads: side.reads / count, writes: side.writes / count }));
+    for (const side of sides) await side.repo.close();
     const [small, large] = result;
     rows.push({
       group: GROUP,
@@ -215,15 +224,21 @@ async function mergeRows(scale: number, log: (l: string) => void): Promise<Bench
     await ctx.writeNode(mergedNode);
     const writes = ctx.stats.writes - w0;
     // The branch merge, timed (it also walks the 2 × edits commits to find the merge base).
-    ctx.cache.clear();
-    let ok = false;
-    const s = await seconds(async () => {
-      ok = (await main.merge(wip)).ok;
-    });
-    if (!ok) throw new Error("text bench: the merge failed");
-    const merged = await main.text("doc").length();
-    if (merged !== la + lb - size) throw new Error(`text bench: merged length ${merged}, expected ${la + lb - size}`);
-    runs.push({ seconds: s, reads, writes });
+    const times: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const into = await main.fork(`into${r}`);
+      ctx.cache.clear();
+      let ok = false;
+      times.push(
+        await seconds(async () => {
+          ok = (await into.merge(wip)).ok;
+        }),
+      );
+      if (!ok) throw new Error("text bench: the merge failed");
+      const merged = await into.text("doc").length();
+      if (merged !== la + lb - size) throw new Error(`text bench: merged length ${merged}, expected ${la + lb - size}`);
+    }
+    runs.push({ seconds: median(times), reads, writes });
     await repo.close();
   }
   const [small, large] = runs;

@@ -3,7 +3,9 @@
  * Leaves are blobs holding chunks of the text (256 to 4096 UTF-16 code units, about 1.3 K on
  * average, cut where the content says, see text/chunking.ts); inner nodes are trees of at most 64
  * entries named `<index>-<length>`. The shape depends only on the text, so equal texts are equal
- * trees; the depth is O(log n) (every level at least halves the one below: about 4 levels for
+ * trees (except inside stretches of more than about eight leaves with no content-defined cut point,
+ * such as one short pattern repeated, where edits stop re-chunking early to stay O(log n): see
+ * RESYNC_LIMIT in text/rope-edit.ts; merges still converge to the same text there); the depth is O(log n) (every level at least halves the one below: about 4 levels for
  * 1 MB, at most 46 for the largest text a JS string can hold).
  *
  * Positions and lengths count UTF-16 code units, like JS strings. Every edit keeps the text valid

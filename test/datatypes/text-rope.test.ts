@@ -78,6 +78,24 @@ describe("text rope", () => {
     expect(await ctx.hashNode(detour)).toBe(h);
   });
 
+  it("text with no content-defined cut points (a repeated pattern) still edits in bounded work", async () => {
+    const ctx = memoryContext();
+    let model = "lorem ipsum ".repeat(100_000); // 1.2 MB, period 12: no leaf boundary from the content
+    let node = await buildText(ctx, model);
+    await ctx.writeNode(node);
+    const rnd = prng(2);
+    for (let i = 0; i < 20; i++) {
+      const pos = Math.floor(rnd() * model.length);
+      const w0 = ctx.stats.writes;
+      node = await edit(ctx, node, pos, pos + (i % 2), "x");
+      model = model.slice(0, pos) + "x" + model.slice(pos + (i % 2));
+      await ctx.writeNode(node);
+      // at most the resynchronisation limit of leaves plus a few per level, not the ~300 leaves after the edit
+      expect(ctx.stats.writes - w0).toBeLessThan(40);
+    }
+    expect(await readAll(ctx, node)).toBe(model);
+  });
+
   it("depth stays logarithmic: a few levels at several megabytes", async () => {
     const ctx = memoryContext();
     const shape = await checkRope(ctx, await buildText(ctx, randomText(prng(4), 4_000_000)));

@@ -7,7 +7,18 @@
  */
 import { invalidArgument } from "../../core/errors.js";
 import type { TreeContext } from "../../tree/node.js";
-import { endsGroup, nextGroupCut, nextLeafCut, splitsPair } from "./chunking.js";
+import { endsGroup, LEAF_MAX, LEAF_MIN, MAX_FANOUT, MIN_FANOUT, nextGroupCut, nextLeafCut, splitsPair } from "./chunking.js";
+
+/**
+ * Old leaves (or nodes, on the levels above) an edit re-chunks past the ones it changed before it
+ * stops waiting for a new cut to land on an old one. Ordinary text resynchronises within one or two
+ * (the chance of missing eight in a row is about 1e-6); text with no content-defined cut points
+ * (one character or a short pattern repeated over more than eight leaves) never would, and every
+ * edit there would cost O(n). Past the limit, the edit ends its last leaf (node) on the next old
+ * boundary, keeping leaves and nodes within their size bounds, so the depth bound holds; only the
+ * shape of such stretches then depends on their history, not on the text alone.
+ */
+const RESYNC_LIMIT = 8;
 import { childItems, itemHash, leafItem, leafString, levelHeight, nodeItem, sumLengths, type Item } from "./rope-node.js";
 
 /** `items[a..r)` of a level's window replaced by `items`. */
@@ -103,17 +114,28 @@ class RopeEditor {
     const oldEnds: number[] = [buf.length];
     const oldEndIndex: number[] = [consumed];
     let ptr = 0;
+    let pulled = 0;
     const out: Item[] = [];
     let pos = 0;
     while (pos < buf.length) {
       let cut = nextLeafCut(buf, pos, false);
       if (cut === undefined) {
-        if (consumed < items.length || (await this.extend(0))) {
+        const tail = buf.length - pos;
+        const more = consumed < items.length || (await this.extend(0));
+        if (more && (pulled < RESYNC_LIMIT || (tail < LEAF_MIN && pulled === RESYNC_LIMIT))) {
           buf += await leafString(ctx, items[consumed]);
           consumed++;
+          pulled++;
           oldEnds.push(buf.length);
           oldEndIndex.push(consumed);
           continue;
+        }
+        if (more && tail > LEAF_MAX) {
+          // Forced resynchronisation after a pull: split the tail in two leaves of legal sizes.
+          let half = buf.length - LEAF_MIN;
+          if (splitsPair(buf, half)) half--;
+          out.push(leafItem(ctx, buf.slice(pos, half)));
+          pos = half;
         }
         cut = buf.length;
       }
@@ -148,18 +170,27 @@ class RopeEditor {
     const cand: boolean[] = [];
     const candidate = (i: number): boolean => cand[i];
     let ptr = 0;
+    let pulled = 0;
     const out: Item[] = [];
     let pos = 0;
     while (pos < seq.length) {
       for (let i = cand.length; i < seq.length; i++) cand.push(endsGroup(await itemHash(ctx, seq[i])));
       let cut = nextGroupCut(candidate, pos, seq.length, false);
       if (cut === undefined) {
-        if (lastParent + 1 < starts.length || (await this.extend(k - 1))) {
+        const tail = seq.length - pos;
+        const more = lastParent + 1 < starts.length || (await this.extend(k - 1));
+        if (more && (pulled < RESYNC_LIMIT || (tail < MIN_FANOUT && pulled === RESYNC_LIMIT))) {
           lastParent++;
+          pulled++;
           seq.push(...items.slice(starts[lastParent], endOf(lastParent)));
           oldEnds.push(seq.length);
           oldEndParent.push(lastParent);
           continue;
+        }
+        if (more && tail > MAX_FANOUT) {
+          // Forced resynchronisation after a pull: split the tail in two groups of legal sizes.
+          out.push(nodeItem(seq.slice(pos, seq.length - MIN_FANOUT)));
+          pos = seq.length - MIN_FANOUT;
         }
         cut = seq.length;
       }
