@@ -1,5 +1,5 @@
 /** Git repositories made by the real git for the sync client tests. */
-import { writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { git, gitText } from "../../backends/git/git-cli.js";
 
@@ -11,6 +11,40 @@ import { git, gitText } from "../../backends/git/git-cli.js";
 export function makeServerRepo(root: string, name: string, commits = 12): { bare: string; work: string; head: () => string; commit: (msg: string) => string } {
   const work = join(root, `${name}-work`);
   const bare = join(root, name);
+  // Building the history is the slow part: build it once per size and copy it.
+  const template = join(root, `.template-${commits}`);
+  if (!existsSync(template)) buildRepo(template, join(template, "repo.git"), join(template, "work"), commits);
+  cpSync(join(template, "repo.git"), bare, { recursive: true });
+  cpSync(join(template, "work"), work, { recursive: true });
+  git(work, ["remote", "set-url", "origin", bare]);
+  let n = commits;
+  const lines = Array.from({ length: 120 }, (_, i) => `line ${i}: some text that stays the same between versions`);
+  const commit = (msg: string): string => {
+    lines[(n * 13 + 7) % lines.length] = `edited by ${msg}`;
+    n++;
+    writeFileSync(join(work, "notes.txt"), lines.join("\n"));
+    writeFileSync(join(work, `f${n % 4}.txt`), `${msg}\n`);
+    git(work, ["add", "-A"]);
+    git(work, ["commit", "-q", "-m", msg]);
+    return gitText(work, ["rev-parse", "HEAD"]);
+  };
+  return {
+    bare,
+    work,
+    head: () => gitText(bare, ["--git-dir", bare, "rev-parse", "main"]),
+    commit: (msg: string) => {
+      // Start from whatever the bare repository has now (tests push to it too).
+      git(work, ["fetch", "-q", "origin", "main"]);
+      git(work, ["reset", "-q", "--hard", "FETCH_HEAD"]);
+      const h = commit(msg);
+      git(work, ["push", "-q", "origin", "main"]);
+      return h;
+    },
+  };
+}
+
+function buildRepo(root: string, bare: string, work: string, commits: number): void {
+  mkdirSync(root, { recursive: true });
   git(root, ["init", "-q", "-b", "main", work]);
   const lines = Array.from({ length: 120 }, (_, i) => `line ${i}: some text that stays the same between versions`);
   let n = 0;
@@ -28,21 +62,7 @@ export function makeServerRepo(root: string, name: string, commits = 12): { bare
   git(work, ["branch", "side", "HEAD~3"]);
   git(root, ["clone", "-q", "--bare", work, bare]);
   git(bare, ["--git-dir", bare, "gc", "-q", "--aggressive"]);
-  // The work tree pushes to the bare repository from now on.
   git(work, ["remote", "add", "origin", bare]);
-  return {
-    bare,
-    work,
-    head: () => gitText(bare, ["--git-dir", bare, "rev-parse", "main"]),
-    commit: (msg: string) => {
-      // Start from whatever the bare repository has now (tests push to it too).
-      git(work, ["fetch", "-q", "origin", "main"]);
-      git(work, ["reset", "-q", "--hard", "FETCH_HEAD"]);
-      const h = commit(msg);
-      git(work, ["push", "-q", "origin", "main"]);
-      return h;
-    },
-  };
 }
 
 /** `git fsck --strict` of a bare repository (throws with git's output on any problem). */

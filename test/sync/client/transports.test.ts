@@ -1,10 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { join } from "node:path";
-import { gitText, tempDir } from "../../backends/git/git-cli.js";
+import { git, gitText, tempDir } from "../../backends/git/git-cli.js";
 import { startGitDaemon, type GitDaemon } from "../helpers/git-daemon.js";
 import { startHttpBackend, type HttpBackend } from "../helpers/http-backend.js";
 import { gitAsync } from "../helpers/git-async.js";
 import { Remote } from "../../../src/sync/remote.js";
+import { Repo } from "../../../src/store/repo.js";
 import { cloneRepo, fetchRemote, pullBranch, pushBranch } from "../../../src/sync/operations.js";
 import type { SyncProgress } from "../../../src/sync/progress.js";
 import { fsck, makeServerRepo } from "./fixtures.js";
@@ -45,6 +46,8 @@ describe.each(kinds)("sync client over %s", (kind) => {
   const name = `${kind}-${counter++}.git`;
   const server = makeServerRepo(tmp.dir, name);
   const remote = (): Remote => remoteFor(kind, name);
+  // Push always speaks receive-pack's v0: testing it once per transport is enough.
+  const pushes = !kind.endsWith("-v0");
 
   it("clones every branch (deltified pack), HEAD on main; git fsck --strict and git log agree", async () => {
     const path = join(tmp.dir, `${name}-clone`);
@@ -82,6 +85,12 @@ describe.each(kinds)("sync client over %s", (kind) => {
       const merged = await pullBranch(main, remote());
       expect(merged.ok && merged.commit?.hash).toBe(next);
 
+      // pull --strategy set onto another branch.
+      const other = repo.branch("other");
+      const set = await pullBranch(other, remote(), { branch: "side", strategy: "set" });
+      expect(set.ok && set.commit?.hash).toBe(gitText(server.bare, ["--git-dir", server.bare, "rev-parse", "side"]));
+      await expect(pullBranch(other, remote(), { branch: "nope" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+      if (!pushes) return;
       await main.set("from-irmin", "hello\n", { message: "irmin commit" });
       expect(await pushBranch(main, remote())).toEqual({ ok: true });
       const remoteHead = gitText(server.bare, ["--git-dir", server.bare, "rev-parse", "main"]);
@@ -95,17 +104,12 @@ describe.each(kinds)("sync client over %s", (kind) => {
       expect(await pushBranch(main, remote(), { branch: "pushed" })).toEqual({ ok: true });
       expect(gitText(server.bare, ["--git-dir", server.bare, "rev-parse", "pushed"])).toBe(remoteHead);
 
-      // pull --strategy set onto another branch.
-      const other = repo.branch("other");
-      const set = await pullBranch(other, remote(), { branch: "side", strategy: "set" });
-      expect(set.ok && set.commit?.hash).toBe(gitText(server.bare, ["--git-dir", server.bare, "rev-parse", "side"]));
-      await expect(pullBranch(other, remote(), { branch: "nope" })).rejects.toMatchObject({ code: "NOT_FOUND" });
     } finally {
       await repo.close();
     }
   });
 
-  it("rejects a non-fast-forward push unless forced", async () => {
+  if (pushes) it("rejects a non-fast-forward push unless forced", async () => {
     const path = join(tmp.dir, `${name}-nff`);
     const repo = await cloneRepo(remote(), { path });
     try {
@@ -155,5 +159,39 @@ describe("real git against what we pushed over http", () => {
     expect(await pushBranch(repo.branch("main"), Remote.url(http.url(name)))).toEqual({ ok: true });
     await gitAsync(tmp.dir, ["clone", "-q", http.url(name), "git-clone-check"]);
     expect(gitText(join(tmp.dir, "git-clone-check"), ["show", "HEAD:a/b"])).toBe("c");
+  });
+});
+
+describe("SHA-256 repositories and remote progress", () => {
+  it.each([["git", 2], ["http", 0]] as const)("clones and pushes a sha256 repository over %s (protocol v%s); progress from the remote", async (via, protocol) => {
+    const name = `s256-${via}.git`;
+    const bare = join(tmp.dir, name);
+    const work = join(tmp.dir, `${name}-work`);
+    git(tmp.dir, ["init", "-q", "--bare", "--object-format=sha256", "-b", "main", bare]);
+    git(tmp.dir, ["init", "-q", "--object-format=sha256", "-b", "main", work]);
+    git(work, ["commit", "-q", "--allow-empty", "-m", "first"]);
+    git(work, ["push", "-q", bare, "main"]);
+    const url = via === "git" ? daemon.url(name) : http.url(name);
+    const progress: SyncProgress[] = [];
+    const repo = await cloneRepo(Remote.url(url, { protocol }), { backend: "memory", onProgress: (p) => progress.push(p) });
+    expect(repo.hashAlgorithm).toBe("sha256");
+    expect((await repo.branch("main").head())?.hash).toBe(gitText(bare, ["--git-dir", bare, "rev-parse", "main"]));
+    expect(progress.some((p) => p.phase === "counting" && p.message !== undefined)).toBe(true);
+    await repo.branch("main").set("k", "v");
+    expect(await pushBranch(repo.branch("main"), Remote.url(url, { protocol }))).toEqual({ ok: true });
+    expect(gitText(bare, ["--git-dir", bare, "show", "main:k"])).toBe("v");
+    fsck(bare);
+    // A sha1 repository cannot take sha256 objects.
+    const sha1 = await Repo.memory();
+    await expect(fetchRemote(sha1, Remote.url(url, { protocol }), "main")).rejects.toMatchObject({ code: "UNSUPPORTED" });
+  });
+
+  it("a pack over maxPackBytes is refused with INVALID_ARGUMENT and moves nothing", async () => {
+    const name = "big.git";
+    const server = makeServerRepo(tmp.dir, name, 6);
+    const local = await Repo.memory();
+    await expect(fetchRemote(local, Remote.url(daemon.url(name), { maxPackBytes: 200 }), "main")).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    expect(await local.branches()).toEqual([]);
+    expect((await fetchRemote(local, Remote.url(daemon.url(name)), "main"))?.hash).toBe(server.head());
   });
 });
