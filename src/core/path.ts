@@ -6,6 +6,8 @@ export type Path = readonly string[];
 /** What users may pass as a path: `"a/b"` or `["a", "b"]`. */
 export type PathInput = string | readonly string[];
 
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
  * Why Git would refuse `name` as a tree entry name, or `undefined` when it is acceptable.
  * Git rejects empty names, `.`, `..`, `.git` (in any letter case: `git fsck` flags it), and names
@@ -17,6 +19,8 @@ export function entryNameProblem(name: string): string | undefined {
   if (name.toLowerCase() === ".git") return "name .git is reserved by Git";
   if (name.includes("/")) return `name ${JSON.stringify(name)} contains "/"`;
   if (name.includes("\0")) return `name ${JSON.stringify(name)} contains NUL`;
+  // A lone surrogate has no UTF-8 form: it would be written as U+FFFD, a different name.
+  if (loneSurrogate.test(name)) return `name ${JSON.stringify(name)} has a lone surrogate`;
   return undefined;
 }
 

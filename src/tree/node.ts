@@ -1,7 +1,7 @@
 import { corrupt, IrminError } from "../core/errors.js";
 import type { Hash, HashAlgorithm } from "../core/hash.js";
 import { hashObject, type RawObject } from "../codec/object.js";
-import { decodeTree, encodeTree, MODE_FILE, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
+import { decodeTree, encodeTrustedTree, MODE_FILE, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
 import type { ObjectStore } from "../backend/object-store.js";
 import { ObjectCache } from "../backend/object-cache.js";
 
@@ -200,7 +200,10 @@ export class TreeContext {
     const gitEntries: TreeEntry[] = [];
     for (const [name, child] of entries) {
       if (child.kind === "node") {
-        gitEntries.push({ name, mode: MODE_TREE, hash: await this.encodeNode(child.node, out) });
+        const sub = child.node;
+        // Most children are stored or already hashed: no await for them (a large directory has thousands).
+        const known = sub.stored || (sub.hash !== undefined && out === undefined);
+        gitEntries.push({ name, mode: MODE_TREE, hash: known ? sub.hash! : await this.encodeNode(sub, out) });
       } else {
         if (child.pending !== undefined && out !== undefined && !out.seen.has(child.hash)) {
           out.seen.add(child.hash);
@@ -209,7 +212,8 @@ export class TreeContext {
         gitEntries.push({ name, mode: child.mode, hash: child.hash });
       }
     }
-    const data = encodeTree(gitEntries, this.algorithm);
+    // Names come from checked paths or decoded trees, ids from hashing: no need to check them again.
+    const data = encodeTrustedTree(gitEntries, this.algorithm);
     node.hash = hashObject(this.algorithm, "tree", data);
     node.owner = undefined;
     if (out !== undefined) {

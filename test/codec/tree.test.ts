@@ -9,6 +9,7 @@ import {
   compareTreeEntryNames,
   decodeTree,
   encodeTree,
+  encodeTrustedTree,
   isTreeMode,
   isValidTreeMode,
   MODE_EXECUTABLE,
@@ -145,6 +146,16 @@ describe.each(["sha1", "sha256"] as const)("tree codec against git (%s)", (algor
     expect(Buffer.from(ours).equals(body)).toBe(true);
     expect(hashObject(algorithm, "tree", ours)).toBe(id);
     expect(repo.text(["ls-tree", "--name-only", id]).split("\n")).toEqual(["a", "d", "x"]);
+  });
+
+  it("encodeTrustedTree gives encodeTree's bytes for valid entries, in any order", () => {
+    fc.assert(
+      fc.property(treeEntries(algorithm, false), fc.integer(), (entries, seed) => {
+        const canonical = entries.map((e) => ({ name: e.name, mode: isTreeMode(e.mode) ? MODE_TREE : e.mode, hash: e.hash }));
+        const shuffled = [...canonical].sort((a, b) => ((a.name.length * 31 + seed) % 7) - ((b.name.length * 31 + seed) % 7));
+        expect(encodeTrustedTree(shuffled, algorithm)).toEqual(encodeTree(canonical, algorithm));
+      }),
+    );
   });
 
   it("writes trees that git fsck --strict accepts", () => {
