@@ -32,7 +32,8 @@ export interface ReceivePackOptions {
 
 const BATCH_BYTES = 16 << 20;
 const BASE_CACHE_BYTES = 64 << 20;
-const INITIAL_WINDOW = 64 << 10;
+/** Largest first try at an entry's compressed bytes; bigger entries widen the window as needed. */
+const MAX_FIRST_WINDOW = 1 << 24;
 
 /**
  * A window over the incoming bytes with their absolute offset in the pack, hashing every byte it
@@ -133,7 +134,10 @@ function isDefinitelyCorrupt(e: unknown): boolean {
 
 /** Inflates the zlib stream at the input's position, which must produce exactly `size` bytes. */
 async function inflateEntry(input: PackInput, size: number, what: string): Promise<Uint8Array> {
-  let want = Math.max(INITIAL_WINDOW, Math.min(size + 64, 1 << 24));
+  // zlib never expands data by more than ~1/8 plus a few bytes, so this usually holds the whole
+  // stream: small entries inflate from the bytes already buffered, without regrowing the window
+  // (regrowing per entry would copy the buffer once per object).
+  let want = Math.min(size + (size >> 3) + 64, MAX_FIRST_WINDOW);
   for (;;) {
     const have = await input.fill(want);
     if (have === 0) throw corrupt(`pack truncated in ${what}`);
