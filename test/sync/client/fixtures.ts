@@ -17,17 +17,7 @@ export function makeServerRepo(root: string, name: string, commits = 12): { bare
   cpSync(join(template, "repo.git"), bare, { recursive: true });
   cpSync(join(template, "work"), work, { recursive: true });
   git(work, ["remote", "set-url", "origin", bare]);
-  let n = commits;
-  const lines = Array.from({ length: 120 }, (_, i) => `line ${i}: some text that stays the same between versions`);
-  const commit = (msg: string): string => {
-    lines[(n * 13 + 7) % lines.length] = `edited by ${msg}`;
-    n++;
-    writeFileSync(join(work, "notes.txt"), lines.join("\n"));
-    writeFileSync(join(work, `f${n % 4}.txt`), `${msg}\n`);
-    git(work, ["add", "-A"]);
-    git(work, ["commit", "-q", "-m", msg]);
-    return gitText(work, ["rev-parse", "HEAD"]);
-  };
+  const commit = committer(work, commits);
   return {
     bare,
     work,
@@ -43,12 +33,11 @@ export function makeServerRepo(root: string, name: string, commits = 12): { bare
   };
 }
 
-function buildRepo(root: string, bare: string, work: string, commits: number): void {
-  mkdirSync(root, { recursive: true });
-  git(root, ["init", "-q", "-b", "main", work]);
+/** Makes commits in `work`: each edits a line of notes.txt (deltas between versions) and one of four small files. */
+function committer(work: string, start: number): (msg: string) => string {
   const lines = Array.from({ length: 120 }, (_, i) => `line ${i}: some text that stays the same between versions`);
-  let n = 0;
-  const commit = (msg: string): string => {
+  let n = start;
+  return (msg) => {
     lines[(n * 13) % lines.length] = `edited by ${msg}`;
     lines.push(`added by ${msg}`);
     n++;
@@ -58,6 +47,12 @@ function buildRepo(root: string, bare: string, work: string, commits: number): v
     git(work, ["commit", "-q", "-m", msg]);
     return gitText(work, ["rev-parse", "HEAD"]);
   };
+}
+
+function buildRepo(root: string, bare: string, work: string, commits: number): void {
+  mkdirSync(root, { recursive: true });
+  git(root, ["init", "-q", "-b", "main", work]);
+  const commit = committer(work, 0);
   for (let i = 0; i < commits; i++) commit(`c${i}`);
   git(work, ["branch", "side", "HEAD~3"]);
   git(root, ["clone", "-q", "--bare", work, bare]);
