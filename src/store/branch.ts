@@ -11,6 +11,8 @@ import { findChild } from "../tree/edit.js";
 import { Node } from "../tree/node.js";
 import type { MergeConflict } from "../tree/tree-merge.js";
 import { Tree, type ListEntry, type ListOptions } from "../tree/tree.js";
+import type { Remote } from "../sync/remote.js";
+import { pullBranch, pushBranch, type PullOptions, type PushOptions, type PushResult } from "../sync/operations.js";
 import { Commit } from "./commit.js";
 import type { RepoCore } from "./repo-core.js";
 import { SerialQueue } from "./serial.js";
@@ -83,6 +85,11 @@ export class Branch<V = string> extends DataTypeAccess<V> {
   ) {
     super();
     this.ref = branchRef(name);
+  }
+
+  /** @internal The shared state of the repository this branch belongs to. */
+  get internals(): RepoCore<V> {
+    return this.core;
   }
 
   /** The head commit, or `undefined` when the branch does not exist. */
@@ -230,6 +237,24 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     const path = options.path === undefined ? undefined : parsePath(options.path);
     const nodes = await walkHistory(this.core.ctx, head.hash, { limit: options.limit, path });
     return nodes.map((n) => new Commit(this.core, n));
+  }
+
+  /**
+   * Fetches `options.branch` (default: this branch's name) of `remote` and merges it into this
+   * branch (`strategy: "merge"`, the default: conflicts are returned, the branch unchanged) or
+   * moves this branch to it (`"set"`).
+   */
+  pull(remote: Remote, options?: PullOptions): Promise<MergeResult<V>> {
+    return pullBranch(this, remote, options);
+  }
+
+  /**
+   * Sends this branch to `options.branch` (default: the same name) of `remote`. A push that is not
+   * a fast-forward is refused unless `force`; the remote moves its ref with compare-and-set.
+   * Returns `{ ok: true }` or `{ ok: false, reason }`.
+   */
+  push(remote: Remote, options?: PushOptions): Promise<PushResult> {
+    return pushBranch(this, remote, options);
   }
 
   /** Moves the branch to `commit` (a snapshot to revert to), whatever it pointed at before. */

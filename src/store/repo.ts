@@ -9,6 +9,8 @@ import { Contents } from "../merge/contents.js";
 import { Branch } from "./branch.js";
 import { Commit } from "./commit.js";
 import { RepoCore } from "./repo-core.js";
+import type { Remote } from "../sync/remote.js";
+import { cloneRepo, fetchRemote, type CloneOptions, type FetchOptions } from "../sync/operations.js";
 
 /** Options of {@link Repo.open} and {@link Repo.memory}. */
 export interface RepoOptions<V> {
@@ -112,6 +114,25 @@ export class Repo<V = string> {
         : new IrminError("TOO_MANY_LCAS", `more than ${options.limit} common ancestors`);
     }
     return Promise.all(r.lcas.map((h) => this.core.commit(h)));
+  }
+
+  /**
+   * Fetches branch `branch` of `remote`: returns its head commit with everything it reaches stored
+   * here (down to `depth` commits), or `undefined` when the remote has no such branch. No local
+   * branch moves; for URL and path remotes `refs/remotes/<remote.name>/<branch>` records the head,
+   * as git does. CORRUPT (and nothing written to a ref) when the remote sends bad or missing data.
+   */
+  fetch(remote: Remote, branch: string, options?: FetchOptions): Promise<Commit<V> | undefined> {
+    this.core.live();
+    return fetchRemote(this, remote, branch, options);
+  }
+
+  /**
+   * A new repository (on disk at `options.path`, or in memory) holding every branch of `remote`,
+   * with HEAD on the remote's default branch. Refuses a target that already has refs.
+   */
+  static clone<V = string>(remote: Remote, options: CloneOptions<V> = {}): Promise<Repo<V>> {
+    return cloneRepo(remote, options);
   }
 
   /** Closes the backend (files, watchers). Further use throws CLOSED. Idempotent. */

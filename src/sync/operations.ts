@@ -72,9 +72,7 @@ function remoteRef(name: string): string {
 
 /** The repository state behind a branch handle. */
 function coreOf<V>(branch: Branch<V>): RepoCore<V> {
-  // Branch keeps its RepoCore private; the sync layer needs the backend behind it.
-  const b = branch as unknown as { internals?: RepoCore<V>; core?: RepoCore<V> };
-  const core = b.internals ?? b.core;
+  const core = (branch as { internals?: RepoCore<V> }).internals;
   if (core === undefined) throw invalidArgument("not a branch handle");
   return core;
 }
