@@ -270,8 +270,10 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
       for (const b of bases) {
         for (const e of await treeEntries(b)) {
           known.add(e.hash);
-          const list = baseByName.get(e.name);
-          if (list === undefined) baseByName.set(e.name, [e.hash]);
+          // By name and kind: a path may be a file in one version and a directory in another.
+          const key = `${e.kind} ${e.name}`;
+          const list = baseByName.get(key);
+          if (list === undefined) baseByName.set(key, [e.hash]);
           else if (!list.includes(e.hash)) list.push(e.hash);
         }
       }
@@ -280,7 +282,7 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
         // Gitlinks point into another repository: never sent.
         if (kind === "commit") continue;
         const sub = path === "" ? e.name : `${path}/${e.name}`;
-        const same = baseByName.get(e.name) ?? [];
+        const same = baseByName.get(`${kind} ${e.name}`) ?? [];
         if (same.includes(e.hash) || known.has(e.hash) || sent.has(e.hash)) continue;
         if (same.length > 0) baseHints.set(e.hash, same[0]);
         if (kind === "tree") stack.push({ hash: e.hash, path: sub, bases: same });

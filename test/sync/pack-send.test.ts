@@ -179,6 +179,30 @@ async function linearHistory(objects: ObjectStore, n: number): Promise<string[]>
   return commits;
 }
 
+describe("objectsToSend across a path that changes kind", () => {
+  it("a file that became a directory (and back) is walked as what it is now", async () => {
+    const b = memoryBackend();
+    const o = b.objects;
+    const enc = (s: string) => new TextEncoder().encode(s);
+    const who = { name: "A", email: "a@x", timestamp: 1700000000, timezone: "+0000" };
+    const commit = async (tree: string, parents: string[]) => o.put("commit", encodeCommit({ tree, parents, author: who, committer: who, extraHeaders: [], message: "m\n" }));
+    const file = await o.put("blob", enc("a file\n"));
+    const c1 = await commit(await o.put("tree", encodeTree([{ name: "x", mode: "100644", hash: file }], "sha1")), []);
+    const inner = await o.put("blob", enc("inside\n"));
+    const dir = await o.put("tree", encodeTree([{ name: "y", mode: "100644", hash: inner }], "sha1"));
+    const c2 = await commit(await o.put("tree", encodeTree([{ name: "x", mode: "40000", hash: dir }], "sha1")), [c1]);
+    const again = await o.put("blob", enc("a file again\n"));
+    const c3 = await commit(await o.put("tree", encodeTree([{ name: "x", mode: "100644", hash: again }], "sha1")), [c2]);
+    const r2 = await objectsToSend(o, "sha1", [c2], [c1]);
+    expect(r2.hashes).toHaveLength(4); // the commit, its root tree, the directory and its file
+    expect(r2.hashes).toContain(dir);
+    expect(r2.hashes).toContain(inner);
+    const r3 = await objectsToSend(o, "sha1", [c3], [c2]);
+    expect(r3.hashes).toContain(again);
+    expect(r3.hashes).toHaveLength(3); // the commit, its root tree and the new file
+  });
+});
+
 describe("objectsToSend cost", () => {
   it("reads what it sends, not the history or the whole tree", async () => {
     const reads: number[] = [];
