@@ -1,15 +1,24 @@
 /**
  * Runs every benchmark group and prints one table of ratios against real git measured in the
- * same run. `BENCH_SCALE` (default 1) scales every size; `BENCH_ONLY=objects|store` picks a group.
+ * same run (or a plain JS structure / a peer library where git has no equivalent). `BENCH_SCALE`
+ * (default 1) scales every size; `BENCH_ONLY=objects|store|log|queue|text|sync` picks a group.
  * Goals are reported as PASS/MISS and never change the exit code.
  */
 import { envScale, formatTable, type BenchRow } from "./harness.js";
+import { runLogBench } from "./datatypes/log.js";
+import { runQueueBench } from "./datatypes/queue.js";
+import { runTextBench } from "./datatypes/text.js";
 import { runObjectsBench } from "./objects.js";
 import { runStoreBench } from "./store.js";
+import { runSyncBench } from "./sync.js";
 
 const groups: Record<string, (o: { scale: number; log: (l: string) => void }) => Promise<BenchRow[]>> = {
   objects: runObjectsBench,
   store: runStoreBench,
+  log: runLogBench,
+  queue: runQueueBench,
+  text: runTextBench,
+  sync: runSyncBench,
 };
 
 const scale = envScale();
