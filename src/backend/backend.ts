@@ -1,4 +1,4 @@
-import type { HashAlgorithm } from "../core/hash.js";
+import type { Hash, HashAlgorithm } from "../core/hash.js";
 import type { ObjectStore } from "./object-store.js";
 import type { RefStore } from "./ref-store.js";
 
@@ -14,12 +14,25 @@ export interface BackendSupports {
   readonly algorithms: readonly HashAlgorithm[];
 }
 
+/**
+ * The shallow boundary of a repository: commits stored without their parents after a fetch with
+ * a depth (git keeps it in `<gitdir>/shallow`). History walks treat these commits as roots.
+ */
+export interface ShallowStore {
+  /** The shallow commits (empty for a complete repository). */
+  list(): Promise<Hash[]>;
+  /** Replaces the list (empty: the repository is complete again). Atomic. */
+  set(hashes: readonly Hash[]): Promise<void>;
+}
+
 /** A storage backend: the two small stores everything else is built on. */
 export interface Backend {
   readonly name: string;
   readonly supports: BackendSupports;
   readonly objects: ObjectStore;
   readonly refs: RefStore;
+  /** The shallow boundary, for backends that can hold a shallow clone (both built-in ones do). */
+  readonly shallow?: ShallowStore;
   /** Releases files, watchers and timers. Further use throws `CLOSED`. Idempotent. */
   close(): Promise<void>;
 }

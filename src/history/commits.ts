@@ -4,6 +4,7 @@ import { hashObject } from "../codec/object.js";
 import { decodeCommit, encodeCommit } from "../codec/commit.js";
 import type { Identity } from "../codec/identity.js";
 import type { PreparedWrite, TreeContext } from "../tree/node.js";
+import { shallowCommits } from "./shallow.js";
 
 /** What a commit says about itself. */
 export interface CommitInfo {
@@ -35,8 +36,14 @@ export interface NewCommit {
   readonly date?: number;
 }
 
-/** Reads and decodes a commit, through the context's cache; NOT_FOUND when absent, CORRUPT when not a commit. */
+/** Reads and decodes a commit, through the context's cache; NOT_FOUND when absent, CORRUPT when not a commit. A commit on the shallow boundary (see `shallow.ts`) has no parents. */
 export async function readCommit(ctx: TreeContext, hash: Hash): Promise<CommitNode> {
+  const node = await readStoredCommit(ctx, hash);
+  // A commit on the shallow boundary has parents that were never fetched: it is a root here.
+  return node.parents.length > 0 && shallowCommits(ctx).has(hash) ? { ...node, parents: [] } : node;
+}
+
+async function readStoredCommit(ctx: TreeContext, hash: Hash): Promise<CommitNode> {
   const key = "c" + hash;
   const hit = ctx.cache.get(key) as CommitNode | undefined;
   if (hit !== undefined) return hit;

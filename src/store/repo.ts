@@ -5,6 +5,7 @@ import type { Backend } from "../backend/backend.js";
 import { memoryBackend } from "../backends/memory/memory-backend.js";
 import { parseAuthor, defaultAuthor } from "../history/commits.js";
 import { lowestCommonAncestors } from "../history/lca.js";
+import { setShallowCommits } from "../history/shallow.js";
 import { Contents } from "../merge/contents.js";
 import { Branch } from "./branch.js";
 import { Commit } from "./commit.js";
@@ -60,7 +61,10 @@ export class Repo<V = string> {
       const { gitBackend } = await import("../backends/git/git-backend.js");
       backend = await gitBackend({ path: options.path, hash: options.hash });
     } else throw invalidArgument(`unknown backend ${JSON.stringify(kind)}`);
-    return new Repo(new RepoCore(backend, contents, author));
+    const core = new RepoCore(backend, contents, author);
+    // A shallow clone's boundary: history walks stop at these commits.
+    setShallowCommits(core.ctx, (await backend.shallow?.list()) ?? []);
+    return new Repo(core);
   }
 
   /** A repository in memory (same API; gone when the process ends). */

@@ -7,7 +7,7 @@
 import { corrupt, invalidArgument, IrminError, notFound } from "../core/errors.js";
 import type { Hash } from "../core/hash.js";
 import { branchRef, checkRefName, refNameProblem } from "../core/ref-name.js";
-import type { Backend } from "../backend/backend.js";
+import { setShallowCommits } from "../history/shallow.js";
 import type { Contents } from "../merge/contents.js";
 import type { Branch, MergeResult } from "../store/branch.js";
 import type { Commit } from "../store/commit.js";
@@ -77,22 +77,16 @@ function coreOf<V>(branch: Branch<V>): RepoCore<V> {
   return core;
 }
 
-/** The on-disk Git directory of a git backend (where `shallow` lives), if the backend is one. */
-function gitDirOf(backend: Backend): string | undefined {
-  const dir = (backend as { gitDir?: unknown }).gitDir;
-  return typeof dir === "string" ? dir : undefined;
-}
-
 /**
- * Fetches `wants` from an open session into `backend`: negotiation from the local refs, the pack
- * checked and stored, connectivity checked (CORRUPT when the remote left something out), and the
- * shallow boundary recorded (`<gitdir>/shallow` for the git backend). Moves no ref.
+ * Fetches `wants` from an open session into the repository of `core`: negotiation from the local
+ * refs, the pack checked and stored, connectivity checked (CORRUPT when the remote left something
+ * out), and the shallow boundary recorded in the backend (`<gitdir>/shallow` for the git backend)
+ * and in the history layer, so that walks stop there. Moves no ref.
  */
-async function fetchInto(backend: Backend, session: RemoteSession, wants: Hash[], options: { depth?: number; onProgress?: ProgressCallback; maxBytes?: number }): Promise<void> {
+async function fetchInto<V>(core: RepoCore<V>, session: RemoteSession, wants: Hash[], options: { depth?: number; onProgress?: ProgressCallback; maxBytes?: number }): Promise<void> {
+  const { backend } = core;
   const objects = backend.objects;
-  const gitDir = gitDirOf(backend);
-  const shallowFile = gitDir === undefined ? undefined : await import("./transport/shallow-file.js");
-  const oldShallow = gitDir === undefined || shallowFile === undefined ? [] : await shallowFile.readShallowFile(gitDir);
+  const oldShallow = (await backend.shallow?.list()) ?? [];
   const tips = (await backend.refs.list("refs/")).map((r) => r.hash);
   const unique = [...new Set(wants)];
   // Present is not enough: a failed fetch may have left a commit without its history.
@@ -100,11 +94,15 @@ async function fetchInto(backend: Backend, session: RemoteSession, wants: Hash[]
   const missing = unique;
   const haves = new HaveWalker(objects, objects.algorithm, [...new Set(tips)], new Set(oldShallow));
   const result = await session.fetch(objects, { wants: missing, haves, depth: options.depth, shallow: oldShallow, maxBytes: options.maxBytes, onProgress: options.onProgress });
-  const shallow = new Set(oldShallow);
+  const shallow = new Set<Hash>(oldShallow);
   for (const u of result.unshallow) shallow.delete(u);
   for (const s of result.shallow) shallow.add(s);
   await checkConnected(objects, objects.algorithm, missing, result.hashes, shallow);
-  if (gitDir !== undefined && shallowFile !== undefined && (result.shallow.length > 0 || result.unshallow.length > 0)) await shallowFile.writeShallowFile(gitDir, shallow);
+  if (result.shallow.length > 0 || result.unshallow.length > 0) {
+    if (backend.shallow === undefined) throw new IrminError("UNSUPPORTED", `the ${backend.name} backend cannot hold a shallow clone`);
+    await backend.shallow.set([...shallow]);
+    setShallowCommits(core.ctx, shallow);
+  }
 }
 
 /** `refs/remotes/<remote>/<branch>` for a branch of a URL or path remote; undefined otherwise. */
@@ -140,7 +138,7 @@ export async function fetchRemote<V>(repo: Repo<V>, remote: Remote, branch: stri
     const adv = await session.listRefs([ref]);
     const h = adv.refs.get(ref);
     if (h === undefined) return undefined;
-    await fetchInto(core.backend, session, [h], { depth: options.depth, onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
+    await fetchInto(core, session, [h], { depth: options.depth, onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
     const tracking = trackingRef(remote, ref);
     if (tracking !== undefined) await core.backend.refs.set(tracking, h);
     return h;
@@ -163,7 +161,7 @@ export async function pullBranch<V>(branch: Branch<V>, remote: Remote, options: 
     const adv = await session.listRefs([ref]);
     const h = adv.refs.get(ref);
     if (h === undefined) return undefined;
-    await fetchInto(core.backend, session, [h], { onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
+    await fetchInto(core, session, [h], { onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
     return h;
   });
   if (head === undefined) throw notFound(`the remote ${remote.location} has no branch ${name}`);
@@ -220,7 +218,7 @@ export async function cloneRepo<V>(remote: Remote, options: CloneOptions<V>): Pr
       const core = repo.internals;
       if (core.ctx.algorithm !== session.algorithm) throw new IrminError("UNSUPPORTED", `the remote uses ${session.algorithm}, the repository at ${options.path} ${core.ctx.algorithm}`);
       if ((await core.backend.refs.list("refs/")).length > 0) throw invalidArgument(`cannot clone into ${options.path}: the repository is not empty`);
-      await fetchInto(core.backend, session, heads.map(([, h]) => h), { depth: options.depth, onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
+      await fetchInto(core, session, heads.map(([, h]) => h), { depth: options.depth, onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
       for (const [name, hash] of heads) await core.backend.refs.set(name, hash);
       const names = heads.map(([n]) => n);
       const head = adv.head !== undefined && names.includes(adv.head) ? adv.head : names.includes("refs/heads/main") ? "refs/heads/main" : names[0];

@@ -40,6 +40,28 @@ export function backendLifecycleConformance(factory: BackendFactory): void {
       }
     });
 
+    it("the shallow boundary: empty, replaced atomically, kept sorted without duplicates, checked", async () => {
+      const b = await factory.create("sha1");
+      try {
+        expect(b.shallow).toBeDefined();
+        const shallow = b.shallow!;
+        expect(await shallow.list()).toEqual([]);
+        await shallow.set([id("2"), id("1"), id("2")]);
+        expect(await shallow.list()).toEqual([id("1"), id("2")].sort());
+        await shallow.set([id("3")]);
+        expect(await shallow.list()).toEqual([id("3")]);
+        await expectCode(() => shallow.set(["not-a-hash"]), "INVALID_ARGUMENT");
+        expect(await shallow.list()).toEqual([id("3")]);
+        await shallow.set([]);
+        expect(await shallow.list()).toEqual([]);
+        await b.close();
+        await expectCode(() => shallow.list(), "CLOSED");
+      } finally {
+        await b.close();
+        await factory.destroy?.(b);
+      }
+    });
+
     it("declares persistence honestly: data survives close and reopen", async () => {
       const b = await factory.create("sha256");
       let again: Backend | undefined;

@@ -82,7 +82,7 @@ describe("distributed logging (the seeds' demo)", () => {
     try {
       const remote = Remote.url(daemon.url("central.git"));
       const nodes = await runNodes(remote, "daemon");
-      expectSameCompleteLog(await Promise.all(nodes.map(async (r) => (await r.branch("main").log<string>("app/log").all()).map((e) => e.value))));
+      expectSameCompleteLog(await Promise.all(nodes.map(async (r) => (await r.branch("main").log("app/log").all()).map((e) => e.value))));
       execFileSync("git", ["--git-dir", join(root, "central.git"), "fsck", "--strict"], { env: GIT_ENV, stdio: "pipe" });
       for (const r of nodes) await r.close();
     } finally {
@@ -96,7 +96,7 @@ describe("distributed logging (the seeds' demo)", () => {
     try {
       const remote = Remote.url(server.url("central"));
       const nodes = await runNodes(remote, "http");
-      const logs = await Promise.all([...nodes, central].map(async (r) => (await r.branch("main").log<string>("app/log").all()).map((e) => e.value)));
+      const logs = await Promise.all([...nodes, central].map(async (r) => (await r.branch("main").log("app/log").all()).map((e) => e.value)));
       expectSameCompleteLog(logs);
       execFileSync("git", ["--git-dir", join(tmp.dir, "served.git"), "fsck", "--strict"], { env: GIT_ENV, stdio: "pipe" });
       for (const r of nodes) await r.close();

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { IrminError, invalidArgument } from "../../core/errors.js";
-import type { Hash, HashAlgorithm } from "../../core/hash.js";
+import { checkHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
 import type { RawObject } from "../../codec/object.js";
-import type { Backend, BackendSupports } from "../../backend/backend.js";
+import type { Backend, BackendSupports, ShallowStore } from "../../backend/backend.js";
 import { openGitDirectory } from "./git-dir.js";
 import { GitObjectStore } from "./git-object-store.js";
 import { GitRefStore } from "./git-ref-store.js";
@@ -10,6 +10,7 @@ import { Durability } from "./durability.js";
 import { LooseObjects } from "./loose-objects.js";
 import { PackDirectory } from "./pack/pack-directory.js";
 import { repack as repackPacks } from "./pack/repack.js";
+import { readShallowFile, writeShallowFile } from "./shallow-file.js";
 
 /** Options of {@link gitBackend}. */
 export interface GitBackendOptions {
@@ -88,6 +89,18 @@ export class GitBackend implements Backend {
   readonly supports = SUPPORTS;
   readonly objects: GitObjectStore;
   readonly refs: GitRefStore;
+  /** `<gitdir>/shallow`, as git keeps it. */
+  readonly shallow: ShallowStore = {
+    list: async () => {
+      this.live();
+      return readShallowFile(this.gitDir);
+    },
+    set: async (hashes) => {
+      this.live();
+      for (const h of hashes) checkHash(h, this.algorithm);
+      await writeShallowFile(this.gitDir, hashes);
+    },
+  };
   private closed = false;
 
   /** @internal use {@link gitBackend} */

@@ -132,11 +132,23 @@ export function memoryBackend(options: MemoryBackendOptions = {}): Backend {
     },
   };
 
+  let shallow: Hash[] = [];
   return {
     name: "memory",
     supports: SUPPORTS,
     objects: objectStore,
     refs: refStore,
+    shallow: {
+      async list() {
+        live();
+        return [...shallow];
+      },
+      async set(hashes) {
+        live();
+        for (const h of hashes) checkHash(h, algorithm);
+        shallow = [...new Set(hashes)].sort();
+      },
+    },
     async close() {
       closed = true;
       watchers.clear();

@@ -144,6 +144,21 @@ describe.each(kinds)("sync client over %s", (kind) => {
       expect(shallow).toBe("true");
       expect(gitText(path, ["--git-dir", path, "rev-list", "--count", "main"])).toBe("1");
       fsck(path);
+      // Our own history stops at the boundary too, and the branch takes new commits.
+      expect(await repo.branch("main").history()).toHaveLength(1);
+      expect((await repo.branch("main").head())?.parents).toEqual([]);
+      await repo.branch("main").set("after-shallow", "x");
+      expect(await repo.branch("main").history()).toHaveLength(2);
+      await repo.close();
+      const reopened = await Repo.open({ path });
+      expect(await reopened.branch("main").history()).toHaveLength(2);
+      await reopened.close();
+      fsck(path);
+      // In memory as well.
+      const mem = await cloneRepo(remote(), { backend: "memory", depth: 1 });
+      expect(await mem.branch("main").history()).toHaveLength(1);
+      expect(await mem.internals.backend.shallow?.list()).toContain(head);
+      await mem.close();
     } finally {
       await repo.close();
     }
