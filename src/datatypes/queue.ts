@@ -6,19 +6,18 @@
  * queue — the same tree, in fact.
  *
  * The paper's queue is a pair of linked lists; a linked list of Git trees would be as deep as the
- * queue is long (Git refuses trees nested more than a few thousand levels, and recent versions cap
- * it lower). Here the elements sit in a balanced trie of bounded fan-out (see queue/layout.ts):
- * push and pop touch one path of it, O(log n) small trees (5 for 100,000 elements, 6 for a million).
- * The paper's merge idea stays: what the ancestor held, what each side popped from its front and
- * what each side pushed at its back; the merge reads and writes only the trees on those two edges
- * (queue/merge.ts), never the middle of the queue.
+ * queue is long (Git refuses trees nested more than a few thousand levels). Here the elements sit in
+ * a trie of 64-element epochs with bounded fan-out, stored unzipped along its two ends (see
+ * queue/layout.ts) so that the front and back epochs hang right under the queue's root: push and
+ * pop read and write O(1) amortised objects, like the paper's functional queue. The paper's merge
+ * idea stays: what the ancestor held, what each side popped from its front and what each side
+ * pushed at its back; the merge (queue/merge.ts) compares the two ends by hash and reads and
+ * writes only what changed there.
  */
-import type { ContentsChild, Node, TreeContext } from "../tree/node.js";
+import type { ContentsChild } from "../tree/node.js";
 import { contentsChild } from "../tree/node.js";
-import { updateAt } from "../tree/edit.js";
-import { nextTimestamp } from "./hlc.js";
-import { typedNode } from "./marker.js";
-import { countElements, elementName, elementTime, epochPath, EPOCH_SIZE, forEachElement, isEmptyQueue, nextEpoch, queueEnd } from "./queue/layout.js";
+import { firstElement, forEachElement, readEpoch, readShape } from "./queue/layout.js";
+import { popElement, pushElement } from "./queue/ops.js";
 import type { OperationOptions, TypedSlot, ValueCodec } from "./slot.js";
 
 export { mergeQueues } from "./queue/merge.js";
@@ -33,57 +32,53 @@ export class Queue<T> {
 
   /**
    * Adds `value` at the back in one commit (`push <path>`), creating the queue when absent. Every
-   * push is a new element, even of a value already queued. Cost: O(log n) trees read and written
-   * (one path of the trie) plus the value's blob.
+   * push is a new element, even of a value already queued. Cost: O(1) amortised objects: reads the
+   * queue's root and back epoch, writes them and the value's blob (once per 64 pushes a few more).
    */
   async push(value: T, options?: OperationOptions): Promise<void> {
-    const bytes = this.contents.encode(value);
     const { ctx } = this.slot;
-    await this.slot.update(
-      "push",
-      async (node) => {
-        const root = node ?? typedNode(ctx, "queue", new Map());
-        return { node: await pushElement(ctx, root, bytes), result: undefined };
-      },
-      options,
-    );
+    // Hashed once, even when a lost race re-runs the update.
+    const child = contentsChild(ctx, this.contents.encode(value)) as ContentsChild;
+    await this.slot.update("push", async (node) => ({ node: await pushElement(ctx, node, child, this.slot.owner), result: undefined }), options);
   }
 
   /**
    * Removes the front element in one commit (`pop <path>`) and returns it; `undefined`, and no
-   * commit, when the queue is empty or absent. Cost: O(log n) trees read and written.
+   * commit, when the queue is empty or absent. Cost: O(1) amortised objects: reads and writes the
+   * queue's root and front epoch (once per 64 pops a few more).
    */
   async pop(options?: OperationOptions): Promise<T | undefined> {
     const { ctx } = this.slot;
     return this.slot.update(
       "pop",
       async (node) => {
-        const first = node === undefined ? undefined : await queueEnd(ctx, node, "first");
-        if (node === undefined || first === undefined) return { node: undefined, result: undefined };
-        const value = await this.decode(first.child);
-        return { node: await updateAt(ctx, node, first.path, () => undefined, undefined), result: value };
+        const popped = node === undefined ? undefined : await popElement(ctx, node, this.slot.owner);
+        if (popped === undefined) return { node: undefined, result: undefined };
+        return { node: popped.node, result: await this.decode(popped.child) };
       },
       options,
     );
   }
 
-  /** The front element without removing it; `undefined` when empty or absent. O(log n) reads. */
+  /** The front element without removing it; `undefined` when empty or absent. Two reads. */
   async peek(): Promise<T | undefined> {
     const node = await this.slot.read();
-    const first = node === undefined ? undefined : await queueEnd(this.slot.ctx, node, "first");
-    return first === undefined ? undefined : this.decode(first.child);
+    if (node === undefined) return undefined;
+    const { front } = await readShape(this.slot.ctx, node);
+    if (front === undefined) return undefined;
+    const entries = await readEpoch(this.slot.ctx, front.child.node, front.count, front.name);
+    return this.decode(firstElement(entries, front.name).child);
   }
 
-  /** The number of elements (0 when absent). Reads every leaf of the trie: about n / 50 trees. */
+  /** The number of elements (0 when absent): the counts in the root's entry names, one read. */
   async length(): Promise<number> {
     const node = await this.slot.read();
-    return node === undefined ? 0 : countElements(this.slot.ctx, node);
+    return node === undefined ? 0 : (await readShape(this.slot.ctx, node)).count;
   }
 
   /** Whether the queue has no element (true when absent). One read. */
   async isEmpty(): Promise<boolean> {
-    const node = await this.slot.read();
-    return node === undefined || isEmptyQueue(this.slot.ctx, node);
+    return (await this.length()) === 0;
   }
 
   /** Every element, front first ([] when absent). O(n). */
@@ -104,15 +99,3 @@ export class Queue<T> {
   }
 }
 
-/**
- * `root` with a new element holding `bytes` at the back: in the last epoch, or the next one when
- * the last is full, stamped later than the last element (so it sorts after every element, even
- * ones pushed by a replica whose clock runs ahead).
- */
-async function pushElement(ctx: TreeContext, root: Node, bytes: Uint8Array): Promise<Node> {
-  const last = await queueEnd(ctx, root, "last");
-  const epoch = last === undefined ? 0 : last.epochCount >= EPOCH_SIZE ? nextEpoch(last.epoch) : last.epoch;
-  const time = nextTimestamp(last === undefined ? undefined : elementTime(last.name));
-  const child = contentsChild(ctx, bytes);
-  return updateAt(ctx, root, [...epochPath(epoch), elementName(time)], () => child, undefined);
-}

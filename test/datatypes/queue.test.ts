@@ -171,12 +171,31 @@ for (const maker of repoMakers()) {
       await expect(main.queue("q").pop()).rejects.toMatchObject({ code: "CORRUPT" });
       await main.remove("q/zz");
       // a value where an epoch directory should be
-      await main.set("q/1", "junk");
+      await main.set("q/lo.00000000.1", "junk");
       await expect(main.queue("q").peek()).rejects.toMatchObject({ code: "CORRUPT" });
-      await main.remove("q/1");
-      await main.set("q/1/00/not-an-element", "junk");
+      await expect(main.queue("q").push("y")).rejects.toMatchObject({ code: "CORRUPT" });
+      await main.remove("q/lo.00000000.1");
+      // an element count that is not what the directory holds, a malformed count, a stray name
+      await main.set("q/lo.00000000.2/not-an-element", "junk");
       await expect(main.queue("q").peek()).rejects.toMatchObject({ code: "CORRUPT" });
+      await main.remove("q/lo.00000000.2");
+      await main.set("q/lo.00000000.01/00000000000000000000000000000000000a", "junk");
+      await expect(main.queue("q").length()).rejects.toMatchObject({ code: "CORRUPT" });
+      await main.remove("q/lo.00000000.01");
+      await main.set("q/lo.00000000.1/not-an-element", "junk");
+      await expect(main.queue("q").toArray()).rejects.toMatchObject({ code: "CORRUPT" });
       await expect(main.queue("q").length()).resolves.toBe(1);
+      await main.remove("q/lo.00000000.1");
+      // a group whose counts do not add up (an element removed behind the queue's back)
+      await main.transaction(async (tx) => {
+        for (let i = 0; i < 200; i++) await tx.queue("q").push(`v${i}`);
+      });
+      const inner = (await main.list("q/m1.128/1.64"))[0].name;
+      await main.remove(`q/m1.128/1.64/${inner}`);
+      await expect(main.queue("q").toArray()).rejects.toMatchObject({ code: "CORRUPT" });
+      await expect(main.transaction(async (tx) => {
+        for (let i = 0; i < 70; i++) await tx.queue("q").pop();
+      })).rejects.toMatchObject({ code: "CORRUPT" });
       await repo.close();
     });
 
