@@ -1,8 +1,9 @@
 /**
  * Complexity of queue operations, by counting object reads and writes (`ctx.stats`) with cold
- * caches, as the queue grows from 1,000 to 100,000 elements: push and pop touch one path of the
- * trie, and a merge only the front and back edges, whatever the size and however many operations
- * each side made.
+ * caches, as the queue grows from 1,000 to 100,000 elements: push and pop read and write the same
+ * objects whatever the size (O(1)), a run of 64 of them (one epoch: the back moves into the groups,
+ * the front is refilled) a constant number more, length and isEmpty one read, and a merge only the
+ * roots and ends, whatever the size and however many operations each side made.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import type { Repo } from "../../src/store/repo.js";
@@ -26,9 +27,15 @@ async function cost(repo: Repo, fn: () => Promise<unknown>): Promise<Cost> {
 interface Costs {
   push: Cost;
   pop: Cost;
+  pushes: Cost;
+  pops: Cost;
+  length: Cost;
   merge: Cost;
   bigMerge: Cost;
 }
+
+/** Pushes (one commit each) and pops of one whole epoch, so every run crosses one epoch boundary. */
+const RUN = 64;
 
 async function measure(repo: Repo, n: number, sideOps: number): Promise<Costs> {
   const main = repo.branch("main");
@@ -39,6 +46,13 @@ async function measure(repo: Repo, n: number, sideOps: number): Promise<Costs> {
   const q = main.queue("q");
   const push = await cost(repo, () => q.push("x"));
   const pop = await cost(repo, () => q.pop());
+  const pushes = await cost(repo, async () => {
+    for (let i = 0; i < RUN; i++) await q.push(`p${i}`);
+  });
+  const pops = await cost(repo, async () => {
+    for (let i = 0; i < RUN; i++) await q.pop();
+  });
+  const length = await cost(repo, async () => expect(await q.length()).toBe(n));
   // a small merge: each side popped and pushed a few
   const wip = await main.fork("wip");
   for (let i = 0; i < 2; i++) await q.pop();
@@ -56,37 +70,48 @@ async function measure(repo: Repo, n: number, sideOps: number): Promise<Costs> {
     for (let i = 0; i < sideOps; i++) await tx.queue("q").push(`w${i}`);
   });
   const bigMerge = await cost(repo, () => main.merge(other));
-  if (process.env.QUEUE_COSTS) console.log(n, JSON.stringify({ push, pop, merge, bigMerge }));
-  expect(await main.queue("q").peek()).toBe(`v${(3 + sideOps) % 100}`);
-  return { push, pop, merge, bigMerge };
+  if (process.env.QUEUE_COSTS) console.log(n, JSON.stringify({ push, pop, pushes, pops, length, merge, bigMerge }));
+  expect(await main.queue("q").peek()).toBe(`v${(RUN + 3 + sideOps) % 100}`);
+  // popped 1 + 64 + 2 + sideOps, pushed 1 + 64 + 1 + 2 + sideOps
+  expect(await main.queue("q").length()).toBe(n + 1);
+  return { push, pop, pushes, pops, length, merge, bigMerge };
 }
 
 for (const maker of repoMakers()) {
   describe(`queue complexity on ${maker.name}`, () => {
     afterAll(() => maker.cleanup());
 
-    it("push, pop and merge cost the same order at n = 1,000 and n = 100,000 (object reads and writes)", async () => {
+    it("push, pop, length and merge cost the same at n = 1,000 and n = 100,000 (object reads and writes)", async () => {
       const small = await maker.open();
       const large = await maker.open();
+      // neither size puts the measured push or pop on an epoch boundary (1,000 = 15 × 64 + 40)
       const s = await measure(small, 1_000, 500);
       const l = await measure(large, 100_000, 500);
       await small.close();
       await large.close();
-      for (const op of ["push", "pop", "merge", "bigMerge"] as const) {
-        // one more trie level at most (3 → 4 trees for the queue's path), nothing proportional to n
-        expect(l[op].reads, `${op} reads ${JSON.stringify(s[op])} vs ${JSON.stringify(l[op])}`).toBeLessThanOrEqual(s[op].reads * 2 + 4);
-        expect(l[op].writes, `${op} writes ${JSON.stringify(s[op])} vs ${JSON.stringify(l[op])}`).toBeLessThanOrEqual(s[op].writes + 4);
+      const show = `${JSON.stringify(s)} vs ${JSON.stringify(l)}`;
+      // O(1): the very same objects at both sizes
+      for (const op of ["push", "pop", "length", "merge"] as const) expect(l[op], `${op}: ${show}`).toEqual(s[op]);
+      // push: commit, root tree, queue root, back epoch; writes the blob, the back epoch, the queue root, the root tree, the commit
+      expect(l.push).toEqual({ reads: 4, writes: 5 });
+      // pop: the same plus the popped blob, nothing to write but the trees
+      expect(l.pop).toEqual({ reads: 5, writes: 4 });
+      // length: the commit, the root tree and the queue root
+      expect(l.length.reads).toBe(3);
+      // a run of one epoch: a constant number of objects more than 64 single operations, the same at both sizes (± the levels carried)
+      for (const op of ["pushes", "pops"] as const) {
+        const single = op === "pushes" ? l.push : l.pop;
+        expect(l[op].writes, `${op}: ${show}`).toBeLessThanOrEqual(RUN * single.writes + 4);
+        expect(l[op].reads, `${op}: ${show}`).toBeLessThanOrEqual(RUN * single.reads + 8);
+        expect(Math.abs(l[op].writes - s[op].writes), `${op}: ${show}`).toBeLessThanOrEqual(2);
       }
-      // push: the queue's path (≤ 4 trees), the root, the blob, the commit
-      expect(l.push.writes).toBeLessThanOrEqual(8);
-      expect(l.pop.writes).toBeLessThanOrEqual(8);
-      expect(l.push.reads).toBeLessThanOrEqual(12);
-      expect(l.pop.reads).toBeLessThanOrEqual(12);
-      // merge: two edges of the trie, whatever the number of operations on either side
-      expect(l.merge.reads).toBeLessThanOrEqual(40);
-      expect(l.merge.writes).toBeLessThanOrEqual(12);
-      expect(l.bigMerge.reads).toBeLessThanOrEqual(40);
-      expect(l.bigMerge.writes).toBeLessThanOrEqual(12);
+      // merge: the roots and the ends, whatever the number of operations on either side; O(1) writes
+      // (the merged back epoch, the queue root, the root tree, the commit)
+      expect(l.merge.writes).toBeLessThanOrEqual(4);
+      expect(l.merge.reads).toBeLessThanOrEqual(16);
+      expect(l.bigMerge.writes).toBeLessThanOrEqual(s.bigMerge.writes);
+      expect(l.bigMerge.writes).toBeLessThanOrEqual(4);
+      expect(l.bigMerge.reads).toBeLessThanOrEqual(16);
     }, 60_000);
   });
 }
