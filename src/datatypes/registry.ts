@@ -20,7 +20,7 @@ import { mergeTexts } from "./text.js";
  */
 export type DataTypeMerge = (ctx: TreeContext, old: Node | undefined, a: Node, b: Node) => Promise<Node>;
 
-const merges: Partial<Record<DataTypeName, DataTypeMerge>> = {
+const merges: Record<DataTypeName, DataTypeMerge> = {
   counter: mergeCounters,
   register: mergeRegisters,
   set: mergeSets,
@@ -35,7 +35,6 @@ export function dataTypeMergeHook(ctx: TreeContext): NodeMergeHook {
     const type = await typeOf(ctx, a);
     if (type === undefined || (await typeOf(ctx, b)) !== type) return undefined;
     const merge = merges[type];
-    if (merge === undefined) return undefined;
     const base = old !== undefined && (await typeOf(ctx, old)) === type ? old : undefined;
     return merge(ctx, base, a, b);
   };
