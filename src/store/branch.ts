@@ -8,7 +8,7 @@ import { readCommit, writeTreeCommit, type CommitNode } from "../history/commits
 import { mergeCommits } from "../history/merge-commits.js";
 import { walkHistory } from "../history/walk.js";
 import { findChild } from "../tree/edit.js";
-import { Node } from "../tree/node.js";
+import { Node, type Child, type TreeContext } from "../tree/node.js";
 import type { MergeConflict } from "../tree/tree-merge.js";
 import { Tree, type ListEntry, type ListOptions } from "../tree/tree.js";
 import type { Remote } from "../sync/remote.js";
@@ -289,15 +289,21 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     };
   }
 
-  /** Like {@link watch}, but only when the value at `path` changes, with the values before and after. */
+  /**
+   * Like {@link watch}, but only when what is at `path` changes: a value (with the values before
+   * and after), or a directory or data type (a queue, a log, ...: anything changed below it; then
+   * `before` and `after` are `undefined`, read the data type in the callback).
+   */
   watchKey(path: PathInput, callback: (change: ValueChange<V>) => unknown): () => Promise<void> {
     const p = parsePath(path);
     if (p.length === 0) throw invalidArgument("watchKey needs a path");
+    const { ctx, contents } = this.core;
+    const entryAt = (c: Commit<V> | undefined) => (c === undefined ? undefined : findChild(ctx, Node.stored(c.treeHash), p));
+    const valueOf = async (child: Child | undefined) => (child?.kind === "contents" ? contents.decode(await ctx.contentsBytes(child)) : undefined);
     return this.watch(async ({ before, after }) => {
-      const [b, a] = await Promise.all([before ? (await before.tree()).get(p) : undefined, after ? (await after.tree()).get(p) : undefined]);
-      const { contents } = this.core;
-      const same = b === undefined || a === undefined ? a === b : equalBytes(contents.encode(b), contents.encode(a));
-      if (!same) await callback({ before: b, after: a });
+      const [b, a] = await Promise.all([entryAt(before), entryAt(after)]);
+      if (await sameEntry(ctx, b, a)) return;
+      await callback({ before: await valueOf(b), after: await valueOf(a) });
     });
   }
 
@@ -381,6 +387,14 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     }
     throw new IrminError("TOO_MANY_RETRIES", `${message}: lost the race for ${this.ref} too many times`);
   }
+}
+
+/** Whether two tree entries are the same (same id, and same mode for values). */
+async function sameEntry(ctx: TreeContext, x: Child | undefined, y: Child | undefined): Promise<boolean> {
+  if (x === undefined || y === undefined) return x === y;
+  if (x.kind === "contents" && y.kind === "contents") return x.hash === y.hash && x.mode === y.mode;
+  if (x.kind === "node" && y.kind === "node") return (await ctx.hashNode(x.node)) === (await ctx.hashNode(y.node));
+  return false;
 }
 
 function equalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {

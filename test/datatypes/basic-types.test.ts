@@ -118,6 +118,27 @@ for (const maker of repoMakers()) {
       await repo.close();
     });
 
+    it("watchKey on a data type fires for its operations and for merges that change it, not for others", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      let fired = 0;
+      const stop = main.watchKey("home/todo", ({ before, after }) => {
+        expect(before).toBeUndefined();
+        expect(after).toBeUndefined();
+        fired++;
+      });
+      await main.queue("home/todo").push("buy milk");
+      await main.set("elsewhere", "x");
+      const wip = await main.fork("wip");
+      await wip.queue("home/todo").push("walk dog");
+      await main.merge(wip);
+      for (let i = 0; i < 200 && fired < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      await stop();
+      expect(fired).toBe(2); // the push, then the merge (fast-forward) that brought "walk dog"
+      expect(await main.queue("home/todo").toArray()).toEqual(["buy milk", "walk dog"]);
+      await repo.close();
+    });
+
     if (maker.name === "git") {
       it("data type subtrees are plain Git trees: fsck passes, git sees the marker", async () => {
         const repo = await maker.open();
