@@ -1,13 +1,17 @@
 import type { Command } from "commander";
 import { invalidArgument, IrminError, notFound } from "../core/errors.js";
 import { formatPath, parsePath, type Path } from "../core/path.js";
+import { DataTypeAccess } from "../datatypes/access.js";
+import { typeOf, type DataTypeName } from "../datatypes/marker.js";
+import { subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
 import type { Branch } from "../store/branch.js";
+import type { Node } from "../tree/node.js";
 import type { Tree } from "../tree/tree.js";
 import { commitOptions, withCommitOptions, type Register } from "./context.js";
-import { formatValue, shortHash, subject, type CliIo } from "./io.js";
+import { formatValue, shortHash, subject, type CliIo, type Output } from "./io.js";
 
-/** A path that must not be the root. */
-function valuePath(input: string, op: string): Path {
+/** A path that must not be the root; INVALID_ARGUMENT naming `op` otherwise. */
+export function valuePath(input: string, op: string): Path {
   const p = parsePath(input);
   if (p.length === 0) throw invalidArgument(`${op} needs a path`);
   return p;
@@ -37,20 +41,32 @@ function stdinOf(io: CliIo): AsyncIterable<Uint8Array | string> {
   return io.stdin ?? process.stdin;
 }
 
+/** A value given on the command line: `-` reads all of standard input (UTF-8, INVALID_ARGUMENT otherwise), anything else is the value. */
+export async function valueArgument(io: CliIo, value: string): Promise<string> {
+  return value === "-" ? readAll(stdinOf(io)) : value;
+}
+
+/** Prints a value as `get` does: byte for byte, plus a newline when it lacks one (so a shell shows it on its own line); `json` with `--json`. */
+export function printValue(out: Output, json: unknown, value: string): void {
+  if (out.json) out.result(json, () => []);
+  else out.raw(value.endsWith("\n") ? value : value + "\n");
+}
+
 /** Registers `get`, `set`, `remove`, `list` and `tree`: reading and writing values on the branch. */
 export function registerValueCommands(program: Command, register: Register): void {
-  register(program.command("get").summary("print the value at PATH").description("print the value at PATH").argument("<path>", 'a path like "home/todo"'), (ctx, [path]) =>
+  register(program.command("get").summary("print the value at PATH").description("print the value at PATH (or the value of the data type there)").argument("<path>", 'a path like "home/todo"'), (ctx, [path]) =>
     ctx.withRepo(async (_repo, branch) => {
       const p = valuePath(path, "get");
       const tree = await branch.tree();
       const value = await tree.get(p);
       if (value === undefined) {
-        if ((await kindAt(tree, p)) === "node") throw invalidArgument(`${formatPath(p)} is a directory (use "list" or "tree")`);
+        const sub = await tree.subtree(p);
+        const type = sub === undefined ? undefined : await typeOf(tree.ctx, sub.node);
+        if (type !== undefined) return printDataType(ctx.out, dataTypesIn(tree), p, type);
+        if (sub !== undefined) throw invalidArgument(`${formatPath(p)} is a directory (use "list" or "tree")`);
         throw notFound(`no value at ${formatPath(p)} on ${branch.name}`);
       }
-      if (ctx.out.json) ctx.out.result({ path: formatPath(p), value }, () => []);
-      // Printed as stored; a newline is added only when the value lacks one, so a shell shows it on its own line.
-      else ctx.out.raw(value.endsWith("\n") ? value : value + "\n");
+      printValue(ctx.out, { path: formatPath(p), value }, value);
     }),
   );
 
@@ -105,26 +121,166 @@ export function registerValueCommands(program: Command, register: Register): voi
   );
 
   register(
-    program.command("tree").summary("print every value under PATH").description("print every value under PATH (default the root), one `path = value` per line").argument("[path]", "a directory or a value"),
+    program
+      .command("tree")
+      .summary("print every value under PATH")
+      .description("print every value under PATH (default the root), one `path = value` per line; a data type is one line, `path = <counter 5>`")
+      .argument("[path]", "a directory or a value"),
     (ctx, [path]) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = parsePath(path);
-        const values = await valuesUnder(branch, p);
-        ctx.out.result(Object.fromEntries(values), () => values.map(([k, v]) => `${k} = ${formatValue(v)}`));
+        const items = await itemsUnder(branch, p);
+        ctx.out.result(Object.fromEntries(items.map((i) => [i.path, i.json])), () => items.map((i) => `${i.path} = ${i.text}`));
       }),
   );
 }
 
-/** Every value at or under `path`, depth first in name order; NOT_FOUND when nothing is there. Loads that whole subtree. */
-async function valuesUnder(branch: Branch, path: Path): Promise<[string, string][]> {
+/** One line of `tree`: a value, or a data type summed up. */
+interface TreeItem {
+  readonly path: string;
+  /** The value (a string), or the data type's summary object. */
+  readonly json: unknown;
+  /** What follows `path = `. */
+  readonly text: string;
+}
+
+/**
+ * Every value at or under `path`, depth first in name order, a data type subtree as one item (its
+ * internal blobs are not shown); NOT_FOUND when nothing is there. Loads that whole subtree, except
+ * inside data types, where a summary costs what {@link dataTypeSummary} says.
+ */
+async function itemsUnder(branch: Branch, path: Path): Promise<TreeItem[]> {
   const tree = await branch.tree();
   const value = await tree.get(path);
-  if (value !== undefined) return [[formatPath(path), value]];
+  if (value !== undefined) return [{ path: formatPath(path), json: value, text: formatValue(value) }];
   const sub = await tree.subtree(path);
   if (sub === undefined || (path.length > 0 && (await sub.isEmpty()))) {
     throw new IrminError("NOT_FOUND", `nothing at ${formatPath(path)} on ${branch.name}`);
   }
-  const out: [string, string][] = [];
-  for await (const e of sub.entries()) out.push([formatPath([...path, ...e.path]), e.value]);
+  const out: TreeItem[] = [];
+  await walk(tree, dataTypesIn(tree), sub.node, path, out);
   return out;
+}
+
+async function walk(tree: Tree<string>, types: DataTypeAccess<string>, node: Node, path: Path, out: TreeItem[]): Promise<void> {
+  const { ctx } = tree;
+  // The root is never a data type (a type needs a path), whatever it holds.
+  const type = path.length === 0 ? undefined : await typeOf(ctx, node);
+  if (type !== undefined) {
+    const { json, text } = await dataTypeSummary(types, path, type);
+    out.push({ path: formatPath(path), json, text });
+    return;
+  }
+  const entries = await ctx.load(node);
+  for (const name of node.names()) {
+    const child = entries.get(name)!;
+    const p = [...path, name];
+    if (child.kind === "node") await walk(tree, types, child.node, p, out);
+    else {
+      const v = tree.codec.decode(await ctx.contentsBytes(child));
+      out.push({ path: formatPath(p), json: v, text: formatValue(v) });
+    }
+  }
+}
+
+/** Read-only data type handles over one snapshot: every read sees that tree, whatever the branch does meanwhile. */
+class SnapshotTypes extends DataTypeAccess<string> {
+  constructor(private readonly tree: Tree<string>) {
+    super();
+  }
+
+  protected slotAt(path: Path): Slot {
+    const { ctx, node } = this.tree;
+    return {
+      ctx,
+      path,
+      owner: undefined,
+      read: () => subtreeAt(ctx, node, path),
+      update: () => Promise.reject(new IrminError("UNSUPPORTED", `${formatPath(path)}: a snapshot is read-only`)),
+    };
+  }
+
+  protected valueCodec(): ValueCodec<string> {
+    return this.tree.codec;
+  }
+}
+
+/** The data types in `tree`, read-only (`branch.counter(path)` and so on, but reading this snapshot; writes are UNSUPPORTED). No I/O until used. */
+export function dataTypesIn(tree: Tree<string>): DataTypeAccess<string> {
+  return new SnapshotTypes(tree);
+}
+
+/** Options of {@link printDataType}. */
+export interface PrintDataTypeOptions {
+  /** A log's newest entries to print (default all). */
+  limit?: number;
+}
+
+/**
+ * Prints the value of the `type` at `path` as `get` and the data type commands show it. Text: a
+ * counter's number; a register's or a text's value as is (like `get`); a set's elements (in the
+ * set's order), a queue's (front first) one per line; a log's entries newest first, `ISO time<TAB>value`
+ * (values quoted as `tree` quotes them when needed). JSON: `{ path, type, value }`, a log's value
+ * being `[{ time, value }]`. An absent counter is 0, an absent set, queue or log empty, an absent
+ * text ""; an absent or never written register is NOT_FOUND; another type there is INVALID_ARGUMENT.
+ * Cost: the type's own read (O(n) for a whole set, queue, log or text; O(k + log n) for a log's k newest).
+ */
+export async function printDataType(out: Output, types: DataTypeAccess<string>, path: Path, type: DataTypeName, options: PrintDataTypeOptions = {}): Promise<void> {
+  const where = formatPath(path);
+  const json = (value: unknown) => ({ path: where, type, value });
+  switch (type) {
+    case "counter": {
+      const value = await types.counter(path).get();
+      return out.result(json(value), () => [String(value)]);
+    }
+    case "register": {
+      const value = await types.register(path).get();
+      if (value === undefined) throw notFound(`the register at ${where} has no value`);
+      return printValue(out, json(value), value);
+    }
+    case "text": {
+      const value = await types.text(path).toString();
+      return printValue(out, json(value), value);
+    }
+    case "set": {
+      const values = await types.setOf(path).values();
+      return out.result(json(values), () => values.map(formatValue));
+    }
+    case "queue": {
+      const values = await types.queue(path).toArray();
+      return out.result(json(values), () => values.map(formatValue));
+    }
+    case "log": {
+      const log = types.log(path);
+      const { limit } = options;
+      const entries = limit === undefined ? await log.all() : limit === 0 ? [] : (await log.read({ limit })).entries;
+      const rows = entries.map((e) => ({ time: new Date(e.time).toISOString(), value: e.value }));
+      return out.result(json(rows), () => rows.map((r) => `${r.time}\t${formatValue(r.value)}`));
+    }
+  }
+}
+
+/**
+ * How `tree` shows a data type: `<counter 5>`, `<register VALUE>`, `<text VALUE>` (values quoted
+ * when needed), `<set 3 elements>`, `<queue 1 element>`, `<log 12 entries>`; JSON `{ type, value }`
+ * or `{ type, length }`. Cost: O(1) for a counter, register or log, O(n) for a text or a set, about
+ * n / 50 tree reads for a queue.
+ */
+export async function dataTypeSummary(types: DataTypeAccess<string>, path: Path, type: DataTypeName): Promise<{ json: unknown; text: string }> {
+  const scalar = (value: number | string) => ({ json: { type, value }, text: `<${type} ${typeof value === "number" ? value : formatValue(value)}>` });
+  const sized = (length: number, one: string, many: string) => ({ json: { type, length }, text: `<${type} ${length} ${length === 1 ? one : many}>` });
+  switch (type) {
+    case "counter":
+      return scalar(await types.counter(path).get());
+    case "register":
+      return scalar((await types.register(path).get()) ?? "");
+    case "text":
+      return scalar(await types.text(path).toString());
+    case "set":
+      return sized((await types.setOf(path).values()).length, "element", "elements");
+    case "queue":
+      return sized(await types.queue(path).length(), "element", "elements");
+    case "log":
+      return sized(await types.log(path).length(), "entry", "entries");
+  }
 }

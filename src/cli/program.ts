@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { isIrminError } from "../core/errors.js";
 import { registerHistoryCommands, registerInitCommand } from "./commands-history.js";
 import { registerSyncCommands } from "./commands-sync.js";
+import { registerDataTypeCommands } from "./commands-types.js";
 import { registerValueCommands } from "./commands-values.js";
 import { registerWatchCommand } from "./commands-watch.js";
 import { CommandContext, type GlobalOptions, type Register } from "./context.js";
@@ -57,6 +58,7 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
 
   registerInitCommand(program, register);
   registerValueCommands(program, register);
+  registerDataTypeCommands(program, register);
   registerHistoryCommands(program, register);
   registerSyncCommands(program, register);
   registerWatchCommand(program, register);
