@@ -63,15 +63,16 @@ describe("irmin counter", () => {
     fsck(root);
   });
 
-  it("concurrent writers: every increment counts, and each reports the commit it made", async () => {
+  it("concurrent writers: every increment counts, once, and each reported commit holds the reported value", async () => {
     const { root, irmin } = await fresh();
-    const runs = await Promise.all(Array.from({ length: 5 }, () => irmin(["--json", "counter", "c", "inc"])));
+    const writers = 8;
+    const runs = await Promise.all(Array.from({ length: writers }, () => irmin(["--json", "counter", "c", "inc"])));
     for (const r of runs) expect(r).toMatchObject({ code: 0, stderr: "" });
     const results = runs.map((r) => JSON.parse(r.stdout) as { value: number; commit: string });
-    expect(results.map((r) => r.value).sort()).toEqual([1, 2, 3, 4, 5]);
-    // Each reported commit is the one holding the value it reported, not whatever the head was afterwards.
+    expect(results.map((r) => r.value).sort((a, b) => a - b)).toEqual(Array.from({ length: writers }, (_, i) => i + 1));
+    // (Reading the head right after committing would usually pass this too: the window is small.)
     for (const r of results) expect(git(["--git-dir", root, "cat-file", "blob", `${r.commit}:c/value`])).toBe(String(r.value));
-    expect(subjects(root)).toEqual(Array(5).fill("increment c"));
+    expect(subjects(root)).toEqual(Array(writers).fill("increment c"));
   });
 });
 
