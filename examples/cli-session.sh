@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real irmin session with the built CLI (node dist/cli/main.js) on a temporary directory:
-# values, a branch, a merge, the history, and then git itself reading the store.
+# values, a branch, a merge, the history, mergeable data types, and then git itself reading the store.
 # Run it with `npm run demo` (after `npm install`, which builds dist/).
 set -euo pipefail
 
@@ -47,10 +47,28 @@ irmin list home
 irmin tree
 irmin --json get home/todo
 
+# Mergeable data types: changed on two branches, merged with no conflict.
+irmin counter stats/visits inc 10
+irmin queue home/chores push "water plants"
+irmin fork wip2
+irmin --branch wip2 counter stats/visits inc 2
+irmin --branch wip2 queue home/chores push "take out bins"
+irmin counter stats/visits inc 3                                     # 10 + 2 + 3 once merged
+irmin queue home/chores push "feed cat"
+irmin merge wip2
+irmin counter stats/visits
+irmin queue home/chores
+irmin queue home/chores pop
+irmin log-of app/events append "demo started"                        # a log of values ("log" is the history)
+irmin text doc/readme insert 0 "hello world"
+irmin text doc/readme insert 0 "irmin: "
+irmin tree                                                           # one line per data type
+irmin log -n 3
+
 # The store is a plain bare Git repository: git reads it, checks it, and can change it.
 run_git --git-dir="$IRMIN_ROOT" log --oneline --graph main
 run_git --git-dir="$IRMIN_ROOT" show main:home/todo
 echo
 run_git --git-dir="$IRMIN_ROOT" fsck --strict && echo "(fsck: no problems)"
 run_git --git-dir="$IRMIN_ROOT" update-ref refs/heads/main main^1   # roll main back with git...
-irmin get home/todo                                                  # ...and irmin sees it
+irmin get doc/readme                                                 # ...and irmin sees it: the last insert is gone
