@@ -5,7 +5,7 @@
  * commander subcommands. `set-of` and `log-of` are named after `branch.setOf`: `set` and `log` are
  * the value and history commands.
  */
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { invalidArgument, IrminError, notFound } from "../core/errors.js";
 import { formatPath, type Path } from "../core/path.js";
 import type { DataTypeName } from "../datatypes/marker.js";
@@ -126,7 +126,7 @@ function writeOptionsOnlyForWrites(name: string, action: string | undefined, opt
 }
 
 function readOptions(options: Record<string, unknown>): { limit?: number } {
-  return typeof options.maxCount === "number" ? { limit: options.maxCount } : {};
+  return typeof options.maxCount === "string" ? { limit: count(options.maxCount, "log-of: -n") } : {};
 }
 
 /** Most times an operation is re-run on a branch that keeps moving before TOO_MANY_RETRIES. */
@@ -181,10 +181,10 @@ function step(arg: string | undefined): number {
   return n;
 }
 
-/** A text position or length: a non-negative integer. */
-function position(arg: string, what: string): number {
+/** A non-negative integer argument (a text position or length, a number of entries); INVALID_ARGUMENT naming `what` otherwise. */
+function count(arg: string, what: string): number {
   const n = /^(0|[1-9][0-9]*)$/.test(arg) ? Number(arg) : NaN;
-  if (!Number.isSafeInteger(n)) throw invalidArgument(`text: ${what} must be a non-negative integer, got ${JSON.stringify(arg)}`);
+  if (!Number.isSafeInteger(n)) throw invalidArgument(`${what} must be a non-negative integer, got ${JSON.stringify(arg)}`);
   return n;
 }
 
@@ -281,7 +281,7 @@ const LOG_OF: TypeCommandSpec = {
   summary: "print or append to the log (of values, not commits) at PATH",
   argNames: ["value"],
   readHelp: "print the entries, newest first: ISO time, tab, value (-n N: the N newest)",
-  configure: (command) => command.option("-n, --max-count <n>", "print the N newest entries", nonNegativeInteger),
+  configure: (command) => command.option("-n, --max-count <n>", "print the N newest entries"),
   actions: {
     append: {
       params: ["VALUE"],
@@ -295,11 +295,6 @@ const LOG_OF: TypeCommandSpec = {
     },
   },
 };
-
-function nonNegativeInteger(text: string): number {
-  if (!/^\d+$/.test(text)) throw new InvalidArgumentError("expected a non-negative integer.");
-  return Number(text);
-}
 
 const QUEUE: TypeCommandSpec = {
   name: "queue",
@@ -366,12 +361,12 @@ const TEXT: TypeCommandSpec = {
   readHelp: "print the text",
   actions: {
     insert: textEdit("insert", ["POS", "STRING"], [1], "insert STRING before position POS (UTF-16 code units, from 0)", (env, tx) => {
-      const pos = position(env.args[0], "POS");
+      const pos = count(env.args[0], "text: POS");
       return tx.text(env.path).insert(pos, env.args[1]);
     }),
     delete: textEdit("delete", ["POS", "LENGTH"], [], "delete LENGTH code units from POS", (env, tx) => {
-      const pos = position(env.args[0], "POS");
-      return tx.text(env.path).delete(pos, position(env.args[1], "LENGTH"));
+      const pos = count(env.args[0], "text: POS");
+      return tx.text(env.path).delete(pos, count(env.args[1], "text: LENGTH"));
     }),
     set: textEdit("set", ["STRING"], [0], "replace the whole text with STRING", (env, tx) => tx.text(env.path).set(env.args[0])),
   },

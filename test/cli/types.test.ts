@@ -270,7 +270,7 @@ describe("data types in get and tree, and bad input", () => {
     expectOneLineError(await irmin(["queue", "todo", "peek", "--author", "A <a@b>"]), /queue peek makes no commit/);
     expectOneLineError(await irmin(["register", "r", "set", "v", "--author", "no email"]), /author/);
     expectOneLineError(await irmin(["counter", "a//b"]), /^irmin: invalid path segment: empty name$/);
-    expectOneLineError(await irmin(["log-of", "l", "-n", "x"]), /-n/);
+    expectOneLineError(await irmin(["log-of", "l", "-n", "x"]), /^irmin: log-of: -n must be a non-negative integer, got "x"$/);
     expectOneLineError(await runCli(["--root", join(tmp.dir, "none"), "queue", "q", "push", "x"]), /no repository at/);
     expect(git(["--git-dir", root, "rev-parse", "main"]).trim()).toBe(head);
   });
