@@ -44,26 +44,31 @@ export const LEVELS = 8;
 const TIME_DIGITS = 20;
 const NAME_LENGTH = 36;
 
-/** One entry of a queue directory: a subtree and the number of elements under it. */
+/** One entry of a queue directory: a subtree and the number of elements under it; `name` is `<prefix>.<count>`. */
 export interface Part {
+  readonly prefix: string;
   readonly name: string;
   readonly child: NodeChild;
   readonly count: number;
 }
 
-/** A queue's root, decoded. `levels` is L (0 for one epoch); `f[k]`, `b[k]` for 1 ≤ k < L; `m` at L. */
+/**
+ * A queue's root, decoded. `levels` is L (0 for one epoch); `f[k]`, `b[k]` for 1 ≤ k < L; `m` at L.
+ * Each shape belongs to one root's entries: an operation that changes a root of its own in place
+ * updates `front`, `back` and `count` in place too.
+ */
 export interface Shape {
   readonly lo: number;
   readonly hi: number;
   readonly levels: number;
-  readonly front: Part | undefined;
-  readonly back: Part | undefined;
+  front: Part | undefined;
+  back: Part | undefined;
   readonly f: readonly (Part | undefined)[];
   readonly m: Part | undefined;
   readonly b: readonly (Part | undefined)[];
   readonly marker: Child | undefined;
   /** Elements in the queue. */
-  readonly count: number;
+  count: number;
 }
 
 const NO_GROUPS: readonly (Part | undefined)[] = new Array<Part | undefined>(LEVELS + 1).fill(undefined);
@@ -109,19 +114,23 @@ export function nextEpoch(epoch: number): number {
 const HEX8 = "00000000";
 
 function epochHex(epoch: number): string {
-  const h = epoch.toString(16);
-  return HEX8.slice(h.length) + h;
+  return hex8(epoch);
 }
 
 /** A directory entry holding `node` with `count` elements, named `<prefix>.<count>`. */
-export function part(prefix: string, node: Node, count: number, reuse?: Part): Part {
-  if (reuse !== undefined && reuse.child.node === node && reuse.count === count) return reuse;
-  return { name: `${prefix}.${count}`, child: { kind: "node", node }, count };
+export function part(prefix: string, node: Node, count: number): Part {
+  return { prefix, name: `${prefix}.${count}`, child: { kind: "node", node }, count };
+}
+
+/** `p` holding `by` more (or fewer) elements: the same subtree, renamed. */
+export function recount(p: Part, by: number): Part {
+  const count = p.count + by;
+  return { prefix: p.prefix, name: `${p.prefix}.${count}`, child: p.child, count };
 }
 
 /** The front (`"lo"`) or back (`"hi"`) epoch directory entry. */
-export function epochPart(end: "lo" | "hi", epoch: number, node: Node, count: number, reuse?: Part): Part {
-  return part(`${end}.${epochHex(epoch)}`, node, count, reuse);
+export function epochPart(end: "lo" | "hi", epoch: number, node: Node, count: number): Part {
+  return part(`${end}.${epochHex(epoch)}`, node, count);
 }
 
 /** The prefix of a root group entry: `f<k>`, `m<k>` or `b<k>`. */
@@ -145,21 +154,35 @@ export function dirOf(parts: Iterable<Part>, owner: object | undefined): Node {
 
 // ---- nonces and element names ----
 
-const NONCE_BYTES = 8;
-const pool = new Uint8Array(NONCE_BYTES * 8192);
+const NONCE_WORDS = 2;
+const pool = new Uint32Array(NONCE_WORDS * 8192);
 let poolAt = pool.length;
-const BYTE_HEX = Array.from({ length: 256 }, (_, i) => (i < 16 ? "0" : "") + i.toString(16));
+let lastWall = -1;
+let lastWallHex = "";
 
-/** A fresh element name for a push at `time`: the time, then a nonce cut from a pool of random bytes (one system call per 8,192 pushes). */
+function hex8(n: number): string {
+  const h = n.toString(16);
+  return h.length === 8 ? h : HEX8.slice(h.length) + h;
+}
+
+/**
+ * A fresh element name for a push at `time`: {@link encodeTimestamp}'s text, then a 64-bit nonce
+ * cut from a pool of random words (one system call per 8,192 pushes). The wall clock's hex is
+ * reused while it does not change (most pushes of a run share it).
+ */
 export function elementName(time: Timestamp): string {
   if (poolAt === pool.length) {
     crypto.getRandomValues(pool);
     poolAt = 0;
   }
-  let nonce = "";
-  for (let i = 0; i < NONCE_BYTES; i++) nonce += BYTE_HEX[pool[poolAt + i]];
-  poolAt += NONCE_BYTES;
-  return encodeTimestamp(time) + nonce;
+  if (time.wall !== lastWall) {
+    const t = encodeTimestamp(time);
+    lastWall = time.wall;
+    lastWallHex = t.slice(0, TIME_DIGITS - 8);
+  }
+  const name = lastWallHex + hex8(time.logical) + hex8(pool[poolAt]) + hex8(pool[poolAt + 1]);
+  poolAt += NONCE_WORDS;
+  return name;
 }
 
 function isElementName(name: string): boolean {
@@ -196,7 +219,11 @@ export function rememberShape(entries: Map<string, Child>, shape: Shape): void {
 
 /** The decoded root of a queue subtree: one read at most; CORRUPT when its entries do not form a queue. */
 export async function readShape(ctx: TreeContext, root: Node): Promise<Shape> {
-  const entries = await ctx.load(root);
+  return shapeOf(root.entries ?? (await ctx.load(root)));
+}
+
+/** The decoded root of a queue subtree whose entries are `entries` (cached). */
+export function shapeOf(entries: Map<string, Child>): Shape {
   const known = shapes.get(entries);
   if (known !== undefined && known.size === entries.size) return known.shape;
   const shape = decodeShape(entries);
@@ -218,7 +245,7 @@ function decodeShape(entries: Map<string, Child>): Shape {
     if (name === TYPE_ENTRY) continue;
     const match = ROOT_NAME.exec(name);
     if (match === null) throw corrupt(`queue subtree holds an unexpected entry ${JSON.stringify(name)}`);
-    const p: Part = { name, child: nodeChild(child, name), count: parseCount(match[5], name) };
+    const p: Part = { prefix: name.slice(0, name.length - match[5].length - 1), name, child: nodeChild(child, name), count: parseCount(match[5], name) };
     count += p.count;
     if (match[1] === "lo") {
       lo = parseInt(match[2], 16);
@@ -260,7 +287,7 @@ export async function readBlock(ctx: TreeContext, node: Node, count: number, whe
   for (const [name, child] of entries) {
     const digit = name.length >= 3 && name[1] === "." ? HEX_DIGITS.indexOf(name[0]) : -1;
     if (digit < 0) throw corrupt(`queue block ${where} holds an unexpected entry ${JSON.stringify(name)}`);
-    const p: Part = { name, child: nodeChild(child, `${where}/${name}`), count: parseCount(name.slice(2), `${where}/${name}`) };
+    const p: Part = { prefix: name[0], name, child: nodeChild(child, `${where}/${name}`), count: parseCount(name.slice(2), `${where}/${name}`) };
     out.set(digit, p);
     total += p.count;
   }
@@ -320,30 +347,34 @@ export function lastTime(entries: Map<string, Child>, where: string): Timestamp 
   return o.maxTime;
 }
 
-/**
- * `entries` (or a copy, when it may not change in place) with `name` added at the end or the first
- * element removed; keeps the cached order in step, so a run of pushes or pops sorts once.
- */
-export function editEpoch(entries: Map<string, Child>, inPlace: boolean, edit: { add: string; child: Child; time: Timestamp } | { removeFirst: true }, where: string): Map<string, Child> {
+/** The elements of `entries` in a copy (with their cached order), for a directory that may not change in place. */
+export function copyEpoch(entries: Map<string, Child>, where: string): Map<string, Child> {
   const o = orderOf(entries, where);
-  const out = inPlace ? entries : new Map(entries);
-  const order: Order = inPlace ? o : { sorted: o.sorted.slice(o.start), start: 0, size: o.size, maxTime: o.maxTime };
-  if ("add" in edit) {
-    out.set(edit.add, edit.child);
-    order.sorted.push(edit.add);
-    order.maxTime = edit.time;
-  } else {
-    out.delete(order.sorted[order.start]);
-    order.start++;
-    // Keep the array short in a long run of pushes and pops within one epoch.
-    if (order.start > EPOCH_SIZE) {
-      order.sorted = order.sorted.slice(order.start);
-      order.start = 0;
-    }
-  }
-  order.size = out.size;
-  orders.set(out, order);
+  const out = new Map(entries);
+  orders.set(out, { sorted: o.sorted.slice(o.start), start: 0, size: o.size, maxTime: o.maxTime });
   return out;
+}
+
+/** Adds the element `name`, greater than every name in `entries` (pushed at `time`), keeping the cached order in step. */
+export function addLast(entries: Map<string, Child>, name: string, child: Child, time: Timestamp, where: string): void {
+  const o = orderOf(entries, where);
+  entries.set(name, child);
+  o.sorted.push(name);
+  o.size++;
+  o.maxTime = time;
+}
+
+/** Removes the first element of `entries`, keeping the cached order in step (a run of pops sorts once). */
+export function removeFirst(entries: Map<string, Child>, where: string): void {
+  const o = orderOf(entries, where);
+  entries.delete(o.sorted[o.start]);
+  o.start++;
+  o.size--;
+  // Keep the array short in a long run of pushes and pops within one epoch.
+  if (o.start > EPOCH_SIZE) {
+    o.sorted = o.sorted.slice(o.start);
+    o.start = 0;
+  }
 }
 
 /** Calls `fn` on every element of an epoch directory in key order; stops (returning false) when it does. */

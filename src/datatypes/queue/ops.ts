@@ -17,7 +17,8 @@ import {
   digitOf,
   digitPrefix,
   dirOf,
-  editEpoch,
+  addLast,
+  copyEpoch,
   elementName,
   emptyShape,
   epochPart,
@@ -31,9 +32,10 @@ import {
   nextEpoch,
   part,
   readBlock,
-  readEpoch,
-  readShape,
+  recount,
   rememberShape,
+  removeFirst,
+  shapeOf,
   type Part,
   type Shape,
 } from "./layout.js";
@@ -81,7 +83,7 @@ function storeShape(ctx: TreeContext, root: Node | undefined, old: Shape, shape:
  * `root` was checked to be a queue.
  */
 export async function pushElement(ctx: TreeContext, root: Node | undefined, child: ContentsChild, owner: object | undefined): Promise<Node> {
-  const shape = root === undefined ? emptyShape(undefined) : await readShape(ctx, root);
+  const shape = root === undefined ? emptyShape(undefined) : shapeOf(root.entries ?? (await ctx.load(root)));
   const end = shape.back ?? shape.front;
   if (end === undefined) {
     const name = elementName(nextTimestamp(undefined));
@@ -89,18 +91,27 @@ export async function pushElement(ctx: TreeContext, root: Node | undefined, chil
     return storeShape(ctx, root, shape, { ...shape, lo: 0, hi: 0, levels: 0, front, count: 1 }, owner);
   }
   const where = end.name;
-  const entries = await readEpoch(ctx, end.child.node, end.count, where);
+  const node = end.child.node;
+  const entries = node.entries ?? (await ctx.load(node));
+  checkEpoch(entries, end);
   const time = nextTimestamp(lastTime(entries, where));
   const name = elementName(time);
   if (end.count < EPOCH_SIZE) {
-    const node = end.child.node;
-    const inPlace = mine(node, owner);
-    const edited = editEpoch(entries, inPlace, { add: name, child, time }, where);
-    if (inPlace) node.touch();
-    const dir = inPlace ? node : Node.fromEntries(edited, owner);
-    const which = shape.back === undefined ? "lo" : "hi";
-    const updated = epochPart(which, shape.hi, dir, end.count + 1);
-    const next: Shape = which === "lo" ? { ...shape, front: updated, count: shape.count + 1 } : { ...shape, back: updated, count: shape.count + 1 };
+    const updated = recount(end, 1);
+    if (mine(root!, owner) && mine(node, owner)) {
+      // The common case in a transaction: two small in-place map updates.
+      addLast(entries, name, child, time, where);
+      node.touch();
+      renameInPlace(root!, end, updated);
+      if (shape.back === undefined) shape.front = updated;
+      else shape.back = updated;
+      shape.count++;
+      return root!;
+    }
+    const copy = copyEpoch(entries, where);
+    addLast(copy, name, child, time, where);
+    const moved: Part = { ...updated, child: { kind: "node", node: Node.fromEntries(copy, owner) } };
+    const next: Shape = shape.back === undefined ? { ...shape, front: moved, count: shape.count + 1 } : { ...shape, back: moved, count: shape.count + 1 };
     return storeShape(ctx, root, shape, next, owner);
   }
   // The back epoch is full: open the next one.
@@ -108,6 +119,19 @@ export async function pushElement(ctx: TreeContext, root: Node | undefined, chil
   const back = epochPart("hi", hi, Node.fromEntries(new Map([[name, child]]), owner), 1);
   const next = await carry(ctx, shape, hi, owner);
   return storeShape(ctx, root, shape, { ...next, back, count: shape.count + 1 }, owner);
+}
+
+/** CORRUPT unless the epoch directory `entries` holds as many elements as its entry `p` says. */
+function checkEpoch(entries: Map<string, Child>, p: Part): void {
+  if (entries.size !== p.count) throw corrupt(`queue epoch ${p.name} holds ${entries.size} elements, its name says ${p.count}`);
+}
+
+/** Renames the entry `was` of `root` (ours) to `now`, in place. */
+function renameInPlace(root: Node, was: Part, now: Part): void {
+  const entries = root.entries!;
+  entries.delete(was.name);
+  entries.set(now.name, now.child);
+  root.touch();
 }
 
 /** `shape` with its full back epoch moved into the groups, for a new back epoch `hi` (the caller sets `back`). */
@@ -158,19 +182,28 @@ async function addTo(ctx: TreeContext, group: Part | undefined, level: number, d
  * caller's `root` was checked to be a queue.
  */
 export async function popElement(ctx: TreeContext, root: Node, owner: object | undefined): Promise<{ node: Node; child: ContentsChild } | undefined> {
-  const shape = await readShape(ctx, root);
+  const shape = shapeOf(root.entries ?? (await ctx.load(root)));
   const front = shape.front;
   if (front === undefined) return undefined;
   const where = front.name;
-  const entries = await readEpoch(ctx, front.child.node, front.count, where);
+  const node = front.child.node;
+  const entries = node.entries ?? (await ctx.load(node));
+  checkEpoch(entries, front);
   const first = firstElement(entries, where);
   if (front.count > 1) {
-    const node = front.child.node;
-    const inPlace = mine(node, owner);
-    const edited = editEpoch(entries, inPlace, { removeFirst: true }, where);
-    if (inPlace) node.touch();
-    const updated = epochPart("lo", shape.lo, inPlace ? node : Node.fromEntries(edited, owner), front.count - 1);
-    return { node: storeShape(ctx, root, shape, { ...shape, front: updated, count: shape.count - 1 }, owner), child: first.child };
+    const updated = recount(front, -1);
+    if (mine(root, owner) && mine(node, owner)) {
+      removeFirst(entries, where);
+      node.touch();
+      renameInPlace(root, front, updated);
+      shape.front = updated;
+      shape.count--;
+      return { node: root, child: first.child };
+    }
+    const copy = copyEpoch(entries, where);
+    removeFirst(copy, where);
+    const moved: Part = { ...updated, child: { kind: "node", node: Node.fromEntries(copy, owner) } };
+    return { node: storeShape(ctx, root, shape, { ...shape, front: moved, count: shape.count - 1 }, owner), child: first.child };
   }
   const next = await refill(ctx, shape, owner);
   return { node: storeShape(ctx, root, shape, { ...next, count: shape.count - 1 }, owner), child: first.child };
