@@ -8,7 +8,7 @@ import { RefWatchers } from "../../backend/ref-watchers.js";
 import type { GitConfig } from "./git-config.js";
 import { errnoCode, ioError } from "./io-error.js";
 import { LockFile, type LockOptions } from "./lock-file.js";
-import { type LooseRef, readLooseRef, readLooseRefs, readLooseRefsSync } from "./loose-refs.js";
+import { type LooseRef, readLooseRef, readLooseRefs, readLooseRefSync, readLooseRefsSync } from "./loose-refs.js";
 import { type PackedRefs, PackedRefsFile } from "./packed-refs.js";
 import { ExternalRefWatcher } from "./ref-watcher.js";
 import { Reflogs } from "./reflog.js";
@@ -221,14 +221,29 @@ export class GitRefStore implements RefStore {
    * then write (lock file renamed over the ref) or delete (packed entry, then loose file), release.
    */
   private async update(name: string, expected: Hash | undefined | typeof ANY, next: Hash | undefined): Promise<boolean> {
-    const ref = await this.target(name);
+    // As git: lock the name first and read it under the lock (one read); only a symbolic ref
+    // (HEAD) needs its target resolved and locked instead.
+    let ref = name;
+    let lock = await this.acquire(ref);
+    let loose: LooseRef | undefined;
+    try {
+      loose = readLooseRefSync(this.gitDir, ref, this.algorithm);
+      if (loose?.kind === "symref") {
+        await lock.release();
+        ref = await this.target(name);
+        lock = await this.acquire(ref);
+        loose = readLooseRefSync(this.gitDir, ref, this.algorithm);
+      }
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
     const path = join(this.gitDir, ref);
-    const lock = await this.acquire(ref);
     let change: RefChange | undefined;
     try {
-      const loose = await readLooseRef(this.gitDir, ref, this.algorithm);
       if (loose?.kind === "broken") throw corrupt(`ref ${ref} does not hold an object id: ${JSON.stringify(loose.text.slice(0, 100))}`);
-      const current = loose === undefined ? (await this.packed.read()).refs.get(ref)?.hash : await this.resolve(ref, 0);
+      const current =
+        loose === undefined ? (await this.packed.read()).refs.get(ref)?.hash : loose.kind === "hash" ? loose.hash : await this.resolve(ref, 0);
       if (expected !== ANY && current !== expected) return false;
       if (current === next) return true;
       if (next === undefined) {
@@ -241,8 +256,7 @@ export class GitRefStore implements RefStore {
       } else {
         if (current === undefined) await this.checkCreatable(ref);
         await Promise.all([lock.write(`${next}\n`), this.options.beforeUpdate?.()]);
-        await this.reflogs.append(ref, current, next, REFLOG_MESSAGE);
-        if (ref !== "HEAD" && (await this.getSymbolicUnchecked()) === ref) await this.reflogs.append("HEAD", current, next, REFLOG_MESSAGE);
+        this.reflogs.append(ref, current, next, REFLOG_MESSAGE, () => this.headTarget());
         await this.commit(lock, ref);
       }
       change = { name: ref, before: current, after: next };
@@ -256,9 +270,14 @@ export class GitRefStore implements RefStore {
     return true;
   }
 
-  private async getSymbolicUnchecked(): Promise<string | undefined> {
-    const head = await readLooseRef(this.gitDir, "HEAD", this.algorithm).catch(() => undefined);
-    return head?.kind === "symref" ? head.target : undefined;
+  /** The branch HEAD points to (undefined when detached, missing or unreadable). */
+  private headTarget(): string | undefined {
+    try {
+      const head = readLooseRefSync(this.gitDir, "HEAD", this.algorithm);
+      return head?.kind === "symref" ? head.target : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Refuses to create `ref` when a packed ref is its parent or child (git's directory/file conflict). */

@@ -1,9 +1,12 @@
-import { appendFileSync, mkdirSync, statSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync, writeSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Hash, type HashAlgorithm, zeroHash } from "../../core/hash.js";
 import type { GitConfig } from "./git-config.js";
 import { errnoCode } from "./io-error.js";
+
+/** Opens an existing log for appending, as git's `open(O_WRONLY|O_APPEND)` (no `O_CREAT`). */
+const APPEND_EXISTING = constants.O_WRONLY | constants.O_APPEND;
 
 /**
  * Git's reflogs (`logs/<ref>`), kept the way git keeps them so that `git reflog` shows this
@@ -11,6 +14,10 @@ import { errnoCode } from "./io-error.js";
  * `core.logAllRefUpdates` asks for it (git's default: on in repositories with a work tree, off in
  * bare ones; `always` logs every ref). Writing a reflog is best effort: a failure never fails the
  * ref update it describes (git treats a missing reflog as empty).
+ *
+ * Cost per update, as git's `files_log_ref_write`: in a bare repository (nothing to create), one
+ * `open` of each log that may exist (the ref's, and `HEAD`'s), which fails at once when there is
+ * none; `HEAD` is read only when its log is written.
  */
 export class Reflogs {
   private readonly mode: "always" | "branches" | "existing";
@@ -29,20 +36,31 @@ export class Reflogs {
     this.identity = `${name} <${email}>`;
   }
 
-  /** Appends `<old> <new> <ident> <time> <tz>\t<message>` to the log of `ref` when it should be logged. */
-  async append(ref: string, before: Hash | undefined, after: Hash | undefined, message: string): Promise<void> {
-    const file = join(this.gitDir, "logs", ref);
+  /**
+   * Logs the update of `ref` (`<old> <new> <ident> <time> <tz>\t<message>`) where it should be
+   * logged, and in `HEAD`'s log too when `headTarget()` (called only when `HEAD`'s log is written)
+   * says `HEAD` points at `ref`, as git does. Never throws.
+   */
+  append(ref: string, before: Hash | undefined, after: Hash | undefined, message: string, headTarget?: () => string | undefined): void {
+    let line: string | undefined;
+    const text = () => (line ??= this.line(before, after, message));
     try {
-      if (!this.shouldLog(ref, file)) return;
-      const zero = zeroHash(this.algorithm);
-      const now = new Date();
-      const offset = -now.getTimezoneOffset();
-      const abs = Math.abs(offset);
-      const tz = `${offset < 0 ? "-" : "+"}${String(Math.floor(abs / 60)).padStart(2, "0")}${String(abs % 60).padStart(2, "0")}`;
-      const line = `${before ?? zero} ${after ?? zero} ${this.identity} ${Math.floor(now.getTime() / 1000)} ${tz}\t${message.replace(/\n/g, " ")}\n`;
-      // Synchronous: one small append, cheaper than thread-pool round trips.
-      mkdirSync(dirname(file), { recursive: true });
-      appendFileSync(file, line);
+      this.write(ref, text);
+      if (ref !== "HEAD" && headTarget !== undefined) {
+        if (this.creates("HEAD")) {
+          if (headTarget() === ref) this.write("HEAD", text);
+          return;
+        }
+        // Only an existing log is written: try it first, so HEAD is read only when it exists.
+        const fd = this.open("HEAD");
+        if (fd !== undefined) {
+          try {
+            if (headTarget() === ref) writeSync(fd, text());
+          } finally {
+            closeSync(fd);
+          }
+        }
+      }
     } catch {
       // Best effort, see the class comment.
     }
@@ -53,14 +71,44 @@ export class Reflogs {
     await rm(join(this.gitDir, "logs", ref), { force: true }).catch(() => undefined);
   }
 
-  private shouldLog(ref: string, file: string): boolean {
-    if (this.mode === "always") return true;
-    if (this.mode === "branches" && (ref === "HEAD" || /^refs\/(heads|remotes|notes)\//.test(ref))) return true;
+  private write(ref: string, text: () => string): void {
+    const fd = this.open(ref);
+    if (fd === undefined) return;
     try {
-      return statSync(file).isFile();
+      writeSync(fd, text());
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The log of `ref` opened for appending, created when the mode asks for it; undefined when it is not kept. */
+  private open(ref: string): number | undefined {
+    const file = join(this.gitDir, "logs", ref);
+    if (this.creates(ref)) {
+      // Synchronous: one small append, cheaper than thread-pool round trips.
+      mkdirSync(dirname(file), { recursive: true });
+      return openSync(file, "a");
+    }
+    try {
+      return openSync(file, APPEND_EXISTING);
     } catch (e) {
-      if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return false;
+      const code = errnoCode(e);
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
       throw e;
     }
+  }
+
+  /** Whether the mode keeps a log for `ref` even when none exists yet. */
+  private creates(ref: string): boolean {
+    return this.mode === "always" || (this.mode === "branches" && (ref === "HEAD" || /^refs\/(heads|remotes|notes)\//.test(ref)));
+  }
+
+  private line(before: Hash | undefined, after: Hash | undefined, message: string): string {
+    const zero = zeroHash(this.algorithm);
+    const now = new Date();
+    const offset = -now.getTimezoneOffset();
+    const abs = Math.abs(offset);
+    const tz = `${offset < 0 ? "-" : "+"}${String(Math.floor(abs / 60)).padStart(2, "0")}${String(abs % 60).padStart(2, "0")}`;
+    return `${before ?? zero} ${after ?? zero} ${this.identity} ${Math.floor(now.getTime() / 1000)} ${tz}\t${message.replace(/\n/g, " ")}\n`;
   }
 }

@@ -8,7 +8,8 @@
 import type { Hash, HashAlgorithm } from "../../../core/hash.js";
 import { encodeEntryHeader, encodeOfsDistance } from "../../../codec/pack/pack-format.js";
 import { encodeObjectEntry } from "../../../codec/pack/pack-writer.js";
-import { type EncodedEntry, writePackEntries, type WrittenPackWithIndex } from "./pack-file-writer.js";
+import { corrupt } from "../../../core/errors.js";
+import { type EncodedEntry, packEntryCrc, writePackEntries, type WrittenPackWithIndex } from "./pack-file-writer.js";
 import type { PackReader } from "./pack-reader.js";
 
 /**
@@ -39,7 +40,7 @@ export async function mergePacks(
   packDir: string,
   algorithm: HashAlgorithm,
   sources: readonly PackReader[],
-  options: { fsync: boolean; level: number },
+  options: { fsync: boolean; level: number; keepOpen?: boolean },
 ): Promise<WrittenPackWithIndex> {
   const out: EncodedEntry[] = [];
   const placed = new Map<Hash, number>();
@@ -54,7 +55,14 @@ export async function mergePacks(
         continue;
       }
       let bytes = e.bytes;
+      // As git's repack when it reuses an entry: the copy is checked against the index's CRC, so
+      // a bit flipped on disk stops the roll-up (and the deletion of the source) instead of being
+      // sealed into a pack with a fresh CRC.
+      const crc = packEntryCrc(e.bytes);
+      if (e.crc32 !== undefined && crc !== e.crc32) throw corrupt(`pack entry ${e.hash} at offset ${e.offset} does not match its CRC-32`);
+      let known: number | undefined = crc;
       if (e.code === 6) {
+        known = undefined;
         const base = e.baseOffset === undefined ? undefined : moved.get(e.baseOffset);
         if (base === undefined) {
           // No copied base to point at: store the object whole.
@@ -70,11 +78,11 @@ export async function mergePacks(
           bytes.set(data, header.length + distance.length);
         }
       }
-      out.push({ hash: e.hash, bytes });
+      out.push({ hash: e.hash, bytes, crc32: known });
       placed.set(e.hash, position);
       moved.set(e.offset, position);
       position += bytes.length;
     }
   }
-  return writePackEntries(packDir, algorithm, out, { fsync: options.fsync });
+  return writePackEntries(packDir, algorithm, out, { fsync: options.fsync, keepOpen: options.keepOpen });
 }

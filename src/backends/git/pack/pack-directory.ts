@@ -14,9 +14,11 @@ import type { RawObject } from "../../../codec/object.js";
 import { DeltaBaseCache, type DeltaBaseCacheOptions } from "./delta-base-cache.js";
 import { encodeWholeEntries, writePackEntries, writePackFile, type WritePackOptions, type WrittenPackWithIndex } from "./pack-file-writer.js";
 import { geometricSplit, mergePacks } from "./consolidate.js";
-import { Durability } from "../durability.js";
+import { closeQuietly, Durability } from "../durability.js";
 import { PackIndex } from "../../../codec/pack/pack-index.js";
 import { PackReader } from "./pack-reader.js";
+import { GitPackSink } from "./pack-sink.js";
+import type { PackSink } from "../../../backend/object-store.js";
 
 /** Options of {@link PackDirectory}. */
 export interface PackDirectoryOptions {
@@ -26,6 +28,12 @@ export interface PackDirectoryOptions {
   durability?: Durability;
   /** zlib level of the small packs `writeSmallPack` writes (default 1: speed, as loose objects). */
   smallPackCompression?: number;
+  /**
+   * zlib level of the trees in those small packs (default 0: stored). A tree is mostly object ids,
+   * which do not compress: level 1 saves ~18% of a large directory's bytes for 20x the time
+   * (measured: 300 µs against 15 µs for a 1,000-entry tree), on every commit that touches it.
+   */
+  smallPackTreeCompression?: number;
   /**
    * Above this many packs, a small-pack write rolls the smallest ones up geometrically (see
    * `consolidate.ts`; default 16). `Infinity` turns the roll-up off.
@@ -145,6 +153,18 @@ export class PackDirectory {
   }
 
   /**
+   * A sink that keeps a received pack as it is (see `ObjectStore.openPackSink`): on commit the
+   * pack and its index are renamed into this directory, noted for the durability barrier, and
+   * opened here at once (a rescan).
+   */
+  openPackSink(): PackSink {
+    this.live();
+    return new GitPackSink(this.packDir, this.algorithm, this.durability, async () => {
+      await this.rescan();
+    });
+  }
+
+  /**
    * Writes one pack plus version 2 index holding `objects` (see {@link writePackFile}: temporary
    * files, `.pack` renamed first, `.idx` last, so the pack is visible only when complete) and
    * makes it readable here at once. Returns the pack's checksum name (empty for no objects) and
@@ -170,8 +190,8 @@ export class PackDirectory {
   async writeSmallPack(objects: readonly { hash: Hash; type: RawObject["type"]; data: Uint8Array }[]): Promise<string> {
     this.live();
     await this.ensureScanned();
-    const entries = encodeWholeEntries(objects, this.options.smallPackCompression ?? 1);
-    const written = await writePackEntries(this.packDir, this.algorithm, entries, { fsync: this.durability.enabled });
+    const entries = encodeWholeEntries(objects, this.options.smallPackCompression ?? 1, this.options.smallPackTreeCompression ?? 0);
+    const written = await writePackEntries(this.packDir, this.algorithm, entries, { fsync: this.durability.enabled, keepOpen: true });
     this.durability.noteDir(this.packDir);
     this.adopt(written);
     if (this.packs.length > (this.options.maxPacks ?? 16)) await this.consolidate();
@@ -203,12 +223,12 @@ export class PackDirectory {
         this.packDir,
         this.algorithm,
         sources.map((p) => p.reader),
-        { fsync: this.durability.enabled, level: this.options.smallPackCompression ?? 1 },
+        { fsync: this.durability.enabled, level: this.options.smallPackCompression ?? 1, keepOpen: true },
       );
-      // The new pack's directory entry must be durable before the old packs go.
+      // Readable at once; its directory entry must be durable before the old packs go.
+      this.adopt(written);
       this.durability.noteDir(this.packDir);
       await this.durability.flush();
-      this.adopt(written);
       const gone = new Set<string>();
       for (const p of sources) {
         if (p.name === written.name) continue;
@@ -234,11 +254,18 @@ export class PackDirectory {
     return merged;
   }
 
-  /** Opens a pack this process has just written, from its index bytes. */
+  /** Opens a pack this process has just written, from its index bytes and the descriptor it was written through. */
   private adopt(written: WrittenPackWithIndex): void {
-    if (this.packs.some((p) => p.name === written.name)) return;
+    if (this.packs.some((p) => p.name === written.name)) {
+      closeQuietly(written.fd);
+      return;
+    }
     const index = PackIndex.parse(written.index, this.algorithm, { verifyChecksum: false });
-    const reader = PackReader.openSync(join(this.packDir, `pack-${written.name}.pack`), index, { cache: this.cache, cacheKey: written.name });
+    const options = { cache: this.cache, cacheKey: written.name };
+    const reader =
+      written.fd !== undefined
+        ? PackReader.adopt(written.fd, written.size, index, options)
+        : PackReader.openSync(join(this.packDir, `pack-${written.name}.pack`), index, options);
     this.packs = [{ name: written.name, reader }, ...this.packs];
   }
 

@@ -88,6 +88,8 @@ export interface RawPackEntry {
   /** Where the part that does not depend on the entry's position starts in `bytes` (after the OFS_DELTA distance). */
   readonly dataAt: number;
   readonly bytes: Uint8Array;
+  /** The CRC-32 of `bytes` the index records (version 2 indexes), to check a copy against. */
+  readonly crc32: number | undefined;
 }
 
 /** First read of an entry: its header, and the whole of most small entries. */
@@ -145,6 +147,15 @@ export class PackReader {
     return PackReader.openSync(packPath, index, options);
   }
 
+  /**
+   * A reader on a pack this process has just written through `fd` (opened for reading too), of
+   * `size` bytes, with its index in hand: no `open`, no checks (the writer made both files from
+   * the same bytes). The reader owns `fd` from now on.
+   */
+  static adopt(fd: number, size: number, index: PackIndex, options: PackReaderOptions = {}): PackReader {
+    return new PackReader(fd, index, size, options.cache, options.cacheKey);
+  }
+
   /** Synchronous {@link open}: an open, an fstat and two small reads. */
   static openSync(packPath: string, index: PackIndex, options: PackReaderOptions = {}): PackReader {
     const fd = openSync(packPath, "r");
@@ -188,7 +199,7 @@ export class PackReader {
         baseOffset = offset - ofs.distance;
         dataAt += ofs.length;
       }
-      out.push({ hash: this.index.hashAt(i), offset, code: header.code, size: header.size, baseOffset, dataAt, bytes });
+      out.push({ hash: this.index.hashAt(i), offset, code: header.code, size: header.size, baseOffset, dataAt, bytes, crc32: this.index.crc32At(i) });
     }
     return out;
   }
