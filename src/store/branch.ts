@@ -177,6 +177,8 @@ export class Branch<V = string> extends DataTypeAccess<V> {
       const value = await fn(tx);
       const prepared = await ctx.prepareWrite(tx.node);
       if (start !== undefined && prepared.hash === start.tree) return { ok: true, value, commit: undefined };
+      // Nothing written on a branch that does not exist yet: no commit of an empty tree either.
+      if (start === undefined && (await ctx.load(tx.node)).size === 0) return { ok: true, value, commit: undefined };
       if (strategy === "set") {
         const commit = await this.write(message, options, () => new Tree(ctx, this.core.contents, tx.node));
         return { ok: true, value, commit };

@@ -258,6 +258,16 @@ for (const maker of repoMakers()) {
       await repo.close();
     });
 
+    it("a transaction that writes nothing on a new branch makes no commit", async () => {
+      const repo = await maker.open();
+      const fresh = repo.branch("fresh");
+      const r = await fresh.transaction(async (tx) => tx.get("nothing"));
+      expect(r).toEqual({ ok: true, value: undefined, commit: undefined });
+      expect(await fresh.head()).toBeUndefined();
+      expect(await repo.branches()).not.toContain("fresh");
+      await repo.close();
+    });
+
     it("a transaction returns its value and lands as one commit", async () => {
       const repo = await maker.open();
       const main = repo.branch("main");
