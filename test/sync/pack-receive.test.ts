@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from "vitest";
 import fc from "fast-check";
 import { join } from "node:path";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { allObjects, git, gitText, tempDir } from "../backends/git/git-cli.js";
 import { memoryBackend } from "../../src/backends/memory/memory-backend.js";
 import { receivePack } from "../../src/sync/pack-receive.js";
@@ -11,6 +11,7 @@ import { PackWriter } from "../../src/codec/pack/pack-writer.js";
 import { concatBytes } from "../../src/sync/pkt-line.js";
 import type { SyncProgress } from "../../src/sync/progress.js";
 import type { ObjectStore } from "../../src/backend/object-store.js";
+import { gitBackend } from "../../src/backends/git/git-backend.js";
 
 async function* chunked(bytes: Uint8Array, size: number): AsyncIterable<Uint8Array> {
   for (let o = 0; o < bytes.length; o += size) yield bytes.subarray(o, o + size);
@@ -93,7 +94,7 @@ describe("receivePack", () => {
 
   it("accepts an empty pack", async () => {
     const empty = new Uint8Array(git(repo.dir, ["pack-objects", "--stdout"], ""));
-    expect(await receivePack(memoryBackend().objects, "sha1", chunked(empty, 5))).toEqual({ count: 0, hashes: [] });
+    expect(await receivePack(memoryBackend().objects, "sha1", chunked(empty, 5))).toMatchObject({ count: 0, hashes: [] });
   });
 
   it("refuses every truncation of a pack with CORRUPT", async () => {
@@ -175,5 +176,54 @@ describe("receivePack", () => {
       ),
       { seed: 20240605, numRuns: 300 },
     );
+  });
+
+  describe("into a git backend (the pack kept as received)", () => {
+    const packFiles = (dir: string) => readdirSync(join(dir, "objects/pack")).sort();
+
+    it("keeps the pack byte for byte with an index git accepts, and links nothing outside", async () => {
+      const dir = join(tmp.dir, "sink-full");
+      const backend = await gitBackend({ path: dir });
+      try {
+        const progress: SyncProgress[] = [];
+        const r = await receivePack(backend.objects, "sha1", chunked(fullOfs, 1000), { onProgress: (p) => progress.push(p) });
+        const expected = allObjects(gitDir);
+        expect(r.count).toBe(expected.size);
+        expect(r.links).toEqual({ outside: [], outsideParents: [] });
+        const files = packFiles(dir);
+        expect(files.filter((f) => f.startsWith("tmp_"))).toEqual([]);
+        const pack = files.find((f) => f.endsWith(".pack"))!;
+        expect(Buffer.from(readFileSync(join(dir, "objects/pack", pack))).equals(Buffer.from(fullOfs))).toBe(true);
+        git(dir, ["index-pack", "--strict", "-o", join(tmp.dir, "check.idx"), join(dir, "objects/pack", pack)]);
+        expect(Buffer.from(readFileSync(join(tmp.dir, "check.idx"))).equals(readFileSync(join(dir, "objects/pack", pack.replace(/\.pack$/, ".idx"))))).toBe(true);
+        await expectStoreHasAll(backend.objects, expected);
+        expect(progress.at(-1)).toMatchObject({ phase: "writing", done: expected.size, total: expected.size });
+      } finally {
+        await backend.close();
+      }
+      git(dir, ["fsck", "--strict", "--no-dangling"]);
+    });
+
+    it("stores a thin pack object by object (its bases are elsewhere), and keeps nothing of a bad pack", async () => {
+      const dir = join(tmp.dir, "sink-thin");
+      const backend = await gitBackend({ path: dir });
+      try {
+        await receivePack(backend.objects, "sha1", chunked(packOf(repo.first), 4096));
+        const thin = packOf(`main\n^${repo.first}`, ["--thin", "--delta-base-offset"]);
+        const r = await receivePack(backend.objects, "sha1", chunked(thin, 4096));
+        expect(r.hashes).toContain(repo.head);
+        // The thin deltas' bases are named as outside the pack.
+        expect(r.links.outside.length + r.links.outsideParents.length).toBeGreaterThan(0);
+        await expectStoreHasAll(backend.objects, allObjects(gitDir));
+        const before = packFiles(dir);
+        const bad = fullOfs.slice();
+        bad[bad.length - 30] ^= 0x40;
+        await expectCorrupt(receivePack(backend.objects, "sha1", chunked(bad, 4096)));
+        expect(packFiles(dir)).toEqual(before);
+      } finally {
+        await backend.close();
+      }
+      git(dir, ["fsck", "--strict", "--no-dangling"]);
+    });
   });
 });

@@ -1,7 +1,7 @@
-import { invalidArgument } from "../../core/errors.js";
+import { invalidArgument, IrminError } from "../../core/errors.js";
 import { type Hash, type HashAlgorithm, isHash } from "../../core/hash.js";
 import { hashObject, isObjectType, type ObjectType, type RawObject } from "../../codec/object.js";
-import type { ObjectStore } from "../../backend/object-store.js";
+import type { ObjectStore, PackSink } from "../../backend/object-store.js";
 import type { LooseObjects } from "./loose-objects.js";
 
 /** What the object store needs from the packfiles of `objects/pack` (implemented by `PackDirectory`). */
@@ -12,6 +12,8 @@ export interface PackSource {
   hasKnown(hash: Hash): Promise<boolean>;
   hashes(): AsyncIterable<Hash>;
   writePack(objects: AsyncIterable<RawObject> | Iterable<RawObject>): Promise<{ name: string; count: number }>;
+  /** A sink for a received pack, kept as it is (see `ObjectStore.openPackSink`). */
+  openPackSink?(): PackSink;
   /** Writes distinct, hashed objects as one pack, flushed before it is visible. */
   writeSmallPack(objects: readonly { hash: Hash; type: ObjectType; data: Uint8Array }[]): Promise<string>;
 }
@@ -112,6 +114,17 @@ export class GitObjectStore implements ObjectStore {
       await mapLimit(missing, this.options.concurrency, ([h, o]) => this.loose.write(h, o.type, o.data));
     }
     return hashes;
+  }
+
+  /**
+   * A sink that keeps a received pack as it is, with an index (as `git index-pack`): the objects
+   * become visible, as durable as a `putMany` pack, when the sink commits. See
+   * `ObjectStore.openPackSink`.
+   */
+  async openPackSink(): Promise<PackSink> {
+    this.live();
+    if (this.packs.openPackSink === undefined) throw new IrminError("UNSUPPORTED", "this pack source takes no received packs");
+    return this.packs.openPackSink();
   }
 
   /** Every id, each once: loose objects, then packed ones not already seen. Holds the set of ids seen in memory. */

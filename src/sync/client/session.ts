@@ -6,6 +6,7 @@
 import type { Hash, HashAlgorithm } from "../../core/hash.js";
 import type { ObjectStore } from "../../backend/object-store.js";
 import type { ProgressCallback } from "../progress.js";
+import type { PackLinks } from "../pack-receive.js";
 import type { HaveWalker } from "./have-walker.js";
 import type { AdvertisedRefs } from "./refs-advertisement.js";
 
@@ -32,6 +33,8 @@ export interface FetchResult {
   readonly shallow: Hash[];
   /** Formerly shallow commits whose parents were fetched. */
   readonly unshallow: Hash[];
+  /** What the received pack references outside itself, when a pack was received (for the connectivity check). */
+  readonly links?: PackLinks;
 }
 
 /** One ref update to push: `old` as last seen on the remote (`undefined`: create), `new` (`undefined`: delete). */

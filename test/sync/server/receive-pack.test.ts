@@ -139,6 +139,25 @@ function interleaving(inner: Backend, during: () => Promise<void>): Backend {
       return inner.objects.putMany(list);
     },
   });
+  // A store that keeps received packs as they are writes them through its pack sink instead.
+  const openSink = inner.objects.openPackSink?.bind(inner.objects);
+  if (openSink !== undefined) {
+    objects.openPackSink = async () => {
+      const sink = await openSink();
+      return {
+        write: (b: Uint8Array) => sink.write(b),
+        read: (o: number, n: number) => sink.read(o, n),
+        abort: () => sink.abort(),
+        commit: async (entries: Parameters<typeof sink.commit>[0], checksum: Uint8Array) => {
+          if (armed) {
+            armed = false;
+            await during();
+          }
+          return sink.commit(entries, checksum);
+        },
+      };
+    };
+  }
   return {
     name: inner.name,
     supports: inner.supports,
