@@ -40,7 +40,8 @@ export async function updateAt(
     if (updated === sub) return root;
     // Removing below a missing directory (or below a value) changes nothing.
     if (sub === undefined && updated.entries!.size === 0) return root;
-    next = updated.entries!.size === 0 ? undefined : { kind: "node", node: updated };
+    // A directory on the way keeps its raw (non-UTF-8) name, if git gave it one.
+    next = updated.entries!.size === 0 ? undefined : { kind: "node", node: updated, ...(current?.rawName && { rawName: current.rawName }) };
   }
   if (next === current) return root;
   if (next !== undefined && current !== undefined && sameChild(next, current)) return root;

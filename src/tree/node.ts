@@ -1,7 +1,7 @@
 import { corrupt, IrminError } from "../core/errors.js";
 import type { Hash, HashAlgorithm } from "../core/hash.js";
 import { hashObject, type RawObject } from "../codec/object.js";
-import { decodeTree, encodeTrustedTree, MODE_FILE, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
+import { decodeTree, encodeTree, encodeTrustedTree, MODE_FILE, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
 import type { ObjectStore } from "../backend/object-store.js";
 import { ObjectCache } from "../backend/object-cache.js";
 
@@ -14,12 +14,16 @@ export interface ContentsChild {
   readonly mode: string;
   readonly hash: Hash;
   readonly pending?: Uint8Array;
+  /** The entry's name bytes when they are not valid UTF-8 (read from a tree git wrote), kept as they are. */
+  readonly rawName?: Uint8Array;
 }
 
 /** A subtree. */
 export interface NodeChild {
   readonly kind: "node";
   readonly node: Node;
+  /** As {@link ContentsChild.rawName}. */
+  readonly rawName?: Uint8Array;
 }
 
 /** One entry of a directory. */
@@ -198,22 +202,30 @@ export class TreeContext {
     if (node.stored || (node.hash !== undefined && out === undefined)) return node.hash!;
     const entries = await this.load(node);
     const gitEntries: TreeEntry[] = [];
-    for (const [name, child] of entries) {
+    let raw = false;
+    for (const [key, child] of entries) {
+      let name = key;
+      if (child.rawName !== undefined) {
+        raw = true;
+        // The key is the name as text, made unique with a NUL suffix when two raw names read alike.
+        name = key.split("\0")[0];
+      }
       if (child.kind === "node") {
         const sub = child.node;
         // Most children are stored or already hashed: no await for them (a large directory has thousands).
         const known = sub.stored || (sub.hash !== undefined && out === undefined);
-        gitEntries.push({ name, mode: MODE_TREE, hash: known ? sub.hash! : await this.encodeNode(sub, out) });
+        gitEntries.push({ name, rawName: child.rawName, mode: MODE_TREE, hash: known ? sub.hash! : await this.encodeNode(sub, out) });
       } else {
         if (child.pending !== undefined && out !== undefined && !out.seen.has(child.hash)) {
           out.seen.add(child.hash);
           out.batch.push({ type: "blob", data: child.pending });
         }
-        gitEntries.push({ name, mode: child.mode, hash: child.hash });
+        gitEntries.push({ name, rawName: child.rawName, mode: child.mode, hash: child.hash });
       }
     }
     // Names come from checked paths or decoded trees, ids from hashing: no need to check them again.
-    const data = encodeTrustedTree(gitEntries, this.algorithm);
+    // Non-UTF-8 names (rare: only from trees git wrote) take the checked path, which sorts by bytes.
+    const data = raw ? encodeTree(gitEntries, this.algorithm) : encodeTrustedTree(gitEntries, this.algorithm);
     node.hash = hashObject(this.algorithm, "tree", data);
     node.owner = undefined;
     if (out !== undefined) {
@@ -242,8 +254,15 @@ interface WriteBatch {
 function entriesFromGit(list: readonly TreeEntry[]): Map<string, Child> {
   const entries = new Map<string, Child>();
   for (const e of list) {
-    if (treeModeType(e.mode) === "tree") entries.set(e.name, { kind: "node", node: Node.stored(e.hash) });
-    else entries.set(e.name, { kind: "contents", mode: e.mode, hash: e.hash });
+    const child: Child =
+      treeModeType(e.mode) === "tree"
+        ? { kind: "node", node: Node.stored(e.hash), ...(e.rawName && { rawName: e.rawName }) }
+        : { kind: "contents", mode: e.mode, hash: e.hash, ...(e.rawName && { rawName: e.rawName }) };
+    // Names that are not UTF-8 read as text with U+FFFD; two such names may read alike: the second
+    // gets a key no path can address (paths have no NUL), so that it is kept as it is.
+    let key = e.name;
+    for (let i = 1; e.rawName !== undefined && entries.has(key); i++) key = `${e.name}\0${i}`;
+    entries.set(key, child);
   }
   return entries;
 }

@@ -109,7 +109,7 @@ async function mergeChild<V>(
   if (x?.kind === "node" && y?.kind === "node") {
     const base = o?.kind === "node" ? o.node : undefined;
     const merged = await mergeNode(ctx, base, x.node, y.node, path, options, conflicts);
-    return (await ctx.load(merged)).size === 0 ? undefined : { kind: "node", node: merged };
+    return (await ctx.load(merged)).size === 0 ? undefined : { kind: "node", node: merged, ...(x.rawName && { rawName: x.rawName }) };
   }
   if (x?.kind === "contents" && y?.kind === "contents") {
     const { codec } = options;
@@ -130,7 +130,7 @@ async function mergeChild<V>(
     const r = codec.merge(oldValue, left, right);
     if (!r.ok) return conflict(r.conflict);
     const bytes = codec.encode(r.value);
-    return { kind: "contents", mode, hash: hashObject(ctx.algorithm, "blob", bytes), pending: bytes };
+    return { kind: "contents", mode, hash: hashObject(ctx.algorithm, "blob", bytes), pending: bytes, ...(x.rawName && { rawName: x.rawName }) };
   }
   if (x === undefined || y === undefined) return conflict("removed on one side and changed on the other");
   return conflict("a value on one side and a directory on the other");

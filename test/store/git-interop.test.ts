@@ -80,6 +80,37 @@ describe("the store on disk is a Git repository", () => {
     await repo.close();
   });
 
+  it("names that are not UTF-8 (written by git) survive our writes and merges byte for byte", async () => {
+    const path = join(dir, "raw-names.git");
+    const repo = await Repo.open({ path });
+    const main = repo.branch("main");
+    await main.set("seed", "1");
+    const blob = execFileSync("git", [`--git-dir=${path}`, "hash-object", "-w", "--stdin"], { input: "raw\n" }).toString().trim();
+    const mktree = (entries: [string, string, Buffer][]) =>
+      execFileSync("git", [`--git-dir=${path}`, "mktree", "-z"], {
+        input: Buffer.concat(entries.map(([mode, hash, name]) => Buffer.concat([Buffer.from(`${mode} ${mode === "040000" ? "tree" : "blob"} ${hash}\t`), name, Buffer.from([0])]))),
+      })
+        .toString()
+        .trim();
+    const sub = mktree([["100644", blob, Buffer.from("x")]]);
+    const latin = (s: string) => Buffer.from(s, "latin1");
+    const rawNames = [latin("caf\xe9"), latin("a\xfe"), latin("a\xff")]; // the last two read alike as text
+    const tree = mktree([...rawNames.map((n): [string, string, Buffer] => ["100644", blob, n]), ["040000", sub, latin("d\xff")], ["100644", blob, Buffer.from("seed")]]);
+    git(path, "update-ref", "refs/heads/main", git(path, "commit-tree", tree, "-p", "main", "-m", "raw names"));
+    const wip = await main.fork("wip");
+    await main.set("other", "1");
+    await main.set("d\uFFFD/y", "into the raw directory");
+    await wip.set("more", "2");
+    expect((await main.merge(wip)).ok).toBe(true);
+    const listed = execFileSync("git", [`--git-dir=${path}`, "ls-tree", "-r", "-z", "--name-only", "main"])
+      .toString("latin1")
+      .split("\0")
+      .filter((n) => n !== "");
+    expect(listed.sort()).toEqual(["a\xfe", "a\xff", "caf\xe9", "d\xff/x", "d\xff/y", "more", "other", "seed"].sort());
+    execFileSync("git", [`--git-dir=${path}`, "fsck", "--strict"], { stdio: "pipe" });
+    await repo.close();
+  });
+
   it("reads what git wrote, after git gc packed it", async () => {
     const path = join(dir, "b.git");
     const repo = await Repo.open({ path });
