@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Repo } from "../../src/store/repo.js";
 import type { Branch } from "../../src/store/branch.js";
+import { expectCanonical, startAt } from "./queue-canonical.js";
 
 type Command =
   | { kind: "push"; r: number; count: number }
@@ -33,13 +34,16 @@ async function treeHash(b: Branch<string>): Promise<string> {
   return (await (await b.head())!.tree()).hash();
 }
 
-async function run(replicas: number, base: number, commands: Command[]): Promise<void> {
+async function run(replicas: number, base: number, commands: Command[], start = 0): Promise<void> {
   const repo = await Repo.memory();
+  const { ctx } = repo.internals;
   try {
     const main = repo.branch("r0");
-    // A common start, large enough that pushes cross into the next epoch (64 elements each).
+    // A common start, large enough that pushes cross into the next epoch (64 elements each); its
+    // first element in epoch `start`, so that a few epochs cross blocks of high levels.
+    if (start !== 0 && base > 0) await startAt(main, start, valueOf(9, 0));
     await main.transaction(async (tx) => {
-      for (let k = 0; k < base; k++) await tx.queue("q").push(valueOf(9, k));
+      for (let k = start !== 0 && base > 0 ? 1 : 0; k < base; k++) await tx.queue("q").push(valueOf(9, k));
     });
     const branches: Branch<string>[] = [main];
     for (let i = 1; i < replicas; i++) branches.push(await main.fork(`r${i}`));
@@ -77,18 +81,22 @@ async function run(replicas: number, base: number, commands: Command[]): Promise
       }
     }
     // Merging two replicas both ways gives the same tree (checked on copies, before the final round).
-    if (replicas >= 2) {
+    // (With no common start, a replica that did nothing has no commit to merge.)
+    if (replicas >= 2 && (await branches[0].head()) !== undefined && (await branches[1].head()) !== undefined) {
       const x = await branches[0].fork("x");
       const y = await branches[1].fork("y");
       const [hx, hy] = [(await x.head())!.hash, (await y.head())!.hash];
       expect((await x.merge(hy)).ok).toBe(true);
       expect((await y.merge(hx)).ok).toBe(true);
       expect(await treeHash(x)).toBe(await treeHash(y));
+      await expectCanonical(x, ctx);
     }
     // Everyone merges into r0, then r0 back into everyone.
     for (let i = 1; i < replicas; i++) expect((await main.merge(branches[i])).ok).toBe(true);
     for (let i = 1; i < replicas; i++) expect((await branches[i].merge(main)).ok).toBe(true);
     const final = await main.queue("q").toArray();
+    expect(await expectCanonical(main, ctx)).toBe(final.length);
+    expect(await main.queue("q").length()).toBe(final.length);
     for (let i = 1; i < replicas; i++) {
       expect(await branches[i].queue("q").toArray()).toEqual(final);
       expect(await treeHash(branches[i])).toBe(await treeHash(main));
@@ -120,6 +128,20 @@ describe("queue convergence (fast-check)", () => {
         ({ replicas, base, commands }) => run(replicas, base, commands),
       ),
       { numRuns: 40, seed: 20240504 },
+    );
+  }, 120_000);
+
+  it("the same starting just before block boundaries of levels 1, 2 and 8 (merges across spines)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          start: fc.constantFrom(0x0e, 0xfd, 0x0ffffffd),
+          base: fc.constantFrom(3, 62, 126, 200),
+          commands: fc.array(command(3), { minLength: 5, maxLength: 25 }),
+        }),
+        ({ start, base, commands }) => run(3, base, commands, start),
+      ),
+      { numRuns: 30, seed: 77 },
     );
   }, 120_000);
 

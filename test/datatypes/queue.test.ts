@@ -227,7 +227,12 @@ for (const maker of repoMakers()) {
         const paths = execFileSync("git", ["--git-dir", dir, "ls-tree", "-r", "--name-only", "main"], { maxBuffer: 64 << 20 }).toString().trim().split("\n");
         expect(paths).toHaveLength(n + 1);
         const depth = paths.reduce((d, p) => Math.max(d, p.split("/").length), 0);
-        expect(depth).toBe(6); // big/<k>/<digit>/<digit>/<digit>/<element>
+        // 3,125 full epochs (0 to 0xc34): front and back meet at level 3, so the deepest path is
+        // big/m3.<n>/<level-2 block>/<level-1 block>/<epoch>/<element>
+        expect(depth).toBe(6);
+        const root = execFileSync("git", ["--git-dir", dir, "ls-tree", "--name-only", "main:big"]).toString().trim().split("\n");
+        // lo's level-1 and level-2 blocks after it, level-3 blocks 1 to b, hi's blocks before it
+        expect(root.sort()).toEqual([".irmin-type", "b1.256", "b2.3072", "f1.960", "f2.15360", "hi.00000c34.64", "lo.00000000.64", "m3.180224"]);
         const q = main.queue("big");
         expect(await q.peek()).toBe("v0");
         expect(await q.length()).toBe(n);
