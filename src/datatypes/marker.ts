@@ -35,10 +35,19 @@ function typesByHash(algorithm: HashAlgorithm): Map<Hash, DataTypeName> {
   return m;
 }
 
-/** The marker entry of `type`, to put at {@link TYPE_ENTRY} in the type's subtree. */
+// Marker entries by algorithm and type: hashed once per process, not once per new subtree.
+const markerChildren = new Map<string, Child>();
+
+/** The marker entry of `type`, to put at {@link TYPE_ENTRY} in the type's subtree (the same immutable entry every time). */
 export function markerChild(ctx: TreeContext, type: DataTypeName): Child {
-  const bytes = markerBytes(type);
-  return { kind: "contents", mode: MODE_FILE, hash: hashObject(ctx.algorithm, "blob", bytes), pending: bytes };
+  const key = `${ctx.algorithm} ${type}`;
+  let child = markerChildren.get(key);
+  if (child === undefined) {
+    const bytes = markerBytes(type);
+    child = { kind: "contents", mode: MODE_FILE, hash: hashObject(ctx.algorithm, "blob", bytes), pending: bytes };
+    markerChildren.set(key, child);
+  }
+  return child;
 }
 
 /** The data type `node` describes itself as, or `undefined` for a plain directory. Loads `node` (one read at most). */
