@@ -52,19 +52,17 @@ export interface ObjectStore {
 
 /** One object as a pack stores it (see {@link ObjectStore.getStored}). */
 export interface StoredObject {
-  /** Its type, with a delta resolved (the type of the object, not `ofs-delta`). */
-  readonly type: ObjectType;
-  /** Its size once inflated (and its delta applied). */
-  readonly size: number;
+  /** A whole object's type; `undefined` for a delta (its type is its base's). */
+  readonly type: ObjectType | undefined;
   /**
    * A delta's base (its id), whether the pack wrote it as an OFS_DELTA or a REF_DELTA;
    * `undefined` for a whole object.
    */
   readonly base: Hash | undefined;
+  /** What `compressed` inflates to, in bytes: the object, or the delta. */
+  readonly size: number;
   /** The zlib stream of the entry: the whole object, or the delta against `base`. */
   readonly compressed: Uint8Array;
-  /** The inflated size of `compressed` (the delta's size for a delta). */
-  readonly compressedSize: number;
 }
 
 /**

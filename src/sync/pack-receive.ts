@@ -197,11 +197,6 @@ class PackInput {
   }
 }
 
-function isDefinitelyCorrupt(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === "Z_DATA_ERROR" || code === "ERR_BUFFER_TOO_LARGE" || code === "Z_NEED_DICT" || code === "Z_STREAM_ERROR";
-}
-
 /** Inflates with `inflater`, mapping zlib's failures to CORRUPT; undefined when the input ends first. */
 function inflateSome(inflater: Inflater, data: Uint8Array, offset: number, size: number, what: string): { output: Uint8Array; consumed: number } | undefined {
   let r;

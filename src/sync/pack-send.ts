@@ -10,16 +10,12 @@
  * is skipped without being read.
  */
 import { corrupt, IrminError, invalidArgument } from "../core/errors.js";
-import { digestLength, isHash, type Hash, type HashAlgorithm } from "../core/hash.js";
+import { digestLength, isHash, writeHex, type Hash, type HashAlgorithm } from "../core/hash.js";
 import type { ObjectStore } from "../backend/object-store.js";
 import type { ObjectType, RawObject } from "../codec/object.js";
 import { decodeCommit } from "../codec/commit.js";
 import { decodeTag } from "../codec/tag.js";
-import { createDelta } from "../codec/pack/delta.js";
-import { DeltaWindow } from "../codec/pack/delta-window.js";
-import { PackWriter } from "../codec/pack/pack-writer.js";
-import { concatBytes } from "./pkt-line.js";
-import { reportProgress, type SyncProgress } from "./progress.js";
+import { IdSet } from "./id-set.js";
 
 /** Options of {@link objectsToSend}. */
 export interface ObjectsToSendOptions {
@@ -127,10 +123,20 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
   if (depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1)) throw invalidArgument(`bad depth ${depth}`);
 
   const out: Hash[] = [];
+  const idLength = digestLength(algorithm);
+  // Every id sent or known, also as binary ids: the tree walk tests each entry against it before
+  // building the entry's hex id (most entries of most trees were seen already).
+  const seen = new IdSet(idLength);
+  const scratch = new Uint8Array(idLength);
+  const see = (h: Hash) => {
+    writeHex(h, scratch, 0);
+    seen.add(scratch, 0, 1);
+  };
   const sent = new Set<Hash>();
   const emit = (h: Hash) => {
     if (sent.has(h)) return false;
     sent.add(h);
+    see(h);
     out.push(h);
     return true;
   };
@@ -246,14 +252,15 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
   const known = new Set<Hash>(haveTrees);
   const edgeRoots = [...new Set([...edges].slice(0, MAX_EDGE_BASES).map((e) => e.tree))];
   for (const t of edgeRoots) known.add(t);
+  for (const t of known) see(t);
   const baseHints = new Map<Hash, Hash>();
   const paths = new Map<Hash, string>();
-  const idLength = digestLength(algorithm);
   const all = () => true;
-  const treeEntries = async (hash: Hash, wanted: (id: Hash) => boolean = all) => {
+  const unseen = (data: Uint8Array, pos: number) => seen.indexOf(data, pos) < 0;
+  const treeEntries = async (hash: Hash, wanted: (id: Hash) => boolean = all, fresh?: (data: Uint8Array, pos: number) => boolean) => {
     const o = await need(objects, hash, "tree");
     if (o.type !== "tree") throw corrupt(`object ${hash} is a ${o.type}, expected a tree`);
-    return scanTree(o.data, idLength, hash, wanted);
+    return scanTree(o.data, idLength, hash, wanted, fresh);
   };
   const unknown = (id: Hash) => !known.has(id) && !sent.has(id);
   const trees: Hash[] = [];
@@ -264,12 +271,16 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
       const { hash, path, bases } = stack.pop()!;
       if (known.has(hash) || sent.has(hash)) continue;
       sent.add(hash);
+      see(hash);
       trees.push(hash);
       paths.set(hash, path);
       const baseByName = new Map<string, Hash[]>();
       for (const b of bases) {
         for (const e of await treeEntries(b)) {
-          known.add(e.hash);
+          if (!known.has(e.hash)) {
+            known.add(e.hash);
+            see(e.hash);
+          }
           // By name and kind: a path may be a file in one version and a directory in another.
           const key = `${e.kind} ${e.name}`;
           const list = baseByName.get(key);
@@ -277,7 +288,7 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
           else if (!list.includes(e.hash)) list.push(e.hash);
         }
       }
-      for (const e of await treeEntries(hash, baseByName.size === 0 ? unknown : all)) {
+      for (const e of await treeEntries(hash, baseByName.size === 0 ? unknown : all, baseByName.size === 0 ? unseen : undefined)) {
         const kind = e.kind;
         // Gitlinks point into another repository: never sent.
         if (kind === "commit") continue;
@@ -288,6 +299,7 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
         if (kind === "tree") stack.push({ hash: e.hash, path: sub, bases: same });
         else {
           sent.add(e.hash);
+          see(e.hash);
           blobs.push(e.hash);
           paths.set(e.hash, sub);
         }
@@ -367,14 +379,24 @@ for (let i = 0; i < 256; i++) {
  * built only when `wanted(id)` says the entry matters (their order and equality is all the walk
  * needs). CORRUPT when the bytes are not a tree's.
  */
-function scanTree(data: Uint8Array, idLength: number, hash: Hash, wanted: (id: Hash) => boolean): ScannedEntry[] {
+function scanTree(data: Uint8Array, idLength: number, hash: Hash, wanted: (id: Hash) => boolean, fresh?: (data: Uint8Array, pos: number) => boolean): ScannedEntry[] {
   const out: ScannedEntry[] = [];
   const codes = new Uint16Array(idLength * 2);
   let pos = 0;
   while (pos < data.length) {
-    const space = data.indexOf(0x20, pos);
-    const nul = space < 0 ? -1 : data.indexOf(0, space + 1);
+    // Byte loops: a call to indexOf per entry costs more than the short scans themselves.
+    const end = data.length;
+    let space = pos;
+    while (space < end && data[space] !== 0x20) space++;
+    if (space >= end) space = -1;
+    let nul = space < 0 ? end : space + 1;
+    while (nul < end && data[nul] !== 0) nul++;
+    if (nul >= end) nul = -1;
     if (space <= pos || space - pos > 7 || nul < 0 || nul === space + 1 || nul + 1 + idLength > data.length) throw corrupt(`tree ${hash}: malformed entry at byte ${pos}`);
+    if (fresh !== undefined && !fresh(data, nul + 1)) {
+      pos = nul + 1 + idLength;
+      continue;
+    }
     for (let i = 0, at = nul + 1; i < idLength; i++) {
       const b = data[at + i];
       codes[2 * i] = HEX_CODES[2 * b];
@@ -411,108 +433,4 @@ async function depthLevels(load: (h: Hash) => Promise<{ parents: readonly Hash[]
   return levels;
 }
 
-/** Options of {@link packStream}. */
-export interface PackStreamOptions {
-  /** Deltas against earlier entries as OFS_DELTA (default true); else as REF_DELTA naming the base. */
-  ofsDelta?: boolean;
-  /** Whether to look for deltas at all (default true). */
-  deltas?: boolean;
-  /** Objects the receiver has (not in the pack): REF_DELTA bases of a thin pack. */
-  thinBases?: Hash[];
-  /** Suggested bases (object → base), as {@link objectsToSend} returns in `baseHints`. */
-  baseHints?: ReadonlyMap<Hash, Hash>;
-  /** Delta window size (default 10). */
-  window?: number;
-  /** zlib level (default 6). */
-  compression?: number;
-  onProgress?: (p: SyncProgress) => void;
-}
-
-/** How many bytes are gathered before a chunk is yielded. */
-const CHUNK = 64 * 1024;
-
-/**
- * A version-2 pack of `hashes`, streamed; OFS_DELTA (when ofsDelta) between similar objects where
- * they pay, thin REF_DELTA against `thinBases` only when thin.
- *
- * Trees and blobs are tried against the last `window` objects of their type (feed versions of a
- * path together, as {@link objectsToSend} orders them); a delta is kept when it at least halves
- * the object. With `thinBases` and `baseHints`, an object whose hinted base is one of the thin
- * bases is also tried against it, and written as a REF_DELTA to it when that is smaller: the
- * receiver must complete the pack (`git index-pack --fix-thin`). Memory: the window plus one
- * chunk. NOT_FOUND when an object is missing (the stream fails; nothing half-valid is produced
- * since the trailing checksum is never written).
- */
-export async function* packStream(objects: ObjectStore, algorithm: HashAlgorithm, hashes: Hash[], options: PackStreamOptions = {}): AsyncIterable<Uint8Array> {
-  const ofs = options.ofsDelta ?? true;
-  const deltas = options.deltas ?? true;
-  const thin = new Set(options.thinBases ?? []);
-  const hints = options.baseHints;
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  const writer = new PackWriter(
-    (chunk) => {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-    },
-    hashes.length,
-    algorithm,
-    { compression: options.compression },
-  );
-  const flush = () => {
-    const parts = pending;
-    pending = [];
-    pendingBytes = 0;
-    return parts.length === 1 ? parts[0] : concatBytes(parts);
-  };
-  const window = new DeltaWindow({ window: options.window ?? 10 });
-  // The previous object of the same type alone: with versions of a path side by side it is
-  // usually the best base, and a small delta from it spares trying the whole window.
-  const latest = new DeltaWindow({ window: 1 });
-  const remember = (type: ObjectType, data: Uint8Array, offset: number, depth: number) => {
-    window.add(type, data, offset, depth);
-    latest.add(type, data, offset, depth);
-  };
-  // For REF_DELTA inside the pack, the hash of each entry the window may pick as a base.
-  const hashAt = new Map<number, Hash>();
-  const total = hashes.length;
-  reportProgress(options.onProgress, { phase: "compressing", done: 0, total });
-  for (let i = 0; i < hashes.length; i++) {
-    const hash = hashes[i];
-    const o = await need(objects, hash, "object");
-    const offset = writer.offset === 0 ? 12 : writer.offset;
-    const deltable = deltas && (o.type === "blob" || o.type === "tree");
-    let choice = deltable ? latest.choose(o.type, o.data) : undefined;
-    if (deltable && (choice === undefined || choice.delta.length > o.data.length >> 3)) choice = window.choose(o.type, o.data) ?? choice;
-    let thinBase: { hash: Hash; delta: Uint8Array } | undefined;
-    const hinted = hints?.get(hash);
-    if (deltable && hinted !== undefined && thin.has(hinted) && o.data.length >= 50) {
-      const base = await objects.get(hinted);
-      if (base !== undefined && base.type === o.type) {
-        const delta = createDelta(base.data, o.data);
-        const limit = choice !== undefined ? choice.delta.length : Math.floor(o.data.length / 2) - 20;
-        if (delta.length < limit) {
-          thinBase = { hash: hinted, delta };
-          choice = undefined;
-        }
-      }
-    }
-    if (thinBase !== undefined) {
-      await writer.writeRefDelta(hash, thinBase.hash, thinBase.delta);
-      if (deltable) remember(o.type, o.data, offset, 1);
-    } else if (choice !== undefined) {
-      if (ofs) await writer.writeOfsDelta(hash, choice.baseOffset, choice.delta);
-      else await writer.writeRefDelta(hash, hashAt.get(choice.baseOffset)!, choice.delta);
-      remember(o.type, o.data, offset, choice.depth);
-    } else {
-      await writer.writeObject(o.type, o.data, hash);
-      if (deltable) remember(o.type, o.data, offset, 0);
-    }
-    if (deltable && !ofs) hashAt.set(offset, hash);
-    if ((i & 255) === 255) reportProgress(options.onProgress, { phase: "compressing", done: i + 1, total });
-    if (pendingBytes >= CHUNK) yield flush();
-  }
-  await writer.finish();
-  reportProgress(options.onProgress, { phase: "compressing", done: total, total });
-  yield flush();
-}
+export { packStream, type PackStreamOptions } from "./pack-stream.js";

@@ -91,20 +91,54 @@ describe("objectsToSend and packStream on a history made by git", () => {
 
   it("packs what git index-pack --strict accepts, with deltas on similar blobs", async () => {
     const r = await objectsToSend(backend.objects, "sha1", [rev("main"), rev("side"), rev("v1")], []);
-    const pack = await collect(packStream(backend.objects, "sha1", r.hashes));
+    // Compressed here (no copy of stored entries): the delta search and zlib at work.
+    const pack = await collect(packStream(backend.objects, "sha1", r.hashes, { reuse: false }));
     const v = verifyPack(tmp.dir, pack, "full");
     expect(new Set(v.ids)).toEqual(new Set(r.hashes));
     expect(v.deltas).toBeGreaterThan(15);
     // Without deltas the same objects, bigger.
-    const plain = await collect(packStream(backend.objects, "sha1", r.hashes, { deltas: false }));
+    const plain = await collect(packStream(backend.objects, "sha1", r.hashes, { deltas: false, reuse: false }));
     const vp = verifyPack(tmp.dir, plain, "plain");
     expect(vp.deltas).toBe(0);
     expect(new Set(vp.ids)).toEqual(new Set(r.hashes));
     expect(plain.length).toBeGreaterThan(pack.length * 1.5);
     // REF_DELTA against earlier entries when the receiver cannot take OFS_DELTA.
-    const refs = await collect(packStream(backend.objects, "sha1", r.hashes, { ofsDelta: false }));
+    const refs = await collect(packStream(backend.objects, "sha1", r.hashes, { ofsDelta: false, reuse: false }));
     const vr = verifyPack(tmp.dir, refs, "refdelta");
     expect(vr.deltas).toBe(v.deltas);
+  });
+
+  it("copies what git gc packed (deltas included) without reading the objects, as OFS or REF deltas", async () => {
+    const gced = join(tmp.dir, "gced.git");
+    runGit(["clone", "-q", "--bare", repo, gced], { cwd: tmp.dir });
+    runGit(["--git-dir", gced, "gc", "-q", "--aggressive"], { cwd: tmp.dir });
+    const served = await gitBackend({ path: gced });
+    try {
+      const r = await objectsToSend(served.objects, "sha1", [rev("main"), rev("side"), rev("v1")], []);
+      let reads = 0;
+      const store = Object.create(served.objects) as ObjectStore;
+      store.get = (h) => {
+        reads++;
+        return served.objects.get(h);
+      };
+      for (const ofsDelta of [true, false]) {
+        reads = 0;
+        const pack = await collect(packStream(store, "sha1", r.hashes, { ofsDelta }));
+        const v = verifyPack(tmp.dir, pack, `reused-${ofsDelta}`);
+        expect(new Set(v.ids)).toEqual(new Set(r.hashes));
+        expect(v.deltas).toBeGreaterThan(15);
+        // Only objects whose stored delta base is not sent are read (and compressed) here.
+        expect(reads).toBeLessThan(r.hashes.length / 10);
+      }
+      // A thin pack: bases the receiver has are named, not sent.
+      const older = await objectsToSend(served.objects, "sha1", [rev("main")], [rev("main~5")]);
+      const thin = await collect(packStream(store, "sha1", older.hashes, { thinBases: [...new Set(older.baseHints.values())], baseHints: older.baseHints }));
+      const fixed = join(tmp.dir, "fixed");
+      runGit(["clone", "-q", "--bare", gced, fixed], { cwd: tmp.dir });
+      runGit(["--git-dir", fixed, "index-pack", "--strict", "--stdin", "--fix-thin"], { cwd: tmp.dir, input: thin });
+    } finally {
+      await served.close();
+    }
   });
 
   it("streams in chunks and reports progress", async () => {

@@ -1,7 +1,7 @@
 import { invalidArgument, IrminError } from "../../core/errors.js";
 import { type Hash, type HashAlgorithm, isHash } from "../../core/hash.js";
 import { hashObject, isObjectType, type ObjectType, type RawObject } from "../../codec/object.js";
-import type { ObjectStore, PackSink } from "../../backend/object-store.js";
+import type { ObjectStore, PackSink, StoredObject } from "../../backend/object-store.js";
 import type { LooseObjects } from "./loose-objects.js";
 
 /** What the object store needs from the packfiles of `objects/pack` (implemented by `PackDirectory`). */
@@ -12,6 +12,8 @@ export interface PackSource {
   hasKnown(hash: Hash): Promise<boolean>;
   hashes(): AsyncIterable<Hash>;
   writePack(objects: AsyncIterable<RawObject> | Iterable<RawObject>): Promise<{ name: string; count: number }>;
+  /** An object as a pack stores it (see `ObjectStore.getStored`); undefined when no open pack holds it. */
+  getStored?(hash: Hash): StoredObject | undefined;
   /** A sink for a received pack, kept as it is (see `ObjectStore.openPackSink`). */
   openPackSink?(): PackSink;
   /** Writes distinct, hashed objects as one pack, flushed before it is visible. */
@@ -114,6 +116,16 @@ export class GitObjectStore implements ObjectStore {
       await mapLimit(missing, this.options.concurrency, ([h, o]) => this.loose.write(h, o.type, o.data));
     }
     return hashes;
+  }
+
+  /**
+   * The object `hash` as a pack stores it, for a server to copy into the pack it sends (see
+   * `ObjectStore.getStored`): undefined when it is loose, in no open pack, or its entry fails the
+   * index's CRC-32. Synchronous: one index lookup and one positioned read.
+   */
+  getStored(hash: Hash): StoredObject | undefined {
+    this.live();
+    return this.packs.getStored?.(hash);
   }
 
   /**

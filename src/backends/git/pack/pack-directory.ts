@@ -153,6 +153,26 @@ export class PackDirectory {
   }
 
   /**
+   * The object `hash` as the first open pack holding it stores it (see `PackReader.storedEntry`),
+   * or undefined when no open pack holds it (no rescan: the caller falls back to {@link get}).
+   */
+  getStored(hash: Hash): ReturnType<PackReader["storedEntry"]> {
+    this.live();
+    if (!isHash(hash, this.algorithm)) return undefined;
+    for (const p of this.packs) {
+      if (!p.reader.has(hash)) continue;
+      try {
+        return p.reader.storedEntry(hash);
+      } catch (e) {
+        // A pack dropped by a concurrent rescan: the checked read path finds the object.
+        if (isIrminError(e, "CLOSED")) return undefined;
+        throw e;
+      }
+    }
+    return undefined;
+  }
+
+  /**
    * A sink that keeps a received pack as it is (see `ObjectStore.openPackSink`): on commit the
    * pack and its index are renamed into this directory, noted for the durability barrier, and
    * opened here at once (a rescan).
