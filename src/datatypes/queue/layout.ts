@@ -30,6 +30,7 @@
  * so merging a into b and b into a give the same tree.
  */
 import { corrupt, IrminError } from "../../core/errors.js";
+import { toHex } from "../../core/hash.js";
 import { Node, type Child, type ContentsChild, type NodeChild, type TreeContext } from "../../tree/node.js";
 import { decodeTimestamp, encodeTimestamp, type Timestamp } from "../hlc.js";
 import { TYPE_ENTRY } from "../marker.js";
@@ -154,9 +155,11 @@ export function dirOf(parts: Iterable<Part>, owner: object | undefined): Node {
 
 // ---- nonces and element names ----
 
-const NONCE_WORDS = 2;
-const pool = new Uint32Array(NONCE_WORDS * 8192);
-let poolAt = pool.length;
+// Nonces are cut from a pool of random hex: one system call and one hex conversion per 8,192 pushes.
+const NONCE_HEX = 16;
+const POOL_NONCES = 8192;
+let pool = "";
+let poolAt = 0;
 let lastWall = -1;
 let lastWallHex = "";
 
@@ -166,22 +169,20 @@ function hex8(n: number): string {
 }
 
 /**
- * A fresh element name for a push at `time`: {@link encodeTimestamp}'s text, then a 64-bit nonce
- * cut from a pool of random words (one system call per 8,192 pushes). The wall clock's hex is
- * reused while it does not change (most pushes of a run share it).
+ * A fresh element name for a push at `time`: {@link encodeTimestamp}'s text, then a 64-bit random
+ * nonce. The wall clock's hex is reused while it does not change (most pushes of a run share it).
  */
 export function elementName(time: Timestamp): string {
   if (poolAt === pool.length) {
-    crypto.getRandomValues(pool);
+    pool = toHex(crypto.getRandomValues(new Uint8Array((POOL_NONCES * NONCE_HEX) / 2)));
     poolAt = 0;
   }
   if (time.wall !== lastWall) {
-    const t = encodeTimestamp(time);
+    lastWallHex = encodeTimestamp(time).slice(0, TIME_DIGITS - 8);
     lastWall = time.wall;
-    lastWallHex = t.slice(0, TIME_DIGITS - 8);
   }
-  const name = lastWallHex + hex8(time.logical) + hex8(pool[poolAt]) + hex8(pool[poolAt + 1]);
-  poolAt += NONCE_WORDS;
+  const name = lastWallHex + hex8(time.logical) + pool.slice(poolAt, poolAt + NONCE_HEX);
+  poolAt += NONCE_HEX;
   return name;
 }
 
