@@ -8,8 +8,9 @@
  *    and git backends.
  * 2. n = 1,000 × scale, one commit per operation (`push q` / `pop q`), on both backends.
  *
- * Each run checks that the pops return the pushes in order. Notes give the objects read and
- * written per operation (`ctx.stats`).
+ * Each run checks that the pops return the pushes in order. Notes give the speed as a fraction of
+ * the baseline's (`1/40`: forty times slower; the ratio column rounds such small numbers to 0.0x)
+ * and the objects read and written per operation (`ctx.stats`).
  */
 import { Repo } from "../../src/store/repo.js";
 import { type BenchOptions, type BenchRow, envScale, median, scaled, seconds, TempDirs } from "../harness.js";
@@ -111,15 +112,20 @@ export async function runQueueBench(options: BenchOptions = {}): Promise<BenchRo
       const baseRate = (2 * n) / base;
       for (const backend of ["memory", "git"] as const) {
         log(`queue: ${n} pushes then ${n} pops, ${label}, ${backend} backend`);
-        const repo = backend === "memory" ? await Repo.memory() : await Repo.open({ path: `${await tmp.make("queue")}/repo.git`, backend: "git" });
-        let t: number;
-        try {
-          t = await seconds(() => ours(repo, n, batch));
-        } finally {
-          await repo.close();
+        // The memory backend is quick: the median of `runs` (the git backend, slower, runs once).
+        const times: number[] = [];
+        let perOp = "";
+        for (let r = 0; r < (backend === "memory" ? runs : 1); r++) {
+          const repo = backend === "memory" ? await Repo.memory() : await Repo.open({ path: `${await tmp.make("queue")}/repo.git`, backend: "git" });
+          try {
+            times.push(await seconds(() => ours(repo, n, batch)));
+          } finally {
+            await repo.close();
+          }
+          const { reads, writes } = repo.internals.ctx.stats;
+          perOp = `${(reads / (2 * n)).toFixed(2)} object reads and ${(writes / (2 * n)).toFixed(2)} writes per operation`;
         }
-        const { reads, writes } = repo.internals.ctx.stats;
-        const rate = (2 * n) / t;
+        const rate = (2 * n) / median(times);
         rows.push({
           group: GROUP,
           name: `${backend}: ${n} push + ${n} pop, ${label}`,
@@ -130,7 +136,7 @@ export async function runQueueBench(options: BenchOptions = {}): Promise<BenchRo
           ratio: rate / baseRate,
           // the paper's queue on its raw-memory backend was 5× slower than Core's queue
           goal: backend === "memory" && batch > 1 ? 0.2 : undefined,
-          note: `${(baseRate / rate).toFixed(0)}× slower than the baseline; ${(reads / (2 * n)).toFixed(2)} object reads and ${(writes / (2 * n)).toFixed(2)} writes per operation`,
+          note: `1/${(baseRate / rate).toFixed(0)} of the baseline's speed (${(baseRate / rate).toFixed(0)}× slower${backend === "memory" && batch > 1 ? "; the paper's goal: 1/5" : ""}); ${perOp}`,
         });
       }
     }
