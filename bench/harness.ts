@@ -234,3 +234,60 @@ export function formatTable(rows: readonly BenchRow[]): string {
   if (notes.length > 0) out.push("", "notes:", ...notes);
   return out.join("\n");
 }
+
+/** Median costs of the file-system operations a commit is made of, measured in one directory. */
+export interface FsCosts {
+  /** Creating (and writing 300 bytes into) a new file, µs. */
+  readonly createUs: number;
+  /** Renaming a file over an existing one (a ref update), µs. */
+  readonly renameUs: number;
+  /** `fdatasync` of a new 300-byte file, µs. */
+  readonly datasyncUs: number;
+  /** `fsync` of the directory after a rename into it, µs. */
+  readonly dirsyncUs: number;
+}
+
+/**
+ * Measures {@link FsCosts} in `dir` (`samples` of each, medians). On the machines these
+ * benchmarks run on, a file creation costs anywhere from 20 µs to more than 1 ms depending on the
+ * directory and the load, which decides most of the write ratios: printing it beside them makes
+ * a run interpretable.
+ */
+export async function measureFsCosts(dir: string, samples = 40): Promise<FsCosts> {
+  const { closeSync, fdatasyncSync, fsyncSync, openSync, renameSync, writeSync } = await import("node:fs");
+  const t = (f: () => void) => {
+    const a = process.hrtime.bigint();
+    f();
+    return Number(process.hrtime.bigint() - a) / 1e3;
+  };
+  const create: number[] = [];
+  const rename: number[] = [];
+  const datasync: number[] = [];
+  const dirsync: number[] = [];
+  const bytes = new Uint8Array(300).fill(97);
+  const target = join(dir, "fs-cost-target");
+  closeSync(openSync(target, "w"));
+  for (let i = 0; i < samples; i++) {
+    const tmp = join(dir, `fs-cost-${i}`);
+    let fd = -1;
+    create.push(
+      t(() => {
+        fd = openSync(tmp, "wx");
+        writeSync(fd, bytes);
+      }),
+    );
+    datasync.push(t(() => fdatasyncSync(fd)));
+    closeSync(fd);
+    rename.push(t(() => renameSync(tmp, target)));
+    const d = openSync(dir, "r");
+    dirsync.push(t(() => fsyncSync(d)));
+    closeSync(d);
+  }
+  await rm(target, { force: true });
+  return { createUs: median(create), renameUs: median(rename), datasyncUs: median(datasync), dirsyncUs: median(dirsync) };
+}
+
+/** `FsCosts` as a short note. */
+export function formatFsCosts(c: FsCosts): string {
+  return `create ${c.createUs.toFixed(0)} µs, rename over a file ${c.renameUs.toFixed(0)} µs, fdatasync ${c.datasyncUs.toFixed(0)} µs, directory fsync ${c.dirsyncUs.toFixed(0)} µs`;
+}

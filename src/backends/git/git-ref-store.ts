@@ -257,7 +257,7 @@ export class GitRefStore implements RefStore {
         if (current === undefined) await this.checkCreatable(ref);
         await Promise.all([lock.write(`${next}\n`), this.options.beforeUpdate?.()]);
         this.reflogs.append(ref, current, next, REFLOG_MESSAGE, () => this.headTarget());
-        await this.commit(lock, ref);
+        await this.commit(lock, ref, loose !== undefined);
       }
       change = { name: ref, before: current, after: next };
     } finally {
@@ -290,9 +290,9 @@ export class GitRefStore implements RefStore {
   }
 
   /** Renames the lock over the ref; an empty directory left where the ref goes (by deleted refs) is removed first. */
-  private async commit(lock: LockFile, ref: string): Promise<void> {
+  private async commit(lock: LockFile, ref: string, replacesFile: boolean): Promise<void> {
     try {
-      await lock.commit();
+      await lock.commit({ retire: replacesFile });
     } catch (e) {
       const code = errnoCode(e);
       if (code !== "EISDIR" && code !== "ENOTEMPTY" && code !== "EEXIST") throw ioError(e, `writing ${ref}`);

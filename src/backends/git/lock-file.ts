@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, renameSync, unlinkSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, renameSync, unlink, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { IrminError } from "../../core/errors.js";
 import { closeQuietly, datasync, syncDirectory } from "./durability.js";
@@ -15,6 +15,9 @@ export interface LockOptions {
    */
   readonly fsync: boolean;
 }
+
+/** Counter of retired target names (see {@link LockFile.commit}). */
+let retired = 0;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -93,12 +96,36 @@ export class LockFile {
    * Replaces the target with what was written (one `rename`, atomic) and releases the lock.
    * When the rename fails, the error is rethrown and the lock stays held: the caller may fix the
    * target (e.g. remove an empty directory in its way) and commit again, or release.
+   *
+   * With `retire` (the target is known to exist), the old target file is first given a second
+   * name, `<target>..retired-<pid>-<n>.lock`, removed in the background once the rename is done:
+   * the rename then no longer frees the old file's inode, which on ext4 under load costs up to a
+   * millisecond on the critical path (measured: rename over a file 500–940 µs, link + rename
+   * ~200 µs). The name is no ref's and no ref's lock (`..` is refused in ref names) and git skips
+   * `*.lock` files when it lists refs; a crash before the removal leaves only that harmless name.
    */
-  async commit(): Promise<void> {
+  async commit(options: { retire?: boolean } = {}): Promise<void> {
     if (this.done) return;
     this.close();
-    renameSync(this.path, this.target);
+    let aside: string | undefined;
+    if (options.retire) {
+      aside = `${this.target}..retired-${process.pid}-${retired++}.lock`;
+      try {
+        linkSync(this.target, aside);
+      } catch {
+        // Gone meanwhile, or not a file: a plain rename.
+        aside = undefined;
+      }
+    }
+    try {
+      renameSync(this.path, this.target);
+    } catch (e) {
+      if (aside !== undefined) unlink(aside, () => undefined);
+      throw e;
+    }
     this.done = true;
+    // Freeing the old inode happens on the thread pool, off the caller's path.
+    if (aside !== undefined) unlink(aside, () => undefined);
     if (this.fsync) await syncDirectory(dirname(this.target));
   }
 

@@ -90,6 +90,8 @@ describe("locks", () => {
     expect(await b.refs.get("refs/heads/packed")).toBeUndefined();
     const leftovers = (d: string): string[] =>
       readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? leftovers(join(d, e.name)) : e.name.endsWith(".lock") ? [e.name] : []));
+    // The second name of a replaced ref file is removed in the background (see LockFile.commit): bounded wait.
+    for (let i = 0; i < 100 && leftovers(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(leftovers(dir)).toEqual([]);
   });
 });
