@@ -2,13 +2,38 @@
  * Hashing and zlib for Node. This is the only module of the pure layers that touches Node
  * built-ins; a browser build replaces it (package.json `browser` field) with pure-JS versions.
  */
+import * as cryptoModule from "node:crypto";
 import { createHash } from "node:crypto";
 import { constants as zlibConstants, crc32 as zlibCrc32, createInflate, deflateSync, inflateSync } from "node:zlib";
 import type { HashAlgorithm } from "../core/hash.js";
 import { crc32 as pureCrc32 } from "../codec/pack/crc32.js";
 
+/** One-shot hashing (Node >= 20.12), much cheaper than a Hash object for small inputs. */
+const oneShot = (cryptoModule as { hash?: (algorithm: string, data: Uint8Array, encoding: string) => Buffer | string }).hash;
+/** Inputs up to this size are copied together and hashed in one call. */
+const ONE_SHOT_MAX = 1 << 16;
+let scratch = new Uint8Array(4096);
+
+/** The chunks copied into the scratch buffer when small enough for {@link oneShot}; else undefined. */
+function joined(chunks: readonly Uint8Array[]): Uint8Array | undefined {
+  if (oneShot === undefined) return undefined;
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  if (n > ONE_SHOT_MAX) return undefined;
+  if (chunks.length === 1) return chunks[0];
+  if (n > scratch.length) scratch = new Uint8Array(ONE_SHOT_MAX);
+  let at = 0;
+  for (const c of chunks) {
+    scratch.set(c, at);
+    at += c.length;
+  }
+  return scratch.subarray(0, n);
+}
+
 /** Digest of the concatenation of `chunks`. */
 export function digest(algorithm: HashAlgorithm, chunks: readonly Uint8Array[]): Uint8Array {
+  const whole = joined(chunks);
+  if (whole !== undefined) return oneShot!(algorithm, whole, "buffer") as Buffer;
   const h = createHash(algorithm);
   for (const c of chunks) h.update(c);
   return h.digest();
@@ -16,6 +41,8 @@ export function digest(algorithm: HashAlgorithm, chunks: readonly Uint8Array[]):
 
 /** Hex digest of the concatenation of `chunks`. */
 export function digestHex(algorithm: HashAlgorithm, chunks: readonly Uint8Array[]): string {
+  const whole = joined(chunks);
+  if (whole !== undefined) return oneShot!(algorithm, whole, "hex") as string;
   const h = createHash(algorithm);
   for (const c of chunks) h.update(c);
   return h.digest("hex");

@@ -16,10 +16,10 @@
  * second pass over the objects (git's `--check-self-contained-and-connected`).
  */
 import { corrupt, IrminError, isIrminError } from "../core/errors.js";
-import { digestLength, toHex, type Hash, type HashAlgorithm } from "../core/hash.js";
+import { digestLength, toHex, writeHex, type Hash, type HashAlgorithm } from "../core/hash.js";
 import type { ObjectStore, PackSink } from "../backend/object-store.js";
 import { decodeCommit } from "../codec/commit.js";
-import { objectHeader, type ObjectType, type RawObject } from "../codec/object.js";
+import type { ObjectType, RawObject } from "../codec/object.js";
 import { applyDelta, deltaSizes } from "../codec/pack/delta.js";
 import { decodeEntryHeader, decodeOfsDistance, decodePackHeader, objectTypeOfCode, PACK_HEADER_LENGTH, PACK_TYPE } from "../codec/pack/pack-format.js";
 import { decodeTag } from "../codec/tag.js";
@@ -330,8 +330,6 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
   const types: (ObjectType | undefined)[] = [];
   const hashes: Hash[] = [];
   const crcs: number[] = [];
-  const entryAtOffset = new Map<number, number>();
-  const entryOfHash = new Map<Hash, number>();
   const outsideBases = new Map<number, Hash>();
   const ids = new IdSet(idLength, Math.min(count, 1 << 20) + 16);
   const parentLinks: [Hash, Hash][] = [];
@@ -433,36 +431,65 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
     return base;
   };
 
+  /** Index (in `ids`) → entry, for received objects. */
+  let entryOfId = new Int32Array(Math.min(count, 1 << 20) + 16);
+  /** The entry holding the object whose raw id is at `bytes[pos..]`, or -1. */
+  const entryOfRawId = (bytes: Uint8Array, pos: number): number => {
+    const k = ids.indexOf(bytes, pos);
+    return k >= 0 && (ids.flags(k) & RECEIVED) !== 0 ? entryOfId[k] : -1;
+  };
+  const entryOfHex = (hex: Hash): number => {
+    writeHex(hex, scratch, 0);
+    return entryOfRawId(scratch, 0);
+  };
+
+  /** Records one resolved entry: id, checks, cache, batch. */
+  const record = (entry: number, type: ObjectType, data: Uint8Array): Hash => {
+    const id = digest(algorithm, [frameHeader(type, data.length), data]);
+    const hash = toHex(id);
+    check(type, data, hash);
+    const before = ids.size;
+    const k = ids.add(id, 0, 0);
+    // An object twice in one pack: legal, but an index cannot list it twice.
+    if (ids.size === before && (ids.flags(k) & RECEIVED) !== 0) selfContained = false;
+    else {
+      ids.add(id, 0, RECEIVED);
+      if (k >= entryOfId.length) {
+        const grown = new Int32Array(entryOfId.length * 2 + k);
+        grown.set(entryOfId);
+        entryOfId = grown;
+      }
+      entryOfId[k] = entry;
+    }
+    types[entry] = type;
+    hashes[entry] = hash;
+    const raw: RawObject = { type, data };
+    cache.set(entry, raw);
+    if (sink === undefined && !batchIndex.has(hash)) {
+      batch.push(raw);
+      batchIndex.set(hash, raw);
+      batchBytes += data.length;
+    }
+    return hash;
+  };
+
   /** Records a resolved entry, then resolves every delta that waited on it (iteratively). */
   const resolved = async (entry: number, type: ObjectType, data: Uint8Array): Promise<void> => {
-    const stack: { entry: number; type: ObjectType; data: Uint8Array }[] = [{ entry, type, data }];
-    while (stack.length > 0) {
-      const o = stack.pop()!;
-      const id = digest(algorithm, [objectHeader(o.type, o.data.length), o.data]);
-      const hash = toHex(id);
-      check(o.type, o.data, hash);
-      ids.add(id, 0, RECEIVED);
-      types[o.entry] = o.type;
-      hashes[o.entry] = hash;
-      // An object twice in one pack: legal, but an index cannot list it twice.
-      if (entryOfHash.has(hash)) selfContained = false;
-      else entryOfHash.set(hash, o.entry);
-      const raw: RawObject = { type: o.type, data: o.data };
-      cache.set(o.entry, raw);
-      if (sink === undefined && !batchIndex.has(hash)) {
-        batch.push(raw);
-        batchIndex.set(hash, raw);
-        batchBytes += o.data.length;
-      }
-      const waiters = waitingOnEntry.get(o.entry);
-      const byHash = waitingOnHash.get(hash);
-      if (waiters !== undefined || byHash !== undefined) {
+    const hash = record(entry, type, data);
+    if (waitingCount > 0) {
+      const stack: { entry: number; hash: Hash; type: ObjectType; data: Uint8Array }[] = [{ entry, hash, type, data }];
+      while (stack.length > 0) {
+        const o = stack.pop()!;
+        const waiters = waitingOnEntry.get(o.entry);
+        const byHash = waitingOnHash.get(o.hash);
+        if (waiters === undefined && byHash === undefined) continue;
         waitingOnEntry.delete(o.entry);
-        waitingOnHash.delete(hash);
+        waitingOnHash.delete(o.hash);
         for (const w of [...(waiters ?? []), ...(byHash ?? [])]) {
           waitingCount--;
           bases[w.entry] = o.entry;
-          stack.push({ entry: w.entry, type: o.type, data: patch(o.data, w.delta) });
+          const d = patch(o.data, w.delta);
+          stack.push({ entry: w.entry, hash: record(w.entry, o.type, d), type: o.type, data: d });
         }
       }
     }
@@ -471,7 +498,6 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
 
   for (let i = 0; i < count; i++) {
     const offset = input.offset;
-    entryAtOffset.set(offset, i);
     offsets.push(offset);
     if (input.available < 48) await input.fill(48);
     input.startEntry();
@@ -491,8 +517,8 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
       const d = decodeOfsDistance(input.buf.subarray(0, input.pos + Math.min(input.available, 16)), input.pos);
       input.consume(d.length);
       const baseOffset = offset - d.distance;
-      const baseEntry = d.distance > 0 ? entryAtOffset.get(baseOffset) : undefined;
-      if (baseEntry === undefined) throw corrupt(`${what}: OFS_DELTA base ${baseOffset} is not an earlier entry`);
+      const baseEntry = d.distance > 0 ? entryAtOffsetOf(offsets, baseOffset) : -1;
+      if (baseEntry < 0) throw corrupt(`${what}: OFS_DELTA base ${baseOffset} is not an earlier entry`);
       bases.push(baseEntry);
       dataAt.push(input.offset);
       const delta = await inflateEntry(input, inflater, h.size, what);
@@ -505,12 +531,13 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
         await resolved(i, base.type, patch(base.data, delta));
       }
     } else {
-      const baseHash = toHex(await input.take(idLength, what), 0, idLength);
+      const baseId = await input.take(idLength, what);
+      const baseHash = toHex(baseId, 0, idLength);
+      const inPack = entryOfRawId(baseId, 0);
       dataAt.push(input.offset);
       const delta = await inflateEntry(input, inflater, h.size, what);
       crcs.push(input.entryCrc());
-      const inPack = entryOfHash.get(baseHash);
-      if (inPack !== undefined) {
+      if (inPack >= 0) {
         bases.push(inPack);
         const base = await dataOf(inPack);
         await resolved(i, base.type, patch(base.data, delta));
@@ -543,9 +570,38 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
   await flush();
   const outside: Hash[] = [];
   for (let k = 0; k < ids.size; k++) if (ids.flags(k) === REFERENCED) outside.push(ids.hexAt(k));
-  const outsideParents = parentLinks.filter(([, p]) => !entryOfHash.has(p));
+  const outsideParents = parentLinks.filter(([, p]) => entryOfHex(p) < 0);
   const indexEntries = sink === undefined ? [] : hashes.map((hash, k) => ({ hash, offset: offsets[k], crc32: crcs[k] }));
   return { result: { count, hashes, links: { outside, outsideParents } }, selfContained, indexEntries, trailer, length };
+}
+
+/** The entry starting at `offset` (binary search: entries come in offset order), or -1. */
+function entryAtOffsetOf(offsets: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = offsets.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (offsets[mid] < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < offsets.length && offsets[lo] === offset ? lo : -1;
+}
+
+const TYPE_PREFIX: Record<ObjectType, Uint8Array> = {
+  blob: Uint8Array.from([0x62, 0x6c, 0x6f, 0x62, 0x20]),
+  tree: Uint8Array.from([0x74, 0x72, 0x65, 0x65, 0x20]),
+  commit: Uint8Array.from([0x63, 0x6f, 0x6d, 0x6d, 0x69, 0x74, 0x20]),
+  tag: Uint8Array.from([0x74, 0x61, 0x67, 0x20]),
+};
+
+/** Git's object header `"<type> <size>\0"` (as `objectHeader`, without a text encoder per object). */
+function frameHeader(type: ObjectType, size: number): Uint8Array {
+  const prefix = TYPE_PREFIX[type];
+  const digits = String(size);
+  const out = new Uint8Array(prefix.length + digits.length + 1);
+  out.set(prefix);
+  for (let i = 0; i < digits.length; i++) out[prefix.length + i] = digits.charCodeAt(i);
+  return out;
 }
 
 function push<K>(map: Map<K, PendingDelta[]>, key: K, value: PendingDelta): void {
