@@ -325,10 +325,15 @@ export async function readEpoch(ctx: TreeContext, node: Node, count: number, whe
 function orderOf(entries: Map<string, Child>, where: string): Order {
   let o = orders.get(entries);
   if (o !== undefined && o.size === entries.size && (o.size === 0 || entries.has(o.sorted[o.start]))) return o;
-  const sorted = [...entries.keys()].sort();
-  for (const name of sorted) {
+  // Directories decoded from Git, and those pushes build, are in name order already: check, sort only if not.
+  const sorted = [...entries.keys()];
+  let inOrder = true;
+  for (let i = 0; i < sorted.length; i++) {
+    const name = sorted[i];
     if (!isElementName(name) || entries.get(name)!.kind !== "contents") throw corrupt(`queue element ${where}/${name} is not an element`);
+    if (i > 0 && sorted[i - 1] > name) inOrder = false;
   }
+  if (!inOrder) sorted.sort();
   o = { sorted, start: 0, size: sorted.length, maxTime: undefined };
   orders.set(entries, o);
   return o;
