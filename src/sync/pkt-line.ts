@@ -119,7 +119,8 @@ export class PktLineReader {
     if (len === 2) return this.special({ type: "response-end" });
     if (len < 4) throw corrupt(`malformed pkt-line length ${len}`);
     if (!(await this.fill(len))) throw corrupt("pkt-line truncated");
-    const data = this.buffer.slice(this.pos + 4, this.pos + len);
+    // A view, not a copy: the buffer is never written to once filled (each fill makes a new one).
+    const data = this.buffer.subarray(this.pos + 4, this.pos + len);
     this.pos += len;
     return { type: "data", data };
   }

@@ -2,7 +2,7 @@
  * Side-band multiplexing as the serving side writes it (`man 5 gitprotocol-pack`): each pkt-line
  * starts with a band byte, 1 for pack data, 2 for progress text, 3 for a fatal error. Pure.
  */
-import { concatBytes, encodePktLine, MAX_PKT_PAYLOAD } from "../pkt-line.js";
+import { MAX_PKT_PAYLOAD } from "../pkt-line.js";
 
 /** The three bands. */
 export const BAND = { data: 1, progress: 2, error: 3 } as const;
@@ -13,6 +13,7 @@ export function sidebandLimit(large: boolean): number {
 }
 
 const encoder = new TextEncoder();
+const HEX = "0123456789abcdef";
 
 /**
  * The pkt-lines carrying `payload` on `band`, split to at most `limit` bytes each (see
@@ -20,15 +21,19 @@ const encoder = new TextEncoder();
  */
 export function encodeSideband(band: 1 | 2 | 3, payload: string | Uint8Array, limit: number): Uint8Array {
   const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
-  const parts: Uint8Array[] = [];
+  const packets = Math.max(1, Math.ceil(bytes.length / limit));
+  // One allocation for all the packets: this runs once per 64 KiB of every pack served.
+  const out = new Uint8Array(bytes.length + 5 * packets);
   let at = 0;
+  let o = 0;
   do {
-    const piece = bytes.subarray(at, Math.min(bytes.length, at + limit));
-    const body = new Uint8Array(piece.length + 1);
-    body[0] = band;
-    body.set(piece, 1);
-    parts.push(encodePktLine(body));
+    const n = Math.min(limit, bytes.length - at);
+    const len = n + 5;
+    for (let i = 0; i < 4; i++) out[o + i] = HEX.charCodeAt((len >> (12 - 4 * i)) & 15);
+    out[o + 4] = band;
+    out.set(bytes.subarray(at, at + n), o + 5);
+    o += len;
     at += limit;
   } while (at < bytes.length);
-  return concatBytes(parts);
+  return out;
 }
