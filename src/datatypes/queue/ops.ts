@@ -11,7 +11,7 @@
 import { corrupt } from "../../core/errors.js";
 import { Node, type Child, type ContentsChild, type TreeContext } from "../../tree/node.js";
 import { nextTimestamp } from "../hlc.js";
-import { markerChild } from "../marker.js";
+import { markerChild, TYPE_ENTRY } from "../marker.js";
 import {
   blockOf,
   digitOf,
@@ -67,7 +67,7 @@ function storeShape(ctx: TreeContext, root: Node | undefined, old: Shape, shape:
   let marker = shape.marker;
   if (marker === undefined) {
     marker = markerChild(ctx, "queue");
-    entries.set(".irmin-type", marker);
+    entries.set(TYPE_ENTRY, marker);
     shape = { ...shape, marker };
   }
   rememberShape(entries, shape);
