@@ -26,7 +26,7 @@
  * makes the recursive merge of several merge bases trivially right.
  */
 import { corrupt, invalidArgument } from "../core/errors.js";
-import { contentsChild, type ContentsChild, type Node, type TreeContext } from "../tree/node.js";
+import { contentsChild, type Node, type TreeContext } from "../tree/node.js";
 import { nextTimestamp, type Timestamp } from "./hlc.js";
 import { leafText, textLeaf } from "./leaves.js";
 import { checkedElems, insertItems, rightmost, type Elem, type Item, type Top } from "./log/chunked-tree.js";
@@ -92,7 +92,7 @@ export class Log<T> {
   private appendValues(values: readonly T[], options: OperationOptions | undefined): Promise<{ time: number }[]> {
     const { ctx } = this.slot;
     // Everything random or derived from the values is fixed before the update, which may run again.
-    const blobs = values.map((v) => contentsChild(ctx, this.contents.encode(v)) as ContentsChild);
+    const blobs = values.map((v) => contentsChild(ctx, this.contents.encode(v)));
     const nonces = randomNonces(values.length);
     return this.slot.update(
       "append",

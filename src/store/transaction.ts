@@ -3,7 +3,7 @@ import { parsePath, type Path, type PathInput } from "../core/path.js";
 import { DataTypeAccess } from "../datatypes/access.js";
 import { graft, subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
 import { findChild, keepMode, updateAt } from "../tree/edit.js";
-import { contentsChild, Node, type ContentsChild, type TreeContext } from "../tree/node.js";
+import { contentsChild, Node, type TreeContext } from "../tree/node.js";
 import { Tree, type ListEntry, type ListOptions } from "../tree/tree.js";
 import type { LeafCodec } from "../tree/leaf-codec.js";
 
@@ -46,7 +46,7 @@ export class Transaction<V> extends DataTypeAccess<V> {
   async set(path: PathInput, value: V): Promise<void> {
     const p = parsePath(path);
     if (p.length === 0) throw invalidArgument("cannot set the root: give a path");
-    const child = contentsChild(this.ctx, this.codec.encode(value)) as ContentsChild;
+    const child = contentsChild(this.ctx, this.codec.encode(value));
     this.node = await updateAt(this.ctx, this.node, p, (current) => keepMode(current, child), this.owner);
   }
 

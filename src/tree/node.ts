@@ -30,7 +30,7 @@ export interface NodeChild {
 export type Child = ContentsChild | NodeChild;
 
 /** A leaf holding new blob bytes (hashed now, written with the next commit). */
-export function contentsChild(ctx: TreeContext, bytes: Uint8Array): Child {
+export function contentsChild(ctx: TreeContext, bytes: Uint8Array): ContentsChild {
   return { kind: "contents", mode: MODE_FILE, hash: hashObject(ctx.algorithm, "blob", bytes), pending: bytes };
 }
 

@@ -69,7 +69,7 @@ export class Tree<V> {
   /** A tree with `value` at `path` (non-empty), replacing a value or a directory that was there. */
   async set(path: PathInput, value: V): Promise<Tree<V>> {
     const p = nonRoot(path, "set");
-    const child = contentsChild(this.ctx, this.codec.encode(value)) as ContentsChild;
+    const child = contentsChild(this.ctx, this.codec.encode(value));
     return this.with(await updateAt(this.ctx, this.node, p, (current) => keepMode(current, child), undefined));
   }
 
