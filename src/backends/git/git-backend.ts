@@ -24,8 +24,9 @@ export interface GitBackendOptions {
   /** Create a bare repository when `path` is missing or empty (default true); otherwise `NOT_FOUND`. */
   readonly create?: boolean;
   /**
-   * Durability policy (default true). With `true`, as git's default `core.fsync` but with no
-   * window where a ref points at an object a power cut can lose:
+   * Durability policy (default true: durability first). With `true`, stronger than git's default
+   * `core.fsync` (git 2.39 flushes packs, but neither loose objects nor refs), with no window
+   * where a ref points at an object a power cut can lose:
    * - packs (every `putMany` of at least `packThreshold` new objects, and roll-ups) are flushed to
    *   disk before they become visible;
    * - loose objects (`put`, small `putMany`) are not flushed when written (git does not flush
@@ -35,8 +36,10 @@ export interface GitBackendOptions {
    *   wrote. `objects.flush()` does the same for objects no ref points at yet;
    * - a process crash loses nothing that a resolved call wrote (the page cache keeps it).
    *
-   * With `false`, nothing is flushed (tests and throwaway repositories): a power cut may lose or
-   * truncate recent files.
+   * With `false`, nothing is flushed (tests, throwaway repositories, or git's own trade-off for
+   * loose objects and refs): a power cut may lose or truncate recent files; a process crash still
+   * loses nothing a resolved call wrote. A commit then costs no device round trip (with `true`:
+   * three sequential flush rounds, see bench/README.md).
    */
   readonly fsync?: boolean;
   /** How long a ref update waits for a lock held by another writer before `LOCKED` (default 5000 ms). */
