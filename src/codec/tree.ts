@@ -227,7 +227,11 @@ const utf8 = new TextEncoder();
  */
 export function encodeTrustedTree(entries: TreeEntry[], algorithm: HashAlgorithm): Uint8Array {
   const idLength = digestLength(algorithm);
-  entries.sort((a, b) => compareTreeEntryNames(a.name, a.mode === MODE_TREE, b.name, b.mode === MODE_TREE));
+  const order = (a: TreeEntry, b: TreeEntry) => compareTreeEntryNames(a.name, a.mode === MODE_TREE, b.name, b.mode === MODE_TREE);
+  // Entries of a tree read from Git come in order: check (O(n)) before sorting.
+  let sorted = true;
+  for (let i = 1; i < entries.length && sorted; i++) sorted = order(entries[i - 1], entries[i]) < 0;
+  if (!sorted) entries.sort(order);
   let bound = 0;
   for (const e of entries) bound += e.mode.length + e.name.length * 3 + 2 + idLength;
   const out = new Uint8Array(bound);
@@ -236,7 +240,18 @@ export function encodeTrustedTree(entries: TreeEntry[], algorithm: HashAlgorithm
     const mode = e.mode;
     for (let i = 0; i < mode.length; i++) out[pos++] = mode.charCodeAt(i);
     out[pos++] = 0x20;
-    pos += utf8.encodeInto(e.name, out.subarray(pos)).written;
+    const name = e.name;
+    let ascii = true;
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      out[pos + i] = c;
+    }
+    // Most names are ASCII: written above without an encoder call; the others through TextEncoder.
+    pos += ascii ? name.length : utf8.encodeInto(name, out.subarray(pos)).written;
     out[pos++] = 0;
     writeHex(e.hash, out, pos);
     pos += idLength;
