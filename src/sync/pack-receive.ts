@@ -571,8 +571,33 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
   const outside: Hash[] = [];
   for (let k = 0; k < ids.size; k++) if (ids.flags(k) === REFERENCED) outside.push(ids.hexAt(k));
   const outsideParents = parentLinks.filter(([, p]) => entryOfHex(p) < 0);
-  const indexEntries = sink === undefined ? [] : hashes.map((hash, k) => ({ hash, offset: offsets[k], crc32: crcs[k] }));
+  const indexEntries = sink === undefined ? [] : sortedById(hashes.map((hash, k) => ({ hash, offset: offsets[k], crc32: crcs[k] })));
   return { result: { count, hashes, links: { outside, outsideParents } }, selfContained, indexEntries, trailer, length };
+}
+
+/**
+ * `entries` in id order, in linear time: a counting sort on the first 16 bits (ids are uniformly
+ * spread), then insertion sorts of the small buckets. The index writer sorts again, which costs
+ * one comparison per entry on sorted input, instead of a full string sort.
+ */
+function sortedById<T extends { hash: Hash }>(entries: T[]): T[] {
+  const key = (e: T) => parseInt(e.hash.slice(0, 4), 16);
+  const counts = new Uint32Array(65537);
+  for (const e of entries) counts[key(e) + 1]++;
+  for (let i = 1; i < counts.length; i++) counts[i] += counts[i - 1];
+  const out = new Array<T>(entries.length);
+  for (const e of entries) out[counts[key(e)]++] = e;
+  // Each bucket is now contiguous; order within it by insertion.
+  for (let i = 1; i < out.length; i++) {
+    const e = out[i];
+    let j = i - 1;
+    while (j >= 0 && out[j].hash > e.hash) {
+      out[j + 1] = out[j];
+      j--;
+    }
+    out[j + 1] = e;
+  }
+  return out;
 }
 
 /** The entry starting at `offset` (binary search: entries come in offset order), or -1. */
