@@ -79,7 +79,11 @@ async function mergeNode<V>(
   let changed = false;
   for (const name of [...names].sort(compareNames)) {
     const x = ea.get(name);
-    const next = await mergeChild(ctx, eo.get(name), x, eb.get(name), [...path, name], options, conflicts);
+    const y = eb.get(name);
+    const o = eo.get(name);
+    // Most entries of a large directory are untouched: decided here by their ids, with no await.
+    if (knownSame(x, y) || knownSame(o, y)) continue;
+    const next = knownSame(o, x) ? y : await mergeChild(ctx, o, x, y, [...path, name], options, conflicts);
     if (next === x) continue;
     changed = true;
     if (next === undefined) result.delete(name);
@@ -134,6 +138,14 @@ async function mergeChild<V>(
   }
   if (x === undefined || y === undefined) return conflict("removed on one side and changed on the other");
   return conflict("a value on one side and a directory on the other");
+}
+
+/** True when `p` and `q` are certainly the same entry, judged by ids already known (no read, no hashing). */
+function knownSame(p: Child | undefined, q: Child | undefined): boolean {
+  if (p === undefined || q === undefined) return p === q;
+  if (p.kind === "contents" && q.kind === "contents") return p.hash === q.hash && p.mode === q.mode;
+  if (p.kind === "node" && q.kind === "node") return p.node === q.node || (p.node.hash !== undefined && p.node.hash === q.node.hash);
+  return false;
 }
 
 async function same(ctx: TreeContext, p: Child | undefined, q: Child | undefined): Promise<boolean> {
