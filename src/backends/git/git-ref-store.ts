@@ -265,8 +265,8 @@ export class GitRefStore implements RefStore {
     }
     if (change === undefined) return true;
     if (next === undefined) await pruneEmptyParents(this.gitDir, ref);
-    this.external?.noteLocal(change);
-    this.watchers.emit(change);
+    // A rescan may already have reported it (between the rename and here): then not again.
+    if (this.external?.noteLocal(change) !== false) this.watchers.emit(change);
     return true;
   }
 

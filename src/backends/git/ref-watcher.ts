@@ -62,15 +62,20 @@ export class ExternalRefWatcher {
   }
 
   /**
-   * Records a change made by this store before it is emitted. When the baseline disagrees with
-   * the change's `before`, an external change happened in between and is emitted first.
+   * Records a change made by this store before it is emitted, and says whether it still must be:
+   * a rescan that ran between the ref file's rename and this call has already reported it (the
+   * baseline holds its `after`), and reporting it again, or the "change back" in between, would
+   * be wrong. When the baseline holds something else than the change's `before`, an external
+   * change happened in between and is emitted first.
    */
-  noteLocal(change: RefChange): void {
+  noteLocal(change: RefChange): boolean {
     this.version++;
     const known = this.snapshot.get(change.name);
+    if (known === change.after) return false;
     if (known !== change.before) this.source.emit({ name: change.name, before: known, after: change.before });
     if (change.after === undefined) this.snapshot.delete(change.name);
     else this.snapshot.set(change.name, change.after);
+    return true;
   }
 
   /** Stops watching: closes the file watchers and clears the timers. Idempotent. */
