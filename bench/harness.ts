@@ -212,6 +212,12 @@ export function row(fields: Omit<BenchRow, "ours" | "git" | "ratio">, count: num
   return { ...fields, ours, git: gitRate, ratio: ours / gitRate };
 }
 
+/** A ratio, readable at any size: `1.25x`, `0.07x`, and `1/170x` below 0.01 (where two decimals would print 0.00x). */
+export function formatRatio(ratio: number): string {
+  if (ratio > 0 && ratio < 0.01) return `1/${Math.round(1 / ratio)}x`;
+  return `${ratio.toFixed(2)}x`;
+}
+
 /** The result table, one line per row, with PASS/MISS where a goal is set (never an exit code). */
 export function formatTable(rows: readonly BenchRow[]): string {
   const header = ["group", "benchmark", "baseline (real git)", "ours", "git", "ours/git", "goal", ""];
@@ -221,7 +227,7 @@ export function formatTable(rows: readonly BenchRow[]): string {
     r.baseline,
     `${formatRate(r.ours)}`,
     `${formatRate(r.git)}`,
-    `${r.ratio.toFixed(2)}x`,
+    formatRatio(r.ratio),
     r.goal === undefined ? "-" : `>=${r.goal}x`,
     r.goal === undefined ? "info" : r.ratio >= r.goal ? "PASS" : "MISS",
   ]);

@@ -263,8 +263,7 @@ export async function printDataType(out: Output, types: DataTypeAccess<string>, 
 /**
  * How `tree` shows a data type: `<counter 5>`, `<register VALUE>`, `<text VALUE>` (values quoted
  * when needed), `<set 3 elements>`, `<queue 1 element>`, `<log 12 entries>`; JSON `{ type, value }`
- * or `{ type, length }`. Cost: O(1) for a counter, register or log, O(n) for a text or a set, about
- * n / 50 tree reads for a queue.
+ * or `{ type, length }`. Cost: O(1) for a counter, register, log or queue, O(n) for a text or a set.
  */
 export async function dataTypeSummary(types: DataTypeAccess<string>, path: Path, type: DataTypeName): Promise<{ json: unknown; text: string }> {
   const scalar = (value: number | string) => ({ json: { type, value }, text: `<${type} ${typeof value === "number" ? value : formatValue(value)}>` });
