@@ -16,6 +16,7 @@ export interface Timestamp {
 const WALL_DIGITS = 12; // hex: enough until the year 10889
 const LOGICAL_DIGITS = 8;
 const MAX_LOGICAL = 0xffffffff;
+const MAX_WALL = 16 ** WALL_DIGITS - 1;
 
 // The last timestamp this process issued: two operations in one millisecond still get increasing
 // timestamps, even on different data types.
@@ -40,6 +41,9 @@ export function nextTimestamp(seen: Timestamp | undefined, now: number = Date.no
   if (seen !== undefined && compareTimestamps(seen, base) > 0) base = seen;
   const wall = Math.floor(now);
   const next = wall > base.wall ? { wall, logical: 0 } : base.logical < MAX_LOGICAL ? { wall: base.wall, logical: base.logical + 1 } : { wall: base.wall + 1, logical: 0 };
+  // Past the largest encodable time (a corrupt or absurd stored time): refuse, and do not let it
+  // become the process's last timestamp, which every later operation of any data type would inherit.
+  if (next.wall > MAX_WALL) throw corrupt(`no timestamp after ${encodeTimestamp(base)} fits ${WALL_DIGITS} hex digits`);
   lastIssued = next;
   return next;
 }
