@@ -21,13 +21,9 @@ async function drain(reader: PktLineReader, reports: SyncProgress[]): Promise<nu
 }
 
 describe("review: side-band progress from a hostile or careless remote", () => {
-  // DEFECT (src/sync/client/sideband-demux.ts:26-28): band-2 text is appended to `pending` until a
-  // \r or \n arrives, with no bound, and the whole pending string is re-split on every packet. A
-  // remote that sends progress without line ends (hostile, or a stream of bytes) makes the client
-  // hold all of it in memory (unbounded) and spend quadratic time re-scanning it; nothing is ever
-  // reported. Fix: cut (report or drop) a pending line once it passes a bound (e.g. 64 KiB), and
-  // keep only the unscanned tail.
-  it.fails("a progress line with no line end is cut at a bounded length (memory stays bounded)", async () => {
+  // Was a defect: band-2 text was kept until a line end with no bound, and re-split whole on
+  // every packet (unbounded memory, quadratic time, nothing reported).
+  it("a progress line with no line end is cut at a bounded length (memory stays bounded)", async () => {
     const filler = new Uint8Array(MAX_PKT_PAYLOAD - 1).fill(0x61); // "aaaa…", no \r or \n
     const parts: Uint8Array[] = [];
     for (let i = 0; i < 64; i++) parts.push(band(2, filler)); // 4 MiB of one "line"
@@ -38,12 +34,9 @@ describe("review: side-band progress from a hostile or careless remote", () => {
     for (const r of reports) expect((r.message ?? "").length).toBeLessThanOrEqual(1 << 16);
   });
 
-  // DEFECT (src/sync/client/sideband-demux.ts:26): each band-2 packet is decoded on its own
-  // (`decoder.decode(bytes)` without `{ stream: true }`), so a UTF-8 character split across two
-  // packets (git splits progress at arbitrary byte boundaries; messages are localised) is reported
-  // as two U+FFFD replacement characters. Fix: `decoder.decode(bytes, { stream: true })` with a
-  // decoder per demux call.
-  it.fails("a UTF-8 character split across two band-2 packets is reported intact", async () => {
+  // Was a defect: each packet was decoded on its own, so a character split between two packets
+  // came out as two U+FFFD.
+  it("a UTF-8 character split across two band-2 packets is reported intact", async () => {
     const text = new TextEncoder().encode("Décompression des objets: terminé\n");
     const cut = 2; // inside the two bytes of "é"
     const parts = [band(2, text.subarray(0, cut)), band(2, text.subarray(cut)), band(1, new Uint8Array([9])), FLUSH_PKT];

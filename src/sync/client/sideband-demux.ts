@@ -8,6 +8,9 @@ import { parseRemoteProgress, reportProgress, type ProgressCallback } from "../p
 
 const decoder = new TextDecoder();
 
+/** Progress text kept while waiting for a line end; a longer line is reported as it is (a remote cannot make us hold more). */
+const MAX_PENDING = 64 * 1024;
+
 /**
  * The pack bytes of band 1, read from `reader` until a flush (or the end of the stream). Progress
  * lines of band 2 go to `onProgress` (split at `\r` and `\n`); band 3 throws `IO` with the
@@ -15,6 +18,8 @@ const decoder = new TextDecoder();
  */
 export async function* demuxSideband(reader: PktLineReader, onProgress?: ProgressCallback): AsyncIterable<Uint8Array> {
   let pending = "";
+  // One streaming decoder: a UTF-8 character split between two packets is decoded whole.
+  const progress = new TextDecoder();
   for (;;) {
     const p = await reader.next();
     if (p === undefined || p.type !== "data") return;
@@ -22,10 +27,19 @@ export async function* demuxSideband(reader: PktLineReader, onProgress?: Progres
     const band = p.data[0];
     if (band === 1) yield p.data.subarray(1);
     else if (band === 2) {
-      pending += decoder.decode(p.data.subarray(1));
-      const parts = pending.split(/[\r\n]/);
-      pending = parts.pop() ?? "";
+      const text = progress.decode(p.data.subarray(1), { stream: true });
+      // Only the new text is searched for line ends (no rescan of what is pending).
+      const parts = text.split(/[\r\n]/);
+      const last = parts.pop() ?? "";
+      if (parts.length > 0) {
+        parts[0] = pending + parts[0];
+        pending = last;
+      } else pending += last;
       for (const line of parts) if (line.trim() !== "") reportProgress(onProgress, parseRemoteProgress(line));
+      if (pending.length > MAX_PENDING) {
+        reportProgress(onProgress, parseRemoteProgress(pending.slice(0, MAX_PENDING)));
+        pending = "";
+      }
     } else if (band === 3) {
       throw new IrminError("IO", `remote error: ${decoder.decode(p.data.subarray(1)).trim()}`);
     } else throw corrupt(`unknown side-band ${band}`);
