@@ -39,6 +39,24 @@ export function digest(algorithm: HashAlgorithm, chunks: readonly Uint8Array[]):
   return h.digest();
 }
 
+/**
+ * Writes the digest of the concatenation of `chunks` into `out` at `outPos` (`digestLength`
+ * bytes). For small inputs this asks the one-shot hash for a one-byte-per-char string, which
+ * costs about a third of a returned Buffer (no backing store to allocate per call): the receive
+ * path hashes every object of a pack.
+ */
+export function digestInto(algorithm: HashAlgorithm, chunks: readonly Uint8Array[], out: Uint8Array, outPos: number): void {
+  const whole = joined(chunks);
+  if (whole !== undefined) {
+    const s = oneShot!(algorithm, whole, "latin1") as string;
+    for (let i = 0; i < s.length; i++) out[outPos + i] = s.charCodeAt(i);
+    return;
+  }
+  const h = createHash(algorithm);
+  for (const c of chunks) h.update(c);
+  out.set(h.digest(), outPos);
+}
+
 /** Hex digest of the concatenation of `chunks`. */
 export function digestHex(algorithm: HashAlgorithm, chunks: readonly Uint8Array[]): string {
   const whole = joined(chunks);

@@ -21,9 +21,9 @@ import type { ObjectStore, PackSink } from "../backend/object-store.js";
 import { decodeCommit } from "../codec/commit.js";
 import type { ObjectType, RawObject } from "../codec/object.js";
 import { applyDelta, deltaSizes } from "../codec/pack/delta.js";
-import { decodeEntryHeader, decodeOfsDistance, decodePackHeader, objectTypeOfCode, PACK_HEADER_LENGTH, PACK_TYPE } from "../codec/pack/pack-format.js";
+import { decodeOfsDistance, decodePackHeader, PACK_HEADER_LENGTH, PACK_TYPE } from "../codec/pack/pack-format.js";
 import { decodeTag } from "../codec/tag.js";
-import { crc32, createHasher, createInflater, digest, type Hasher, type Inflater } from "../platform/native.js";
+import { crc32, createHasher, createInflater, digestInto, type Hasher, type InflateResult, type Inflater } from "../platform/native.js";
 import { IdSet } from "./id-set.js";
 import { concatBytes } from "./pkt-line.js";
 import { reportProgress, type SyncProgress } from "./progress.js";
@@ -197,58 +197,38 @@ class PackInput {
   }
 }
 
+/** How errors name entry `entry` (built only when one is thrown). */
+function entryName(entry: number, offset: number): string {
+  return `pack entry ${entry} at offset ${offset}`;
+}
+
 /** Inflates with `inflater`, mapping zlib's failures to CORRUPT; undefined when the input ends first. */
-function inflateSome(inflater: Inflater, data: Uint8Array, offset: number, size: number, what: string): { output: Uint8Array; consumed: number } | undefined {
+function inflateSome(inflater: Inflater, data: Uint8Array, offset: number, size: number, entry: number, at: number): InflateResult | undefined {
   let r;
   try {
     r = inflater.inflate(data, offset, size);
   } catch (e) {
-    throw corrupt(`${what}: bad zlib data`, e);
+    throw corrupt(`${entryName(entry, at)}: bad zlib data`, e);
   }
-  if (r !== undefined && r.output.length !== size) throw corrupt(`${what}: inflated to ${r.output.length} bytes, header says ${size}`);
+  if (r !== undefined && r.output.length !== size) throw corrupt(`${entryName(entry, at)}: inflated to ${r.output.length} bytes, header says ${size}`);
   return r;
 }
 
-/** Inflates the zlib stream at the input's position, which must produce exactly `size` bytes. */
-async function inflateEntry(input: PackInput, inflater: Inflater, size: number, what: string): Promise<Uint8Array> {
-  const quick = input.available > 0 ? inflateSome(inflater, input.buf, input.pos, size, what) : undefined;
-  if (quick !== undefined) {
-    input.consume(quick.consumed);
-    return quick.output;
-  }
+/** Inflates the zlib stream at the input's position, which must produce exactly `size` bytes (the slow path: the stream is not whole in the window). */
+async function inflateEntry(input: PackInput, inflater: Inflater, size: number, entry: number, at: number): Promise<Uint8Array> {
   // zlib never expands data by more than ~1/8 plus a few bytes, so this usually holds the whole
   // stream; a stream cut by the end of the window widens it, unless the pack has no more bytes.
   let want = Math.max(Math.min(size + (size >> 3) + 64, MAX_FIRST_WINDOW), input.available * 2);
   for (;;) {
     const have = await input.fill(want);
-    if (have === 0) throw corrupt(`pack truncated in ${what}`);
-    const r = inflateSome(inflater, input.buf, input.pos, size, what);
+    if (have === 0) throw corrupt(`pack truncated in ${entryName(entry, at)}`);
+    const r = inflateSome(inflater, input.buf, input.pos, size, entry, at);
     if (r !== undefined) {
       input.consume(r.consumed);
       return r.output;
     }
-    if (input.ended) throw corrupt(`pack truncated in ${what}`);
+    if (input.ended) throw corrupt(`pack truncated in ${entryName(entry, at)}`);
     want = have * 2;
-  }
-}
-
-/** Recently resolved entries kept as delta bases, bounded in bytes (insertion-order LRU). */
-class BaseCache {
-  private readonly map = new Map<number, RawObject>();
-  private bytes = 0;
-  get(entry: number): RawObject | undefined {
-    return this.map.get(entry);
-  }
-  set(entry: number, o: RawObject): void {
-    if (o.data.length > BASE_CACHE_BYTES / 4 || this.map.has(entry)) return;
-    this.map.set(entry, o);
-    this.bytes += o.data.length;
-    if (this.bytes <= BASE_CACHE_BYTES) return;
-    for (const [k, v] of this.map) {
-      if (this.bytes <= BASE_CACHE_BYTES) break;
-      this.map.delete(k);
-      this.bytes -= v.data.length;
-    }
   }
 }
 
@@ -256,6 +236,40 @@ class BaseCache {
 interface PendingDelta {
   entry: number;
   delta: Uint8Array;
+}
+
+/** Most entries kept as delta bases at once (with {@link BASE_CACHE_BYTES}, whichever comes first). */
+const BASE_CACHE_ENTRIES = 1 << 14;
+
+/**
+ * Recently resolved entries kept as delta bases, bounded in bytes and in count, evicted oldest
+ * first: an array indexed by entry plus a ring of the cached entries (no Map, no object per
+ * entry). Entries that fall out are read back from the sink or the store when needed.
+ */
+class BaseCache {
+  private readonly data: (Uint8Array | undefined)[] = [];
+  private readonly ring = new Int32Array(BASE_CACHE_ENTRIES);
+  private head = 0;
+  private length = 0;
+  private bytes = 0;
+  get(entry: number): Uint8Array | undefined {
+    return this.data[entry];
+  }
+  set(entry: number, data: Uint8Array): void {
+    if (data.length > BASE_CACHE_BYTES / 4 || this.data[entry] !== undefined) return;
+    const ring = this.ring;
+    while (this.length > 0 && (this.length === ring.length || this.bytes + data.length > BASE_CACHE_BYTES)) {
+      const old = ring[this.head];
+      this.bytes -= this.data[old]!.length;
+      this.data[old] = undefined;
+      this.head = (this.head + 1) & (ring.length - 1);
+      this.length--;
+    }
+    this.data[entry] = data;
+    ring[(this.head + this.length) & (ring.length - 1)] = entry;
+    this.length++;
+    this.bytes += data.length;
+  }
 }
 
 /**
@@ -278,8 +292,17 @@ export async function receivePack(objects: ObjectStore, algorithm: HashAlgorithm
     const r = await receive(objects, algorithm, source, options, sink);
     if (sink === undefined || r.result.count === 0) return r.result;
     if (r.selfContained) {
-      await sink.commit(r.indexEntries, r.trailer);
-      reportProgress(options.onProgress, { phase: "writing", done: r.result.count, total: r.result.count });
+      const count = r.result.count;
+      const columns = sink as PackSink & Partial<ColumnSink>;
+      if (typeof columns.commitColumns === "function") await columns.commitColumns(r.ids, r.offsets, r.crcs, count, r.trailer);
+      else {
+        const hashes = r.result.hashes;
+        await sink.commit(
+          hashes.map((hash, k) => ({ hash, offset: r.offsets[k], crc32: r.crcs[k] })),
+          r.trailer,
+        );
+      }
+      reportProgress(options.onProgress, { phase: "writing", done: count, total: count });
       return r.result;
     }
     // A thin pack (or an empty one): store its objects one by one, reading the pack back.
@@ -300,16 +323,36 @@ export async function receivePack(objects: ObjectStore, algorithm: HashAlgorithm
   }
 }
 
+/**
+ * A pack sink that takes its index as columns (the git backend's `GitPackSink.commitColumns`):
+ * binary ids, offsets and CRCs of entry `k` at position `k`, so the receive builds no hex id and
+ * no object per entry.
+ */
+interface ColumnSink {
+  commitColumns(ids: Uint8Array, offsets: ArrayLike<number>, crcs: ArrayLike<number>, count: number, checksum: Uint8Array): Promise<void>;
+}
+
 interface ReceiveOutcome {
   result: ReceivedPack;
   /** Whether every delta base was in the pack and no id repeats (a sink can keep it as is). */
   selfContained: boolean;
-  indexEntries: { hash: Hash; offset: number; crc32: number }[];
+  /** Per entry `k` in pack order: its binary id at `ids[k * idLength]`, its offset, its CRC-32. */
+  ids: Uint8Array;
+  offsets: Float64Array;
+  crcs: Uint32Array;
   trailer: Uint8Array;
   /** Bytes of the pack before its trailer. */
   length: number;
 }
 
+const TYPE_OF_CODE: readonly (ObjectType | undefined)[] = [undefined, "commit", "tree", "blob", "tag"];
+
+/**
+ * The receive loop. Per entry it keeps numbers in typed columns (offset, data offset, size, base,
+ * type, CRC, binary id) and allocates only the inflated bytes and what hashing needs; it awaits
+ * only when the window must be refilled, a base must be read back, or a batch is stored, so a
+ * pack of small objects is processed without a promise per object.
+ */
 async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: AsyncIterable<Uint8Array>, options: ReceivePackOptions, sink: PackSink | undefined): Promise<ReceiveOutcome> {
   const maxObjectBytes = options.maxObjectBytes ?? 1 << 30;
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
@@ -321,18 +364,38 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
   const count = header.count;
   const idLength = digestLength(algorithm);
 
-  // Per entry, in pack order: where it starts, where its zlib data starts, its inflated size,
-  // its base entry (-1: a whole object; -2: a base outside the pack), its type once resolved.
-  const offsets: number[] = [];
-  const dataAt: number[] = [];
-  const sizes: number[] = [];
-  const bases: number[] = [];
-  const types: (ObjectType | undefined)[] = [];
-  const hashes: Hash[] = [];
-  const crcs: number[] = [];
+  // Per entry, in pack order: where it starts (plus the end of the last one), where its zlib
+  // data starts, its inflated size, its base entry (-1: a whole object; -2: a base outside the
+  // pack; -3: a REF_DELTA waiting for its base), its type code once resolved (0 before), its
+  // CRC-32 and its binary id. Sized for the announced count (capped: the header is not trusted).
+  let cap = Math.min(count, 1 << 20) + 1;
+  let offsets = new Float64Array(cap);
+  let dataAt = new Float64Array(cap);
+  let sizes = new Float64Array(cap);
+  let bases = new Int32Array(cap);
+  let types = new Uint8Array(cap);
+  let crcs = new Uint32Array(cap);
+  let entryIds = new Uint8Array(cap * idLength);
+  const grow = (): void => {
+    cap *= 2;
+    const more = <T extends Float64Array | Int32Array | Uint8Array | Uint32Array>(a: T, n: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      b.set(a);
+      return b;
+    };
+    offsets = more(offsets, cap);
+    dataAt = more(dataAt, cap);
+    sizes = more(sizes, cap);
+    bases = more(bases, cap);
+    types = more(types, cap);
+    crcs = more(crcs, cap);
+    entryIds = more(entryIds, cap * idLength);
+  };
+  const hexOf = (entry: number): Hash => toHex(entryIds, entry * idLength, idLength);
+
   const outsideBases = new Map<number, Hash>();
   const ids = new IdSet(idLength, Math.min(count, 1 << 20) + 16);
-  const parentLinks: [Hash, Hash][] = [];
+  const parentLinks: [number, Hash][] = [];
   const waitingOnEntry = new Map<number, PendingDelta[]>();
   const waitingOnHash = new Map<Hash, PendingDelta[]>();
   let waitingCount = 0;
@@ -368,41 +431,58 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
   };
   const scratch = new Uint8Array(idLength);
   const linkHex = (hex: Hash): void => {
-    for (let i = 0; i < idLength; i++) scratch[i] = parseInt(hex.substr(2 * i, 2), 16);
+    writeHex(hex, scratch, 0);
     ids.add(scratch, 0, REFERENCED);
   };
 
   /** Checks that a commit, tree or tag parses (blobs are any bytes) and notes what it references. */
-  const check = (type: ObjectType, data: Uint8Array, hash: Hash): void => {
+  const check = (type: ObjectType, data: Uint8Array, entry: number): void => {
     try {
-      if (type === "tree") scanTree(data, idLength, `received tree ${hash}`, link);
+      if (type === "tree") scanTree(data, idLength, "tree", link);
       else if (type === "commit") {
         const c = decodeCommit(data, algorithm);
         linkHex(c.tree);
-        for (const p of c.parents) parentLinks.push([hash, p]);
+        for (const p of c.parents) parentLinks.push([entry, p]);
       } else if (type === "tag") linkHex(decodeTag(data, algorithm).object);
     } catch (e) {
-      if (isIrminError(e)) throw corrupt(`received ${type} ${hash} is malformed: ${e.message}`, e);
+      if (isIrminError(e)) throw corrupt(`received ${type} ${hexOf(entry)} is malformed: ${e.message}`, e);
       throw e;
     }
   };
 
-  /** The data of entry `e` (resolved earlier), from the cache, the pack sink or the store. */
-  const dataOf = async (e: number): Promise<RawObject> => {
-    const cached = cache.get(e);
-    if (cached !== undefined) return cached;
-    if (sink !== undefined) return reread(e);
-    const o = batchIndex.get(hashes[e]) ?? (await objects.get(hashes[e]));
-    if (o === undefined) throw corrupt(`delta base ${hashes[e]} vanished`);
-    return o;
+  // Git's object framing `"<type> <size>\0" + data`, assembled in one reused buffer and hashed
+  // in one call (objects past FRAME_MAX are hashed from two pieces).
+  let frame = new Uint8Array(4096);
+  const hashInto = (type: ObjectType, data: Uint8Array, entry: number): void => {
+    const prefix = TYPE_PREFIX[type];
+    const size = data.length;
+    let digits = 1;
+    for (let v = size; v >= 10; v = Math.floor(v / 10)) digits++;
+    const headerLength = prefix.length + digits + 1;
+    const n = headerLength + size;
+    if (n > FRAME_MAX) {
+      digestInto(algorithm, [frameHeader(type, size), data], entryIds, entry * idLength);
+      return;
+    }
+    if (n > frame.length) frame = new Uint8Array(Math.min(FRAME_MAX, Math.max(n, frame.length * 2)));
+    frame.set(prefix);
+    let v = size;
+    for (let i = prefix.length + digits - 1; i >= prefix.length; i--) {
+      frame[i] = 0x30 + (v % 10);
+      v = Math.floor(v / 10);
+    }
+    frame[headerLength - 1] = 0;
+    if (size <= 64) for (let i = 0; i < size; i++) frame[headerLength + i] = data[i];
+    else frame.set(data, headerLength);
+    digestInto(algorithm, [frame.subarray(0, n)], entryIds, entry * idLength);
   };
 
-  /** Entry `e` read back from the sink, its delta chain applied (bases cached on the way). */
-  const reread = async (e: number): Promise<RawObject> => {
+  /** Entry `e` read back from the sink (or, for a base outside the pack, the store), its delta chain applied (bases cached on the way). */
+  const reread = async (e: number): Promise<Uint8Array> => {
     input.release();
     const chain: { entry: number; delta: Uint8Array }[] = [];
     let cur = e;
-    let base: RawObject | undefined;
+    let base: Uint8Array | undefined;
     while (base === undefined) {
       const cached = cache.get(cur);
       if (cached !== undefined) {
@@ -411,24 +491,33 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
       }
       const end = offsets[cur + 1];
       const bytes = sink!.read(dataAt[cur], end - dataAt[cur]);
-      const r = inflateSome(inflater, bytes, 0, sizes[cur], `pack entry ${cur}`);
+      const r = inflateSome(inflater, bytes, 0, sizes[cur], cur, offsets[cur]);
       if (r === undefined) throw corrupt(`pack entry ${cur} changed while being read back`);
       const b = bases[cur];
-      if (b === -1) base = { type: types[cur]!, data: r.output };
+      if (b === -1) base = r.output;
       else {
         chain.push({ entry: cur, delta: r.output });
         if (b === -2) {
           const outside = await objects.get(outsideBases.get(cur)!);
           if (outside === undefined) throw corrupt(`delta base ${outsideBases.get(cur)} vanished`);
-          base = outside;
+          base = outside.data;
         } else cur = b;
       }
     }
     for (let i = chain.length - 1; i >= 0; i--) {
-      base = { type: base.type, data: applyDelta(base.data, chain[i].delta) };
+      base = applyDelta(base, chain[i].delta);
       cache.set(chain[i].entry, base);
     }
     return base;
+  };
+
+  /** The data of entry `e` (resolved earlier) when it is not cached: from the pack sink or the store. */
+  const fetchData = async (e: number): Promise<Uint8Array> => {
+    if (sink !== undefined) return reread(e);
+    const hash = hexOf(e);
+    const o = batchIndex.get(hash) ?? (await objects.get(hash));
+    if (o === undefined) throw corrupt(`delta base ${hash} vanished`);
+    return o.data;
   };
 
   /** Index (in `ids`) → entry, for received objects. */
@@ -444,16 +533,16 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
   };
 
   /** Records one resolved entry: id, checks, cache, batch. */
-  const record = (entry: number, type: ObjectType, data: Uint8Array): Hash => {
-    const id = digest(algorithm, [frameHeader(type, data.length), data]);
-    const hash = toHex(id);
-    check(type, data, hash);
+  const record = (entry: number, type: ObjectType, data: Uint8Array): void => {
+    hashInto(type, data, entry);
+    check(type, data, entry);
+    const at = entry * idLength;
     const before = ids.size;
-    const k = ids.add(id, 0, 0);
+    const k = ids.add(entryIds, at, 0);
     // An object twice in one pack: legal, but an index cannot list it twice.
     if (ids.size === before && (ids.flags(k) & RECEIVED) !== 0) selfContained = false;
     else {
-      ids.add(id, 0, RECEIVED);
+      ids.add(entryIds, at, RECEIVED);
       if (k >= entryOfId.length) {
         const grown = new Int32Array(entryOfId.length * 2 + k);
         grown.set(entryOfId);
@@ -461,104 +550,130 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
       }
       entryOfId[k] = entry;
     }
-    types[entry] = type;
-    hashes[entry] = hash;
-    const raw: RawObject = { type, data };
-    cache.set(entry, raw);
-    if (sink === undefined && !batchIndex.has(hash)) {
-      batch.push(raw);
-      batchIndex.set(hash, raw);
-      batchBytes += data.length;
+    types[entry] = PACK_TYPE[type];
+    cache.set(entry, data);
+    if (sink === undefined) {
+      const hash = hexOf(entry);
+      if (!batchIndex.has(hash)) {
+        const raw: RawObject = { type, data };
+        batch.push(raw);
+        batchIndex.set(hash, raw);
+        batchBytes += data.length;
+      }
     }
-    return hash;
   };
 
   /** Records a resolved entry, then resolves every delta that waited on it (iteratively). */
-  const resolved = async (entry: number, type: ObjectType, data: Uint8Array): Promise<void> => {
-    const hash = record(entry, type, data);
-    if (waitingCount > 0) {
-      const stack: { entry: number; hash: Hash; type: ObjectType; data: Uint8Array }[] = [{ entry, hash, type, data }];
-      while (stack.length > 0) {
-        const o = stack.pop()!;
-        const waiters = waitingOnEntry.get(o.entry);
-        const byHash = waitingOnHash.get(o.hash);
-        if (waiters === undefined && byHash === undefined) continue;
-        waitingOnEntry.delete(o.entry);
-        waitingOnHash.delete(o.hash);
-        for (const w of [...(waiters ?? []), ...(byHash ?? [])]) {
-          waitingCount--;
-          bases[w.entry] = o.entry;
-          const d = patch(o.data, w.delta);
-          stack.push({ entry: w.entry, hash: record(w.entry, o.type, d), type: o.type, data: d });
-        }
+  const resolved = (entry: number, type: ObjectType, data: Uint8Array): void => {
+    record(entry, type, data);
+    if (waitingCount === 0) return;
+    const stack: { entry: number; data: Uint8Array }[] = [{ entry, data }];
+    while (stack.length > 0) {
+      const o = stack.pop()!;
+      const waiters = waitingOnEntry.get(o.entry);
+      const hash = waitingOnHash.size > 0 ? hexOf(o.entry) : undefined;
+      const byHash = hash === undefined ? undefined : waitingOnHash.get(hash);
+      if (waiters === undefined && byHash === undefined) continue;
+      waitingOnEntry.delete(o.entry);
+      if (hash !== undefined) waitingOnHash.delete(hash);
+      for (const w of [...(waiters ?? []), ...(byHash ?? [])]) {
+        waitingCount--;
+        bases[w.entry] = o.entry;
+        const d = patch(o.data, w.delta);
+        record(w.entry, type, d);
+        stack.push({ entry: w.entry, data: d });
       }
     }
-    if (batch.length >= batchSize || batchBytes >= BATCH_BYTES) await flush();
   };
 
   for (let i = 0; i < count; i++) {
+    if (i + 1 >= cap) grow();
+    if (input.available < 64 && !input.ended) await input.fill(64);
     const offset = input.offset;
-    offsets.push(offset);
-    if (input.available < 48) await input.fill(48);
+    offsets[i] = offset;
     input.startEntry();
-    const h = decodeEntryHeader(input.buf.subarray(0, input.pos + Math.min(input.available, 48)), input.pos);
-    input.consume(h.length);
-    const what = `pack entry ${i} at offset ${offset}`;
-    if (h.size > maxObjectBytes) throw corrupt(`${what}: ${h.size} bytes exceeds the object size limit`);
-    sizes.push(h.size);
-    const type = objectTypeOfCode(h.code);
-    if (type !== undefined) {
-      bases.push(-1);
-      dataAt.push(input.offset);
-      const data = await inflateEntry(input, inflater, h.size, what);
-      crcs.push(input.entryCrc());
-      await resolved(i, type, data);
-    } else if (h.code === PACK_TYPE.ofsDelta) {
+    // The entry header (decodeEntryHeader's rules, without an object per entry).
+    const buf = input.buf;
+    const headerAt = input.pos;
+    if (headerAt >= buf.length) throw corrupt("pack entry header truncated");
+    let c = buf[headerAt];
+    const code = (c >> 4) & 7;
+    if (code === 0 || code === 5) throw corrupt(`pack entry with reserved type ${code}`);
+    let size = c & 15;
+    let scale = 16;
+    let p = headerAt + 1;
+    while (c & 0x80) {
+      if (p >= buf.length) throw corrupt("pack entry header truncated");
+      c = buf[p++];
+      size += (c & 0x7f) * scale;
+      scale *= 128;
+      if (scale > 2 ** 60) throw corrupt("pack entry size too large");
+    }
+    if (!Number.isSafeInteger(size)) throw corrupt("pack entry size too large");
+    input.consume(p - headerAt);
+    if (size > maxObjectBytes) throw corrupt(`${entryName(i, offset)}: ${size} bytes exceeds the object size limit`);
+    sizes[i] = size;
+    const type = TYPE_OF_CODE[code];
+    let baseEntry = -1;
+    let baseId: Uint8Array | undefined;
+    if (code === PACK_TYPE.ofsDelta) {
       const d = decodeOfsDistance(input.buf.subarray(0, input.pos + Math.min(input.available, 16)), input.pos);
       input.consume(d.length);
       const baseOffset = offset - d.distance;
-      const baseEntry = d.distance > 0 ? entryAtOffsetOf(offsets, baseOffset) : -1;
-      if (baseEntry < 0) throw corrupt(`${what}: OFS_DELTA base ${baseOffset} is not an earlier entry`);
-      bases.push(baseEntry);
-      dataAt.push(input.offset);
-      const delta = await inflateEntry(input, inflater, h.size, what);
-      crcs.push(input.entryCrc());
-      if (hashes[baseEntry] === undefined) {
-        push(waitingOnEntry, baseEntry, { entry: i, delta });
+      baseEntry = d.distance > 0 ? entryAtOffsetOf(offsets, i, baseOffset) : -1;
+      if (baseEntry < 0) throw corrupt(`${entryName(i, offset)}: OFS_DELTA base ${baseOffset} is not an earlier entry`);
+    } else if (type === undefined) {
+      if (input.available >= idLength) {
+        baseId = input.buf.subarray(input.pos, input.pos + idLength);
+        input.consume(idLength);
+      } else baseId = await input.take(idLength, entryName(i, offset));
+    }
+    dataAt[i] = input.offset;
+    let data: Uint8Array;
+    const quick = input.available > 0 ? inflateSome(inflater, input.buf, input.pos, size, i, offset) : undefined;
+    if (quick !== undefined) {
+      input.consume(quick.consumed);
+      data = quick.output;
+    } else data = await inflateEntry(input, inflater, size, i, offset);
+    crcs[i] = input.entryCrc();
+    if (type !== undefined) {
+      bases[i] = -1;
+      resolved(i, type, data);
+    } else if (baseId === undefined) {
+      bases[i] = baseEntry;
+      if (types[baseEntry] === 0) {
+        push(waitingOnEntry, baseEntry, { entry: i, delta: data });
         waitingCount++;
       } else {
-        const base = await dataOf(baseEntry);
-        await resolved(i, base.type, patch(base.data, delta));
+        const base = cache.get(baseEntry) ?? (await fetchData(baseEntry));
+        resolved(i, TYPE_OF_CODE[types[baseEntry]]!, patch(base, data));
       }
     } else {
-      const baseId = await input.take(idLength, what);
-      const baseHash = toHex(baseId, 0, idLength);
       const inPack = entryOfRawId(baseId, 0);
-      dataAt.push(input.offset);
-      const delta = await inflateEntry(input, inflater, h.size, what);
-      crcs.push(input.entryCrc());
       if (inPack >= 0) {
-        bases.push(inPack);
-        const base = await dataOf(inPack);
-        await resolved(i, base.type, patch(base.data, delta));
+        bases[i] = inPack;
+        const base = cache.get(inPack) ?? (await fetchData(inPack));
+        resolved(i, TYPE_OF_CODE[types[inPack]]!, patch(base, data));
       } else {
-        bases.push(-3);
+        const baseHash = toHex(baseId, 0, idLength);
+        bases[i] = -3;
         const outside = batchIndex.get(baseHash) ?? (await objects.get(baseHash));
         if (outside === undefined) {
-          push(waitingOnHash, baseHash, { entry: i, delta });
+          push(waitingOnHash, baseHash, { entry: i, delta: data });
           waitingCount++;
         } else {
           bases[i] = -2;
           outsideBases.set(i, baseHash);
           selfContained = false;
-          await resolved(i, outside.type, patch(outside.data, delta));
+          resolved(i, outside.type, patch(outside.data, data));
         }
       }
     }
+    if (batch.length >= batchSize || batchBytes >= BATCH_BYTES) await flush();
     if ((i & 255) === 255 || i + 1 === count) reportProgress(progress, { phase: "receiving", done: i + 1, total: count });
   }
   const length = input.offset;
-  offsets.push(length);
+  offsets[count] = length;
   const expected = input.digest();
   const trailer = await input.trailer(idLength);
   if (toHex(trailer) !== toHex(expected)) throw corrupt("pack checksum mismatch");
@@ -570,47 +685,40 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
   await flush();
   const outside: Hash[] = [];
   for (let k = 0; k < ids.size; k++) if (ids.flags(k) === REFERENCED) outside.push(ids.hexAt(k));
-  const outsideParents = parentLinks.filter(([, p]) => entryOfHex(p) < 0);
-  const indexEntries = sink === undefined ? [] : sortedById(hashes.map((hash, k) => ({ hash, offset: offsets[k], crc32: crcs[k] })));
-  return { result: { count, hashes, links: { outside, outsideParents } }, selfContained, indexEntries, trailer, length };
+  const outsideParents: [Hash, Hash][] = [];
+  for (const [entry, parent] of parentLinks) if (entryOfHex(parent) < 0) outsideParents.push([hexOf(entry), parent]);
+  // The hex ids in pack order, built only if a caller asks (the connectivity check does not
+  // when the links show the pack complete).
+  let hexes: Hash[] | undefined;
+  const finalIds = entryIds;
+  const result: ReceivedPack = {
+    count,
+    get hashes(): Hash[] {
+      if (hexes === undefined) {
+        hexes = new Array<Hash>(count);
+        for (let k = 0; k < count; k++) hexes[k] = toHex(finalIds, k * idLength, idLength);
+      }
+      return hexes;
+    },
+    links: { outside, outsideParents },
+  };
+  return { result, selfContained, ids: entryIds, offsets, crcs, trailer, length };
 }
 
-/**
- * `entries` in id order, in linear time: a counting sort on the first 16 bits (ids are uniformly
- * spread), then insertion sorts of the small buckets. The index writer sorts again, which costs
- * one comparison per entry on sorted input, instead of a full string sort.
- */
-function sortedById<T extends { hash: Hash }>(entries: T[]): T[] {
-  const key = (e: T) => parseInt(e.hash.slice(0, 4), 16);
-  const counts = new Uint32Array(65537);
-  for (const e of entries) counts[key(e) + 1]++;
-  for (let i = 1; i < counts.length; i++) counts[i] += counts[i - 1];
-  const out = new Array<T>(entries.length);
-  for (const e of entries) out[counts[key(e)]++] = e;
-  // Each bucket is now contiguous; order within it by insertion.
-  for (let i = 1; i < out.length; i++) {
-    const e = out[i];
-    let j = i - 1;
-    while (j >= 0 && out[j].hash > e.hash) {
-      out[j + 1] = out[j];
-      j--;
-    }
-    out[j + 1] = e;
-  }
-  return out;
-}
-
-/** The entry starting at `offset` (binary search: entries come in offset order), or -1. */
-function entryAtOffsetOf(offsets: readonly number[], offset: number): number {
+/** The entry among the first `n` starting at `offset` (binary search: entries come in offset order), or -1. */
+function entryAtOffsetOf(offsets: Float64Array, n: number, offset: number): number {
   let lo = 0;
-  let hi = offsets.length;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (offsets[mid] < offset) lo = mid + 1;
     else hi = mid;
   }
-  return lo < offsets.length && offsets[lo] === offset ? lo : -1;
+  return lo < n && offsets[lo] === offset ? lo : -1;
 }
+
+/** Objects whose framing is past this size are hashed from two pieces instead of one copy. */
+const FRAME_MAX = 1 << 16;
 
 const TYPE_PREFIX: Record<ObjectType, Uint8Array> = {
   blob: Uint8Array.from([0x62, 0x6c, 0x6f, 0x62, 0x20]),

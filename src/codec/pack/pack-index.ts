@@ -258,3 +258,93 @@ export function writePackIndex(entries: Iterable<PackIndexEntry>, packChecksum: 
   out.set(digest(algorithm, [out.subarray(0, trailerAt + h)]), trailerAt + h);
   return out;
 }
+
+/**
+ * The positions `0..count` ordered by the binary ids `ids[k * h .. (k + 1) * h)`, in linear time
+ * on uniformly spread ids: a counting sort on the first two bytes, then insertion sorts of the
+ * (small) buckets. Bytes compare as unsigned, which is the order of the hex forms.
+ */
+function sortIds(ids: Uint8Array, count: number, h: number): Uint32Array {
+  const counts = new Uint32Array(65537);
+  for (let k = 0; k < count; k++) counts[((ids[k * h] << 8) | ids[k * h + 1]) + 1]++;
+  for (let i = 1; i < counts.length; i++) counts[i] += counts[i - 1];
+  const order = new Uint32Array(count);
+  for (let k = 0; k < count; k++) order[counts[(ids[k * h] << 8) | ids[k * h + 1]]++] = k;
+  for (let i = 1; i < count; i++) {
+    const e = order[i];
+    const ea = e * h;
+    let j = i - 1;
+    for (; j >= 0; j--) {
+      const oa = order[j] * h;
+      // Bytes 0-1 are equal within a bucket, and earlier buckets are smaller: compare from byte 0
+      // anyway (cheap) so the loop stops at the bucket's start.
+      let d = 0;
+      for (let b = 0; b < h && d === 0; b++) d = ids[oa + b] - ids[ea + b];
+      if (d <= 0) break;
+      order[j + 1] = order[j];
+    }
+    order[j + 1] = e;
+  }
+  return order;
+}
+
+/**
+ * {@link writePackIndex} for entries given as columns: entry `k` has the binary id
+ * `ids[k * h .. (k + 1) * h)` (h = the digest length), the pack offset `offsets[k]` and the CRC
+ * `crcs[k]`, for `k < count`, in any order. Same output and errors (INVALID_ARGUMENT for an id
+ * twice, a bad offset or short columns), without a hex string or an object per entry: a receive
+ * of 100,000 objects indexes them in milliseconds. Cost: a linear sort and one hash over the output.
+ */
+export function writePackIndexColumns(ids: Uint8Array, offsets: ArrayLike<number>, crcs: ArrayLike<number>, count: number, packChecksum: Uint8Array, algorithm: HashAlgorithm): Uint8Array {
+  const h = digestLength(algorithm);
+  if (packChecksum.length !== h) throw invalidArgument(`pack checksum must be ${h} bytes`);
+  if (!Number.isSafeInteger(count) || count < 0 || ids.length < count * h || offsets.length < count || crcs.length < count) throw invalidArgument("pack index columns shorter than the entry count");
+  let large = 0;
+  for (let k = 0; k < count; k++) {
+    const o = offsets[k];
+    if (!Number.isSafeInteger(o) || o < 0) throw invalidArgument(`bad pack offset ${o}`);
+    if (o >= 0x80000000) large++;
+  }
+  const order = sortIds(ids, count, h);
+  const size = 8 + FANOUT_BYTES + count * (h + 8) + large * 8 + 2 * h;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC);
+  view.setUint32(4, 2);
+  const fanout = new Uint32Array(256);
+  for (let k = 0; k < count; k++) fanout[ids[k * h]]++;
+  let running = 0;
+  for (let i = 0; i < 256; i++) {
+    running += fanout[i];
+    view.setUint32(8 + 4 * i, running);
+  }
+  const namesAt = 8 + FANOUT_BYTES;
+  const crcAt = namesAt + count * h;
+  const offsetsAt = crcAt + count * 4;
+  const largeAt = offsetsAt + count * 4;
+  let big = 0;
+  for (let i = 0; i < count; i++) {
+    const e = order[i];
+    const at = namesAt + i * h;
+    let same = i > 0;
+    for (let b = 0; b < h; b++) {
+      const v = ids[e * h + b];
+      out[at + b] = v;
+      if (same && out[at - h + b] !== v) same = false;
+    }
+    if (same) throw invalidArgument(`object ${toHex(out, at, h)} appears twice in the pack`);
+    view.setUint32(crcAt + 4 * i, crcs[e] >>> 0);
+    const o = offsets[e];
+    if (o < 0x80000000) view.setUint32(offsetsAt + 4 * i, o);
+    else {
+      view.setUint32(offsetsAt + 4 * i, (0x80000000 | big) >>> 0);
+      view.setUint32(largeAt + 8 * big, Math.floor(o / 2 ** 32));
+      view.setUint32(largeAt + 8 * big + 4, o % 2 ** 32);
+      big++;
+    }
+  }
+  const trailerAt = largeAt + large * 8;
+  out.set(packChecksum, trailerAt);
+  out.set(digest(algorithm, [out.subarray(0, trailerAt + h)]), trailerAt + h);
+  return out;
+}

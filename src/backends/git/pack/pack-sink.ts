@@ -10,7 +10,7 @@ import { openSync, readSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { IrminError, invalidArgument, isIrminError } from "../../../core/errors.js";
 import { toHex, type Hash, type HashAlgorithm } from "../../../core/hash.js";
-import { writePackIndex } from "../../../codec/pack/pack-index.js";
+import { writePackIndex, writePackIndexColumns } from "../../../codec/pack/pack-index.js";
 import type { PackSink } from "../../../backend/object-store.js";
 import { closeQuietly, datasync, type Durability } from "../durability.js";
 import { writeAllSync } from "../loose-objects.js";
@@ -94,9 +94,21 @@ export class GitPackSink implements PackSink {
 
   async commit(entries: readonly { hash: Hash; offset: number; crc32: number }[], checksum: Uint8Array): Promise<void> {
     if (this.done) throw invalidArgument("the pack sink is closed");
+    return this.install(writePackIndex(entries, checksum, this.algorithm), checksum);
+  }
+
+  /**
+   * {@link commit} with the entries as columns (see `writePackIndexColumns`: binary ids, offsets
+   * and CRCs of entry `k` at position `k`, `count` entries): no hex id or object per entry.
+   */
+  async commitColumns(ids: Uint8Array, offsets: ArrayLike<number>, crcs: ArrayLike<number>, count: number, checksum: Uint8Array): Promise<void> {
+    if (this.done) throw invalidArgument("the pack sink is closed");
+    return this.install(writePackIndexColumns(ids, offsets, crcs, count, checksum, this.algorithm), checksum);
+  }
+
+  private async install(index: Uint8Array, checksum: Uint8Array): Promise<void> {
     this.drain();
     const name = toHex(checksum);
-    const index = writePackIndex(entries, checksum, this.algorithm);
     const tmpIdx = join(this.packDir, `tmp_idx_${randomBytes(6).toString("hex")}`);
     let idxFd: number | undefined;
     try {
