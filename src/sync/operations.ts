@@ -97,7 +97,7 @@ async function fetchInto<V>(core: RepoCore<V>, session: RemoteSession, wants: Ha
   const shallow = new Set<Hash>(oldShallow);
   for (const u of result.unshallow) shallow.delete(u);
   for (const s of result.shallow) shallow.add(s);
-  await checkConnected(objects, objects.algorithm, missing, result.hashes, shallow, result.links);
+  await checkConnected(objects, objects.algorithm, missing, () => result.hashes, shallow, result.links);
   if (result.shallow.length > 0 || result.unshallow.length > 0) {
     if (backend.shallow === undefined) throw new IrminError("UNSUPPORTED", `the ${backend.name} backend cannot hold a shallow clone`);
     await backend.shallow.set([...shallow]);

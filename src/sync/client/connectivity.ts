@@ -14,14 +14,15 @@ import type { PackLinks } from "../pack-receive.js";
 
 /**
  * Throws `CORRUPT` when a want, or an object reachable from a want through the `received` objects,
- * is missing from `objects`. Commits in `shallow` need not have their parents. With `links` (what
+ * is missing from `objects` (`received` may be a function, called only when the walk is needed).
+ * Commits in `shallow` need not have their parents. With `links` (what
  * the received pack names outside itself), a pack that is shown complete that way costs no read;
  * otherwise: one read per received commit, tree and tag reachable from the wants, one `has` per
  * reference leaving them.
  */
-export async function checkConnected(objects: ObjectStore, algorithm: HashAlgorithm, wants: readonly Hash[], received: readonly Hash[], shallow: ReadonlySet<Hash>, links?: PackLinks): Promise<void> {
+export async function checkConnected(objects: ObjectStore, algorithm: HashAlgorithm, wants: readonly Hash[], received: readonly Hash[] | (() => readonly Hash[]), shallow: ReadonlySet<Hash>, links?: PackLinks): Promise<void> {
   if (links !== undefined && (await selfContained(objects, wants, links, shallow))) return;
-  const fresh = new Set(received);
+  const fresh = new Set(typeof received === "function" ? received() : received);
   await walk(objects, algorithm, wants, (h) => fresh.has(h), shallow);
 }
 

@@ -97,7 +97,14 @@ async function readPackfileSections(reader: PktLineReader, algorithm: HashAlgori
     const section = await reader.readText();
     if (section === "packfile") {
       const r = await receivePack(local, algorithm, demuxSideband(reader, req.onProgress), { maxBytes: req.maxBytes, onProgress: req.onProgress });
-      return { hashes: r.hashes, links: r.links, ...boundary };
+      return {
+        // Read through: the receive builds the hex ids only if someone asks.
+        get hashes() {
+          return r.hashes;
+        },
+        links: r.links,
+        ...boundary,
+      };
     }
     if (section === undefined) throw corrupt("fetch response without a packfile");
     for (let i = 0; i < 10_000_000; i++) {
@@ -224,5 +231,12 @@ export async function fetchV0(conn: SmartConnection, caps: Capabilities, algorit
   const sideband = caps.has("side-band-64k") || caps.has("side-band");
   const source = sideband ? demuxSideband(reader!, req.onProgress) : reader!.rest();
   const r = await receivePack(local, algorithm, source, { maxBytes: req.maxBytes, onProgress: req.onProgress });
-  return { hashes: r.hashes, links: r.links, ...boundary };
+  return {
+        // Read through: the receive builds the hex ids only if someone asks.
+        get hashes() {
+          return r.hashes;
+        },
+        links: r.links,
+        ...boundary,
+      };
 }

@@ -27,7 +27,7 @@ export interface FetchRequest {
 
 /** What a fetch stored. */
 export interface FetchResult {
-  /** Every object stored (ids), in the order received. */
+  /** Every object stored (ids), in the order received (may be built on first access: a receive of many objects builds its hex ids only when asked). */
   readonly hashes: Hash[];
   /** Commits now present without their parents (the new shallow boundary, with `depth`). */
   readonly shallow: Hash[];
