@@ -93,6 +93,11 @@ export class IdSet {
     return i;
   }
 
+  /** ORs `flags` into the flag byte of index `i` (an index {@link add} returned). */
+  orFlags(i: number, flags: number): void {
+    this.flagBytes[i] |= flags;
+  }
+
   /** The flag byte of index `i`. */
   flags(i: number): number {
     return this.flagBytes[i];

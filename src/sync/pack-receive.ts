@@ -542,7 +542,7 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
     // An object twice in one pack: legal, but an index cannot list it twice.
     if (ids.size === before && (ids.flags(k) & RECEIVED) !== 0) selfContained = false;
     else {
-      ids.add(entryIds, at, RECEIVED);
+      ids.orFlags(k, RECEIVED);
       if (k >= entryOfId.length) {
         const grown = new Int32Array(entryOfId.length * 2 + k);
         grown.set(entryOfId);
