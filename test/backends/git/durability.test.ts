@@ -160,6 +160,47 @@ describe("git backend durability and small packs", () => {
     expect(off.pending).toBe(false);
   });
 
+  it("start() begins the flush without waiting; flush() awaits it, and a failed started flush is retried and reported", async () => {
+    const dir = scratch();
+    const file = join(dir, "f");
+    writeFileSync(file, "x");
+    const d = new Durability(true);
+    d.noteFile(file, dir);
+    d.start();
+    // Taken by the started run: nothing left pending, and flush() resolves once that run is done.
+    expect(d.pending).toBe(false);
+    await d.flush();
+    // A path through a regular file cannot be opened (ENOTDIR): the started run fails, puts the
+    // path back, and the next flush() retries it and throws IO instead of losing the error.
+    d.noteFile(join(file, "under-a-file"), dir);
+    d.start();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(d.pending).toBe(true);
+    await expect(d.flush()).rejects.toSatisfy((e: unknown) => (e as { code?: string }).code === "IO");
+    expect(d.pending).toBe(true);
+  });
+
+  it("a small pack starts the flush of its directory entry at once; the ref update still awaits it before moving the ref", async () => {
+    const dir = join(scratch(), "repo.git");
+    const b = await gitBackend({ path: dir });
+    const start = vi.spyOn(Durability.prototype, "start");
+    const flush = vi.spyOn(Durability.prototype, "flush");
+    cleanups.push(() => start.mockRestore(), () => flush.mockRestore());
+    const blobs = await b.objects.putMany([1, 2, 3].map((i) => ({ type: "blob" as const, data: enc.encode(`early ${i}\n`) })));
+    expect(packsOf(dir)).toHaveLength(1);
+    expect(start).toHaveBeenCalledTimes(1);
+    const durability = start.mock.contexts[0] as Durability;
+    // Nothing waits unflushed: the pack directory's flush is under way (or done).
+    expect(durability.pending).toBe(false);
+    const commit = await commitOf(b, blobs);
+    const before = flush.mock.calls.length;
+    await b.refs.set("refs/heads/main", commit);
+    expect(flush.mock.calls.length).toBe(before + 1);
+    expect(durability.pending).toBe(false);
+    expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", "main:b2"])).toBe("early 3");
+    await b.close();
+  });
+
   it("a process killed between its object writes and its ref update leaves a valid repository with every acknowledged update", async () => {
     const t = scratch();
     const dir = join(t, "repo.git");
