@@ -82,6 +82,12 @@ export interface PackSink {
    * sink is closed afterwards.
    */
   commit(entries: readonly { hash: Hash; offset: number; crc32: number }[], checksum: Uint8Array): Promise<void>;
+  /**
+   * Optional: {@link commit} with the index as columns (entry `k`'s binary id at
+   * `ids[k * idLength]`, its offset and CRC-32 at position `k`), so that a large pack's receive
+   * builds no hex id and no object per entry. Same contract otherwise.
+   */
+  commitColumns?(ids: Uint8Array, offsets: ArrayLike<number>, crcs: ArrayLike<number>, count: number, checksum: Uint8Array): Promise<void>;
   /** Drops everything written (idempotent; a no-op after commit). */
   abort(): Promise<void>;
 }

@@ -293,8 +293,7 @@ export async function receivePack(objects: ObjectStore, algorithm: HashAlgorithm
     if (sink === undefined || r.result.count === 0) return r.result;
     if (r.selfContained) {
       const count = r.result.count;
-      const columns = sink as PackSink & Partial<ColumnSink>;
-      if (typeof columns.commitColumns === "function") await columns.commitColumns(r.ids, r.offsets, r.crcs, count, r.trailer);
+      if (sink.commitColumns !== undefined) await sink.commitColumns(r.ids, r.offsets, r.crcs, count, r.trailer);
       else {
         const hashes = r.result.hashes;
         await sink.commit(
@@ -321,15 +320,6 @@ export async function receivePack(objects: ObjectStore, algorithm: HashAlgorithm
   } finally {
     await sink?.abort().catch(() => undefined);
   }
-}
-
-/**
- * A pack sink that takes its index as columns (the git backend's `GitPackSink.commitColumns`):
- * binary ids, offsets and CRCs of entry `k` at position `k`, so the receive builds no hex id and
- * no object per entry.
- */
-interface ColumnSink {
-  commitColumns(ids: Uint8Array, offsets: ArrayLike<number>, crcs: ArrayLike<number>, count: number, checksum: Uint8Array): Promise<void>;
 }
 
 interface ReceiveOutcome {
