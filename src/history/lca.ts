@@ -1,4 +1,5 @@
 import type { Hash } from "../core/hash.js";
+import { MaxHeap } from "../core/max-heap.js";
 import type { TreeContext } from "../tree/node.js";
 import { readCommit, type CommitNode } from "./commits.js";
 
@@ -23,46 +24,8 @@ interface Item {
   depth: number;
 }
 
-/** A max-heap of commits by committer time (newest first), as Git walks history without a commit-graph. */
-class CommitQueue {
-  private readonly heap: Item[] = [];
-  get length(): number {
-    return this.heap.length;
-  }
-  items(): readonly Item[] {
-    return this.heap;
-  }
-  push(item: Item): void {
-    const h = this.heap;
-    h.push(item);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (h[p].commit.time >= item.commit.time) break;
-      h[i] = h[p];
-      i = p;
-    }
-    h[i] = item;
-  }
-  pop(): Item | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length === 0 || last === undefined) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = l;
-      if (r < h.length && h[r].commit.time > h[l].commit.time) m = r;
-      if (m >= h.length || h[m].commit.time <= last.commit.time) break;
-      h[i] = h[m];
-      i = m;
-    }
-    h[i] = last;
-    return top;
-  }
-}
+/** Commits by committer time, newest first, as Git walks history without a commit-graph. */
+const commitQueue = () => new MaxHeap<Item>((item) => item.commit.time);
 
 /**
  * The lowest common ancestors of `a` and `b`: common ancestors none of whose descendants is also
@@ -75,7 +38,7 @@ export async function lowestCommonAncestors(ctx: TreeContext, a: Hash, b: Hash, 
   const limit = options.limit ?? Infinity;
   if (a === b) return { ok: true, lcas: [a] };
   const flags = new Map<Hash, number>();
-  const queue = new CommitQueue();
+  const queue = commitQueue();
   flags.set(a, P1);
   flags.set(b, P2);
   queue.push({ commit: await readCommit(ctx, a), depth: 0 });

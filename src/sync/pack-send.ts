@@ -11,6 +11,7 @@
  */
 import { corrupt, IrminError, invalidArgument } from "../core/errors.js";
 import { digestLength, isHash, writeHex, type Hash, type HashAlgorithm } from "../core/hash.js";
+import { MaxHeap } from "../core/max-heap.js";
 import type { ObjectStore } from "../backend/object-store.js";
 import type { ObjectType, RawObject } from "../codec/object.js";
 import { decodeCommit } from "../codec/commit.js";
@@ -48,42 +49,6 @@ interface CommitInfo {
   uninteresting: boolean;
   queued: boolean;
   popped: boolean;
-}
-
-/** A max-heap on committer time: the walk always continues from the newest commit. */
-class TimeQueue {
-  private readonly heap: CommitInfo[] = [];
-  get length(): number {
-    return this.heap.length;
-  }
-  push(c: CommitInfo): void {
-    const h = this.heap;
-    let i = h.push(c) - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (h[p].time >= c.time) break;
-      h[i] = h[p];
-      i = p;
-    }
-    h[i] = c;
-  }
-  pop(): CommitInfo | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length === 0 || last === undefined) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      let m = l;
-      if (l + 1 < h.length && h[l + 1].time > h[l].time) m = l + 1;
-      if (m >= h.length || h[m].time <= last.time) break;
-      h[i] = h[m];
-      i = m;
-    }
-    h[i] = last;
-    return top;
-  }
 }
 
 /** Reads an object or fails with NOT_FOUND naming what was expected. */
@@ -192,7 +157,7 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
   const parentsOf = (n: CommitInfo) => (grafted.has(n.hash) ? [] : n.parents);
 
   // The commit walk: newest first, until only uninteresting commits remain queued.
-  const queue = new TimeQueue();
+  const queue = new MaxHeap<CommitInfo>((c) => c.time);
   let interestingQueued = 0;
   const markUninteresting = (start: CommitInfo) => {
     const stack = [start];

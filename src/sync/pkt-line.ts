@@ -4,7 +4,11 @@
  * `0001` (delimiter) and `0002` (response end). Pure: the reader consumes any async stream of
  * byte chunks, so it serves sockets, HTTP bodies and child processes alike.
  */
+import { concatBytes } from "../core/bytes.js";
 import { corrupt, invalidArgument } from "../core/errors.js";
+
+/** Concatenates byte arrays (re-exported for the protocol code). */
+export { concatBytes };
 
 /** The largest payload one pkt-line may carry (65520 minus the 4 length digits). */
 export const MAX_PKT_PAYLOAD = 65516;
@@ -39,19 +43,6 @@ export const RESPONSE_END_PKT: Uint8Array = encoder.encode("0002");
 
 /** One decoded packet. */
 export type Pkt = { type: "data"; data: Uint8Array } | { type: "flush" } | { type: "delim" } | { type: "response-end" };
-
-/** Concatenates byte arrays (one allocation). */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function hexDigit(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;

@@ -4,6 +4,7 @@
  * entry, the (id, offset, CRC-32) triple an index needs. Independent of any directory, so the
  * network code can use it to send packs.
  */
+import { concatBytes } from "../../core/bytes.js";
 import { invalidArgument } from "../../core/errors.js";
 import type { Hash, HashAlgorithm } from "../../core/hash.js";
 import { digestLength, isHash, writeHex } from "../../core/hash.js";
@@ -16,26 +17,14 @@ import { PACK_TYPE, codeOfObjectType, encodeEntryHeader, encodeOfsDistance, enco
 /** zlib level of pack entries unless told otherwise (zlib's default, as git's `pack.compression`). */
 export const DEFAULT_PACK_COMPRESSION = 6;
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** The bytes of an undeltified entry holding `data` of type `type`. */
 export function encodeObjectEntry(type: ObjectType, data: Uint8Array, level = DEFAULT_PACK_COMPRESSION): Uint8Array {
-  return concat([encodeEntryHeader(codeOfObjectType(type), data.length), deflate(data, level)]);
+  return concatBytes([encodeEntryHeader(codeOfObjectType(type), data.length), deflate(data, level)]);
 }
 
 /** The bytes of an OFS_DELTA entry whose base starts `distance` bytes before this entry. */
 export function encodeOfsDeltaEntry(distance: number, delta: Uint8Array, level = DEFAULT_PACK_COMPRESSION): Uint8Array {
-  return concat([encodeEntryHeader(PACK_TYPE.ofsDelta, delta.length), encodeOfsDistance(distance), deflate(delta, level)]);
+  return concatBytes([encodeEntryHeader(PACK_TYPE.ofsDelta, delta.length), encodeOfsDistance(distance), deflate(delta, level)]);
 }
 
 /** The bytes of a REF_DELTA entry against the object `baseHash`. */
@@ -43,7 +32,7 @@ export function encodeRefDeltaEntry(baseHash: Hash, delta: Uint8Array, algorithm
   if (!isHash(baseHash, algorithm)) throw invalidArgument(`not a ${algorithm} object id: ${JSON.stringify(baseHash)}`);
   const id = new Uint8Array(digestLength(algorithm));
   writeHex(baseHash, id, 0);
-  return concat([encodeEntryHeader(PACK_TYPE.refDelta, delta.length), id, deflate(delta, level)]);
+  return concatBytes([encodeEntryHeader(PACK_TYPE.refDelta, delta.length), id, deflate(delta, level)]);
 }
 
 /** Where a {@link PackWriter} sends its bytes, in order; awaited before the next chunk. */
