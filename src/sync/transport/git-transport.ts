@@ -40,6 +40,8 @@ export function gitTransport(url: string, options: { timeoutMs?: number } = {}):
     async connect(service: GitService, options: { protocol: 0 | 2 }): Promise<SmartConnection> {
       const socket = await new Promise<Socket>((resolve, reject) => {
         const s = connect({ host, port });
+        // The timeout covers connecting too: a host that never answers fails in timeoutMs, not the OS's minutes.
+        s.setTimeout(timeoutMs, () => s.destroy(new IrminError("IO", `cannot connect to ${url}: no answer in ${timeoutMs} ms`)));
         s.once("connect", () => {
           s.removeAllListeners("error");
           resolve(s);

@@ -95,16 +95,21 @@ export function httpTransport(url: string, options: { timeoutMs?: number } = {})
       } else {
         advertisement.unread(first);
       }
+      // Every response of this connection: a fetch that stops part-way (a corrupt pack) never reads
+      // its response to the end, so close() destroys them all, not only the advertisement.
+      const responses: IncomingMessage[] = [res];
       return {
         stateless: true,
         advertisement,
         async request(body: RequestBody): Promise<PktLineReader> {
           const r = await send(new URL(`${root}/${service}`), "POST", { ...headers, "content-type": `application/x-${service}-request`, accept: `application/x-${service}-result` }, body, timeoutMs);
+          responses.push(r);
           await checkStatus(r, `${location} ${service}`, `application/x-${service}-result`);
           return new PktLineReader(responseChunks(r, location));
         },
         close(): void {
-          res.destroy();
+          for (const r of responses) r.destroy();
+          responses.length = 0;
         },
       };
     },
