@@ -130,7 +130,7 @@ function readOptions(options: Record<string, unknown>): { limit?: number } {
 }
 
 /** Most times an operation is re-run on a branch that keeps moving before TOO_MANY_RETRIES. */
-const RETRIES = 50;
+const RETRIES = 200; // as many as a single write of the library makes (Branch.write)
 
 /** Thrown out of a transaction to drop it: it changed nothing on a branch that has no commit (the transaction would commit an empty tree). */
 const NOTHING_TO_COMMIT = Symbol("nothing to commit");

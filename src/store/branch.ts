@@ -187,6 +187,8 @@ export class Branch<V = string> extends DataTypeAccess<V> {
       if (await this.core.backend.refs.testAndSet(this.ref, start?.hash, mine.hash)) return { ok: true, value, commit: new Commit(this.core, mine) };
       if (strategy === "test-and-set") {
         if (attempt >= retries) return { ok: false, reason: "changed" };
+        // Racing writers spread out instead of colliding again at once.
+        await backoff(attempt + 1);
         continue;
       }
       const merged = await this.mergeHash(mine.hash, `merge transaction into ${this.name}`, options, retries);
