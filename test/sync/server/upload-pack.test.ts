@@ -5,7 +5,7 @@ import { gitAsync, gitOut, makeHistory, runGit, tempDir } from "./fixture.js";
 import { memoryCopy, serve, type TestServer } from "./serve.js";
 
 /** `git ls-remote` of a served repository, as `name → id` (HEAD included). */
-async function lsRemote(url: string, cwd: string, version: 0 | 2): Promise<Map<string, string>> {
+async function lsRemote(url: string, cwd: string, version: 0 | 1 | 2): Promise<Map<string, string>> {
   const out = (await gitAsync(["-c", `protocol.version=${version}`, "ls-remote", url], { cwd })).stdout;
   return new Map(out.split("\n").map((l) => [l.split("\t")[1], l.split("\t")[0]]));
 }
@@ -33,7 +33,7 @@ describe("git clone and git fetch against gitHttpHandler", () => {
   });
 
   for (const name of ["disk.git", "mem.git"]) {
-    for (const version of [0, 2] as const) {
+    for (const version of [0, 1, 2] as const) {
       it(`${name}, protocol v${version}: ls-remote, clone, fsck, incremental fetch`, async () => {
         const cwd = tempDir("irmin-upload-client-");
         try {
