@@ -216,6 +216,7 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
         pollIntervalMs,
         live,
         beforeUpdate: () => durability.flush(),
+        afterUpdate: () => packs.prepareTmpFiles(),
       }),
     packThreshold,
     durability,
