@@ -216,7 +216,6 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
         pollIntervalMs,
         live,
         beforeUpdate: () => durability.flush(),
-        afterUpdate: () => packs.prepareTmpFiles(),
       }),
     packThreshold,
     durability,

@@ -31,12 +31,6 @@ export interface GitRefStoreOptions {
    * the object store's durability barrier, so a ref never points at an object a crash can lose.
    */
   readonly beforeUpdate?: () => Promise<void>;
-  /**
-   * Runs once a ref has been moved (durably, when `fsync`), before the caller hears of it; must
-   * not throw. The object store prepares the next commit's files here (see `tmp-file-pool.ts`):
-   * work started now stays out of the flushes of the update that just ended.
-   */
-  readonly afterUpdate?: () => void;
 }
 
 const ANY = Symbol("any");
@@ -269,7 +263,6 @@ export class GitRefStore implements RefStore {
     } finally {
       await lock.release();
     }
-    this.options.afterUpdate?.();
     if (change === undefined) return true;
     if (next === undefined) await pruneEmptyParents(this.gitDir, ref);
     // A rescan may already have reported it (between the rename and here): then not again.

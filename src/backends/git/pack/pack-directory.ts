@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, unlinkSync } from "node:fs";
 import { readdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { IrminError, isIrminError } from "../../../core/errors.js";
 import type { Hash, HashAlgorithm } from "../../../core/hash.js";
 import { isHash } from "../../../core/hash.js";
@@ -18,7 +18,6 @@ import { closeQuietly, Durability } from "../durability.js";
 import { PackIndex } from "../../../codec/pack/pack-index.js";
 import { PackReader } from "./pack-reader.js";
 import { GitPackSink } from "./pack-sink.js";
-import { TmpFilePool } from "./tmp-file-pool.js";
 import type { PackSink } from "../../../backend/object-store.js";
 
 /** Options of {@link PackDirectory}. */
@@ -46,11 +45,6 @@ export interface PackDirectoryOptions {
    * is checked against its id anyway).
    */
   verifyIndexChecksum?: boolean;
-  /**
-   * Pairs of empty temporary files kept ready in the objects directory (the parent of the pack
-   * directory) for `writeSmallPack` (default 2; 0 creates files on demand). See `tmp-file-pool.ts`.
-   */
-  tmpFiles?: number;
 }
 
 const IDX_NAME = /^pack-([0-9a-f]{40}|[0-9a-f]{64})\.idx$/;
@@ -77,8 +71,6 @@ export class PackDirectory {
   private runningScan: Promise<boolean> | undefined;
   private consolidating: Promise<void> | undefined;
   private readonly durability: Durability;
-  /** Files the small packs are written through (see `tmp-file-pool.ts`), in the objects directory. */
-  private readonly tmpFiles: TmpFilePool;
 
   constructor(
     readonly packDir: string,
@@ -87,7 +79,6 @@ export class PackDirectory {
   ) {
     this.cache = new DeltaBaseCache(options.cache);
     this.durability = options.durability ?? new Durability(true);
-    this.tmpFiles = new TmpFilePool(dirname(packDir), options.tmpFiles ?? 2);
   }
 
   /**
@@ -226,34 +217,12 @@ export class PackDirectory {
     this.live();
     await this.ensureScanned();
     const entries = encodeWholeEntries(objects, this.options.smallPackCompression ?? 1, this.options.smallPackTreeCompression ?? 0);
-    const options = { fsync: this.durability.enabled, keepOpen: true };
-    const tmp = this.tmpFiles.take();
-    let written: WrittenPackWithIndex;
-    try {
-      written = await writePackEntries(this.packDir, this.algorithm, entries, { ...options, tmp });
-    } catch (e) {
-      // A pooled file removed meanwhile (`git gc --prune=now` renaming finds its name gone):
-      // once more with files of our own, which fails again if the trouble is elsewhere.
-      if (tmp === undefined) throw e;
-      written = await writePackEntries(this.packDir, this.algorithm, entries, options);
-    }
+    const written = await writePackEntries(this.packDir, this.algorithm, entries, { fsync: this.durability.enabled, keepOpen: true });
     this.durability.noteDir(this.packDir);
     this.durability.start();
     this.adopt(written);
     if (this.packs.length > (this.options.maxPacks ?? 16)) await this.consolidate();
     return written.name;
-  }
-
-  /**
-   * Starts creating, in the background, the temporary files the next {@link writeSmallPack}s
-   * will write through (see `tmp-file-pool.ts`); returns at once, never throws. Best called
-   * once a commit is durable (the git backend calls it after each ref update): files created
-   * while that commit's flushes run were measured to slow them down (each flush then carries
-   * the new entries: ~2 ms per commit more), while created now they ride with the next pack's
-   * flush, as files created on demand did, minus the wait for their creation.
-   */
-  prepareTmpFiles(): void {
-    if (!this.closed) this.tmpFiles.refill();
   }
 
   /**
@@ -372,7 +341,6 @@ export class PackDirectory {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.tmpFiles.close();
     await this.runningScan?.catch(() => undefined);
     await this.consolidating?.catch(() => undefined);
     const packs = this.packs;

@@ -21,7 +21,6 @@ import { PACK_HEADER_LENGTH, encodePackHeader } from "../../../codec/pack/pack-f
 import { DEFAULT_PACK_COMPRESSION, encodeObjectEntry, encodeOfsDeltaEntry } from "../../../codec/pack/pack-writer.js";
 import { closeQuietly, datasync } from "../durability.js";
 import { writeAllSync } from "../loose-objects.js";
-import { discardTmpFile, type TmpPackFiles } from "./tmp-file-pool.js";
 
 /** Options of {@link writePackFile}. */
 export interface WritePackOptions {
@@ -188,15 +187,23 @@ export interface WrittenPackWithIndex extends WrittenPack {
 /** CRC-32 of pack entries: zlib's native one (this is Node-only code; Node >= 20.15 has it), ~50x the pure one. */
 const entryCrc = (data: Uint8Array): number => zlibCrc32(data);
 
-interface EncodedPack {
-  readonly pack: Buffer;
-  readonly index: Uint8Array;
-  readonly indexEntries: PackIndexEntry[];
-  readonly name: string;
-}
-
-/** The bytes of the pack of `entries` (at least one) and of its index. */
-function encodePack(algorithm: HashAlgorithm, entries: readonly EncodedEntry[]): EncodedPack {
+/**
+ * Writes a pack of already encoded entries, in the given order (OFS_DELTA distances must hold
+ * for the positions they get here: the first entry sits at offset 12), plus its index, from
+ * memory: one write per file, both files flushed in parallel when `fsync` (one device round trip
+ * instead of two), then `.pack` and `.idx` renamed into place in that order (the `.idx` makes the
+ * pack visible). The directory entry is the caller's to flush. Ids must be distinct. Returns an
+ * empty name for no entries. `IO` when the file system refuses; nothing is left behind then.
+ * Cost: two file creations, two renames, one pass of CRC-32 and of the pack hash over the bytes
+ * (no CRC pass for entries that bring theirs).
+ */
+export async function writePackEntries(
+  packDir: string,
+  algorithm: HashAlgorithm,
+  entries: readonly EncodedEntry[],
+  options: { fsync: boolean; keepOpen?: boolean },
+): Promise<WrittenPackWithIndex> {
+  if (entries.length === 0) return { name: "", count: 0, entries: [], index: new Uint8Array(0), size: 0 };
   const header = encodePackHeader(entries.length);
   const parts: Uint8Array[] = [header];
   const indexEntries: PackIndexEntry[] = [];
@@ -213,50 +220,17 @@ function encodePack(algorithm: HashAlgorithm, entries: readonly EncodedEntry[]):
   parts.push(checksum);
   const pack = Buffer.concat(parts);
   const index = writePackIndex(indexEntries, checksum, algorithm);
-  return { pack, index, indexEntries, name: toHex(checksum) };
-}
-
-/**
- * Writes a pack of already encoded entries, in the given order (OFS_DELTA distances must hold
- * for the positions they get here: the first entry sits at offset 12), plus its index, from
- * memory: one write per file, both files flushed in parallel when `fsync` (one device round trip
- * instead of two), then `.pack` and `.idx` renamed into place in that order (the `.idx` makes the
- * pack visible). The directory entry is the caller's to flush. Ids must be distinct. Returns an
- * empty name for no entries. `IO` when the file system refuses; nothing is left behind then.
- * With `tmp` (empty files from a `TmpFilePool`, on the same file system as `packDir`), the pack
- * and index are written through those instead of new files, which this call then owns: renamed
- * into place, or removed on failure or when there is nothing to write.
- * Cost: two file creations (none with `tmp`), two renames, one pass of CRC-32 and of the pack
- * hash over the bytes (no CRC pass for entries that bring theirs).
- */
-export async function writePackEntries(
-  packDir: string,
-  algorithm: HashAlgorithm,
-  entries: readonly EncodedEntry[],
-  options: { fsync: boolean; keepOpen?: boolean; tmp?: TmpPackFiles },
-): Promise<WrittenPackWithIndex> {
-  let encoded: EncodedPack | undefined;
-  try {
-    if (entries.length > 0) encoded = encodePack(algorithm, entries);
-  } finally {
-    // Nothing to write, or the entries could not be encoded: the pooled files are not needed.
-    if (encoded === undefined && options.tmp !== undefined) {
-      discardTmpFile(options.tmp.pack);
-      discardTmpFile(options.tmp.idx);
-    }
-  }
-  if (encoded === undefined) return { name: "", count: 0, entries: [], index: new Uint8Array(0), size: 0 };
-  const { pack, index, indexEntries, name } = encoded;
+  const name = toHex(checksum);
   const suffix = randomBytes(6).toString("hex");
-  const tmpPack = options.tmp?.pack.path ?? join(packDir, `tmp_pack_${suffix}`);
-  const tmpIdx = options.tmp?.idx.path ?? join(packDir, `tmp_idx_${suffix}`);
-  let packFd: number | undefined = options.tmp?.pack.fd;
-  let idxFd: number | undefined = options.tmp?.idx.fd;
+  const tmpPack = join(packDir, `tmp_pack_${suffix}`);
+  const tmpIdx = join(packDir, `tmp_idx_${suffix}`);
+  let packFd: number | undefined;
+  let idxFd: number | undefined;
   let renamed = false;
   try {
     // Read/write when the caller keeps the descriptor to read the pack (mode 0444 binds later opens only).
-    packFd ??= openSync(tmpPack, options.keepOpen ? "wx+" : "wx", 0o444);
-    idxFd ??= openSync(tmpIdx, "wx", 0o444);
+    packFd = openSync(tmpPack, options.keepOpen ? "wx+" : "wx", 0o444);
+    idxFd = openSync(tmpIdx, "wx", 0o444);
     writeAllSync(packFd, pack);
     writeAllSync(idxFd, index);
     if (options.fsync) await Promise.all([datasync(packFd), datasync(idxFd)]);
