@@ -7,13 +7,12 @@
  *
  * Baselines: `git clone --bare -q git://…` (protocol v2, as our client speaks).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer as createHttpServer } from "node:http";
-import { createConnection, createServer } from "node:net";
 import { Repo } from "../src/store/repo.js";
 import { cloneRepo } from "../src/sync/operations.js";
 import { Remote } from "../src/sync/remote.js";
-import { gitHttpHandler } from "../src/sync/server/http-handler.js";
+// The servers of the sync tests (git daemon on 127.0.0.1; our smart-HTTP handler), shared here.
+import { startGitDaemon } from "../test/sync/helpers/git-daemon.js";
+import { serve } from "../test/sync/server/serve.js";
 import { type BenchOptions, type BenchRow, envScale, git, gitInitBare, interleaved, measure, row, scaled, TempDirs } from "./harness.js";
 
 const GROUP = "sync";
@@ -46,83 +45,6 @@ function filesStream(count: number): Buffer {
   return Buffer.from(parts.join(""));
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = createConnection({ host: "127.0.0.1", port });
-    c.once("connect", () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once("error", () => resolve(false));
-  });
-}
-
-/** `git daemon` serving `root` on 127.0.0.1; resolves once it accepts connections. */
-async function startDaemon(root: string): Promise<{ url: (name: string) => string; stop: () => Promise<void> }> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const child: ChildProcess = spawn("git", ["daemon", "--reuseaddr", "--export-all", `--base-path=${root}`, "--listen=127.0.0.1", `--port=${port}`, root], {
-      stdio: ["ignore", "ignore", "ignore"],
-      env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" },
-    });
-    let exited = false;
-    child.once("exit", () => (exited = true));
-    for (let i = 0; i < 200 && !exited; i++) {
-      if (await canConnect(port)) {
-        return {
-          url: (name) => `git://127.0.0.1:${port}/${name}`,
-          stop: () =>
-            new Promise<void>((r) => {
-              if (exited) return r();
-              child.once("exit", () => r());
-              child.kill("SIGTERM");
-            }),
-        };
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    child.kill("SIGKILL");
-  }
-  throw new Error("git daemon did not start");
-}
-
-/** Our smart-HTTP handler serving `repo` as `/<name>` on 127.0.0.1. */
-function startOurServer(name: string, repo: Repo<unknown>): Promise<{ url: string; stop: () => Promise<void> }> {
-  const handler = gitHttpHandler({ resolve: (path) => (path === name ? repo : undefined), receivePack: false });
-  const server = createHttpServer((req, res) => {
-    void handler(req, res).then((handled) => {
-      if (!handled) res.writeHead(404).end();
-    });
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const addr = server.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      resolve({
-        url: `http://127.0.0.1:${port}/${name}`,
-        stop: () =>
-          new Promise<void>((r) => {
-            server.closeAllConnections();
-            server.close(() => r());
-          }),
-      });
-    });
-  });
-}
-
 /**
  * Runs the sync benchmarks and returns their rows. Sizes: `10000 × scale` commits (each touching
  * two small files, one of 100 keys edited over and over, so `git gc` deltifies) and `100000 ×
@@ -137,7 +59,7 @@ export async function runSyncBench(options: BenchOptions = {}): Promise<BenchRow
   const tmp = new TempDirs();
   const rows: BenchRow[] = [];
   const root = await tmp.make("sync-served");
-  let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+  let daemon: Awaited<ReturnType<typeof startGitDaemon>> | undefined;
   try {
     log(`sync: building ${nCommits} commits and ${nFiles} files with fast-import, then git gc`);
     const served: [string, Buffer, string][] = [
@@ -150,7 +72,7 @@ export async function runSyncBench(options: BenchOptions = {}): Promise<BenchRow
       await git(["--git-dir", dir, "fast-import", "--quiet"], stream);
       await git(["--git-dir", dir, "gc", "-q"]);
     }
-    daemon = await startDaemon(root);
+    daemon = await startGitDaemon(root);
     for (const [name, , what] of served) {
       const url = daemon.url(name);
       const objects = Number((await git(["--git-dir", `${root}/${name}`, "rev-list", "--objects", "--all", "--count"])).toString().trim());
@@ -174,14 +96,14 @@ export async function runSyncBench(options: BenchOptions = {}): Promise<BenchRow
     {
       const [name, , what] = served[0];
       const repo = await Repo.open<unknown>({ path: `${root}/${name}` });
-      const ourServer = await startOurServer(name, repo);
+      const ourServer = await serve(new Map([[name, repo]]), { receivePack: false });
       try {
         const objects = Number((await git(["--git-dir", `${root}/${name}`, "rev-list", "--objects", "--all", "--count"])).toString().trim());
         log(`sync: ${what}, git clone from gitHttpHandler vs from git daemon`);
         const fromDaemon = measure({ setup: () => tmp.make("git-clone"), fn: (d: string) => git(["clone", "--bare", "-q", daemon!.url(name), `${d}/c.git`]) });
-        const fromOurs = measure({ setup: () => tmp.make("git-clone-ours"), fn: (d: string) => git(["clone", "--bare", "-q", ourServer.url, `${d}/c.git`]) });
+        const fromOurs = measure({ setup: () => tmp.make("git-clone-ours"), fn: (d: string) => git(["clone", "--bare", "-q", ourServer.url(name), `${d}/c.git`]) });
         const [tDaemon, tOurs] = await interleaved(runs, [fromDaemon, fromOurs]);
-        rows.push(row({ group: GROUP, name: `${what}: git clone from our server (smart HTTP)`, baseline: "git clone from git daemon", unit: "objects", note: `server side: our objectsToSend + packStream (fresh deltas) vs git pack-objects (reuses its packed deltas)` }, objects, tOurs, objects, tDaemon));
+        rows.push(row({ group: GROUP, name: `${what}: git clone from our server (smart HTTP)`, baseline: "git clone from git daemon", unit: "objects", note: "server side: our objectsToSend + packStream (stored entries reused, as git pack-objects does)" }, objects, tOurs, objects, tDaemon));
       } finally {
         await ourServer.stop();
         await repo.close();
