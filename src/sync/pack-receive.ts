@@ -21,7 +21,7 @@ import type { ObjectStore, PackSink } from "../backend/object-store.js";
 import { decodeCommit } from "../codec/commit.js";
 import type { ObjectType, RawObject } from "../codec/object.js";
 import { applyDelta, deltaSizes } from "../codec/pack/delta.js";
-import { decodeOfsDistance, decodePackHeader, PACK_HEADER_LENGTH, PACK_TYPE } from "../codec/pack/pack-format.js";
+import { decodeEntryHeader, decodeOfsDistance, decodePackHeader, PACK_HEADER_LENGTH, PACK_TYPE } from "../codec/pack/pack-format.js";
 import { decodeTag } from "../codec/tag.js";
 import { createInflater, digestInto } from "../platform/native.js";
 import { IdSet } from "./id-set.js";
@@ -419,25 +419,8 @@ async function receive(objects: ObjectStore, algorithm: HashAlgorithm, source: A
     const offset = input.offset;
     offsets[i] = offset;
     input.startEntry();
-    // The entry header (decodeEntryHeader's rules, without an object per entry).
-    const buf = input.buf;
-    const headerAt = input.pos;
-    if (headerAt >= buf.length) throw corrupt("pack entry header truncated");
-    let c = buf[headerAt];
-    const code = (c >> 4) & 7;
-    if (code === 0 || code === 5) throw corrupt(`pack entry with reserved type ${code}`);
-    let size = c & 15;
-    let scale = 16;
-    let p = headerAt + 1;
-    while (c & 0x80) {
-      if (p >= buf.length) throw corrupt("pack entry header truncated");
-      c = buf[p++];
-      size += (c & 0x7f) * scale;
-      scale *= 128;
-      if (scale > 2 ** 60) throw corrupt("pack entry size too large");
-    }
-    if (!Number.isSafeInteger(size)) throw corrupt("pack entry size too large");
-    input.consume(p - headerAt);
+    const { code, size, length: headerLength } = decodeEntryHeader(input.buf, input.pos);
+    input.consume(headerLength);
     if (size > maxObjectBytes) throw corrupt(`${entryName(i, offset)}: ${size} bytes exceeds the object size limit`);
     sizes[i] = size;
     const type = TYPE_OF_CODE[code];
