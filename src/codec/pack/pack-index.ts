@@ -212,51 +212,18 @@ export class PackIndex {
  */
 export function writePackIndex(entries: Iterable<PackIndexEntry>, packChecksum: Uint8Array, algorithm: HashAlgorithm): Uint8Array {
   const h = digestLength(algorithm);
-  if (packChecksum.length !== h) throw invalidArgument(`pack checksum must be ${h} bytes`);
   const list = [...entries];
-  for (const e of list) {
+  // Checked and turned into columns; one serialiser (writePackIndexColumns) writes every index.
+  const ids = new Uint8Array(list.length * h);
+  const offsets = new Array<number>(list.length);
+  const crcs = new Array<number>(list.length);
+  list.forEach((e, k) => {
     if (!isHash(e.hash, algorithm)) throw invalidArgument(`not a ${algorithm} object id: ${JSON.stringify(e.hash)}`);
-    if (!Number.isSafeInteger(e.offset) || e.offset < 0) throw invalidArgument(`bad pack offset ${e.offset}`);
-  }
-  list.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
-  const n = list.length;
-  let large = 0;
-  for (const e of list) if (e.offset >= 0x80000000) large++;
-  const size = 8 + FANOUT_BYTES + n * (h + 8) + large * 8 + 2 * h;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, MAGIC);
-  view.setUint32(4, 2);
-  const counts = new Uint32Array(256);
-  for (const e of list) counts[parseInt(e.hash.slice(0, 2), 16)]++;
-  let running = 0;
-  for (let i = 0; i < 256; i++) {
-    running += counts[i];
-    view.setUint32(8 + 4 * i, running);
-  }
-  const namesAt = 8 + FANOUT_BYTES;
-  const crcAt = namesAt + n * h;
-  const offsetsAt = crcAt + n * 4;
-  const largeAt = offsetsAt + n * 4;
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    const e = list[i];
-    if (i > 0 && list[i - 1].hash === e.hash) throw invalidArgument(`object ${e.hash} appears twice in the pack`);
-    writeHex(e.hash, out, namesAt + i * h);
-    view.setUint32(crcAt + 4 * i, e.crc32 >>> 0);
-    if (e.offset < 0x80000000) {
-      view.setUint32(offsetsAt + 4 * i, e.offset);
-    } else {
-      view.setUint32(offsetsAt + 4 * i, (0x80000000 | k) >>> 0);
-      view.setUint32(largeAt + 8 * k, Math.floor(e.offset / 2 ** 32));
-      view.setUint32(largeAt + 8 * k + 4, e.offset % 2 ** 32);
-      k++;
-    }
-  }
-  const trailerAt = largeAt + large * 8;
-  out.set(packChecksum, trailerAt);
-  out.set(digest(algorithm, [out.subarray(0, trailerAt + h)]), trailerAt + h);
-  return out;
+    writeHex(e.hash, ids, k * h);
+    offsets[k] = e.offset;
+    crcs[k] = e.crc32;
+  });
+  return writePackIndexColumns(ids, offsets, crcs, list.length, packChecksum, algorithm);
 }
 
 /**
