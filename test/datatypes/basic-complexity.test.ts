@@ -1,14 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { countObjects as count } from "../store/count.js";
 import { Repo } from "../../src/store/repo.js";
-
-/** Object reads and writes of `fn`, with a cold cache. */
-async function count(repo: Repo, fn: () => Promise<unknown>): Promise<{ reads: number; writes: number }> {
-  const { ctx } = repo.internals;
-  ctx.cache.clear();
-  const before = { ...ctx.stats };
-  await fn();
-  return { reads: ctx.stats.reads - before.reads, writes: ctx.stats.writes - before.writes };
-}
 
 describe("counter, register and set cost O(1) objects per operation", () => {
   it("counter and register operations and merges read and write a constant number of objects", async () => {

@@ -1,14 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { countObjects as count } from "./count.js";
 import { Repo } from "../../src/store/repo.js";
-
-/** Object reads and writes of `fn`, with a cold cache. */
-async function count(repo: Repo, fn: () => Promise<unknown>): Promise<{ reads: number; writes: number }> {
-  const { ctx } = repo.internals;
-  ctx.cache.clear();
-  const before = { ...ctx.stats };
-  await fn();
-  return { reads: ctx.stats.reads - before.reads, writes: ctx.stats.writes - before.writes };
-}
 
 async function build(keys: number): Promise<Repo> {
   const repo = await Repo.memory();
