@@ -38,7 +38,7 @@ export class Queue<T> {
   async push(value: T, options?: OperationOptions): Promise<void> {
     const { ctx } = this.slot;
     // Hashed once, even when a lost race re-runs the update.
-    const child = contentsChild(ctx, this.contents.encode(value)) as ContentsChild;
+    const child = contentsChild(ctx, this.contents.encode(value));
     await this.slot.update("push", async (node) => ({ node: await pushElement(ctx, node, child, this.slot.owner), result: undefined }), options);
   }
 

@@ -7,8 +7,8 @@ import { graft, subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.
 import { readCommit, writeTreeCommit, type CommitNode } from "../history/commits.js";
 import { mergeCommits } from "../history/merge-commits.js";
 import { walkHistory } from "../history/walk.js";
-import { findChild } from "../tree/edit.js";
-import { Node, type Child, type TreeContext } from "../tree/node.js";
+import { findChild, sameEntry } from "../tree/edit.js";
+import { Node, type Child } from "../tree/node.js";
 import type { MergeConflict } from "../tree/tree-merge.js";
 import { Tree, type ListEntry, type ListOptions } from "../tree/tree.js";
 import type { Remote } from "../sync/remote.js";
@@ -391,14 +391,6 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     }
     throw new IrminError("TOO_MANY_RETRIES", `${message}: lost the race for ${this.ref} too many times`);
   }
-}
-
-/** Whether two tree entries are the same (same id, and same mode for values). */
-async function sameEntry(ctx: TreeContext, x: Child | undefined, y: Child | undefined): Promise<boolean> {
-  if (x === undefined || y === undefined) return x === y;
-  if (x.kind === "contents" && y.kind === "contents") return x.hash === y.hash && x.mode === y.mode;
-  if (x.kind === "node" && y.kind === "node") return (await ctx.hashNode(x.node)) === (await ctx.hashNode(y.node));
-  return false;
 }
 
 function equalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {

@@ -15,7 +15,7 @@ import { Commit } from "./commit.js";
 export class RepoCore<V> {
   readonly ctx: TreeContext;
   /** Merges for self-describing subtrees (the data types register here). */
-  nodeHook: NodeMergeHook | undefined;
+  readonly nodeHook: NodeMergeHook;
   private closed = false;
 
   constructor(

@@ -44,7 +44,7 @@ export async function updateAt(
     next = updated.entries!.size === 0 ? undefined : { kind: "node", node: updated, ...(current?.rawName && { rawName: current.rawName }) };
   }
   if (next === current) return root;
-  if (next !== undefined && current !== undefined && sameChild(next, current)) return root;
+  if (next !== undefined && knownSame(next, current)) return root;
   if (owner !== undefined && root.owner === owner) {
     root.touch();
     if (next === undefined) entries.delete(name);
@@ -68,8 +68,17 @@ export function keepMode(current: Child | undefined, child: ContentsChild): Cont
   return { ...child, mode: current.mode };
 }
 
-function sameChild(a: Child, b: Child): boolean {
-  if (a.kind === "contents" && b.kind === "contents") return a.hash === b.hash && a.mode === b.mode;
-  if (a.kind === "node" && b.kind === "node") return a.node === b.node || (a.node.hash !== undefined && a.node.hash === b.node.hash);
+/** True when `p` and `q` are certainly the same entry, judged by ids already known (no read, no hashing). */
+export function knownSame(p: Child | undefined, q: Child | undefined): boolean {
+  if (p === undefined || q === undefined) return p === q;
+  if (p.kind === "contents" && q.kind === "contents") return p.hash === q.hash && p.mode === q.mode;
+  if (p.kind === "node" && q.kind === "node") return p.node === q.node || (p.node.hash !== undefined && p.node.hash === q.node.hash);
+  return false;
+}
+
+/** Whether `p` and `q` are the same entry (same id, and same mode for values), hashing in-memory trees if needed. */
+export async function sameEntry(ctx: TreeContext, p: Child | undefined, q: Child | undefined): Promise<boolean> {
+  if (knownSame(p, q)) return true;
+  if (p?.kind === "node" && q?.kind === "node") return (await ctx.hashNode(p.node)) === (await ctx.hashNode(q.node));
   return false;
 }

@@ -1,4 +1,5 @@
 import { hashObject } from "../codec/object.js";
+import { knownSame, sameEntry } from "./edit.js";
 import { compareNames, Node, type Child, type TreeContext } from "./node.js";
 import type { LeafCodec } from "./leaf-codec.js";
 
@@ -101,9 +102,9 @@ async function mergeChild<V>(
   options: TreeMergeOptions<V>,
   conflicts: MergeConflict[],
 ): Promise<Child | undefined> {
-  if (await same(ctx, x, y)) return x;
-  if (await same(ctx, o, x)) return y;
-  if (await same(ctx, o, y)) return x;
+  if (await sameEntry(ctx, x, y)) return x;
+  if (await sameEntry(ctx, o, x)) return y;
+  if (await sameEntry(ctx, o, y)) return x;
   const where = path.join("/");
   const conflict = (message: string): Child | undefined => {
     if (options.onConflict === "base") return o;
@@ -138,19 +139,4 @@ async function mergeChild<V>(
   }
   if (x === undefined || y === undefined) return conflict("removed on one side and changed on the other");
   return conflict("a value on one side and a directory on the other");
-}
-
-/** True when `p` and `q` are certainly the same entry, judged by ids already known (no read, no hashing). */
-function knownSame(p: Child | undefined, q: Child | undefined): boolean {
-  if (p === undefined || q === undefined) return p === q;
-  if (p.kind === "contents" && q.kind === "contents") return p.hash === q.hash && p.mode === q.mode;
-  if (p.kind === "node" && q.kind === "node") return p.node === q.node || (p.node.hash !== undefined && p.node.hash === q.node.hash);
-  return false;
-}
-
-async function same(ctx: TreeContext, p: Child | undefined, q: Child | undefined): Promise<boolean> {
-  if (p === undefined || q === undefined) return p === q;
-  if (p.kind === "contents" && q.kind === "contents") return p.hash === q.hash && p.mode === q.mode;
-  if (p.kind === "node" && q.kind === "node") return p.node === q.node || (await ctx.hashNode(p.node)) === (await ctx.hashNode(q.node));
-  return false;
 }
