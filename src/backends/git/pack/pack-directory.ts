@@ -378,7 +378,23 @@ export class PackDirectory {
     return (await this.lookup(hash, depth)) ?? (await this.external?.(hash));
   };
 
+  /**
+   * Scans until a listing's packs could all be opened (bounded). A pack that vanishes between the
+   * listing and its opening was replaced (a roll-up by another process, a `git gc`): its objects
+   * are in a pack written before it was deleted, which the next listing shows. Stopping at the
+   * first listing would report those objects missing.
+   */
   private async scan(): Promise<boolean> {
+    let changed = false;
+    for (let round = 0; round < 8; round++) {
+      const r = await this.scanOnce();
+      changed ||= r.changed;
+      if (!r.vanished || this.closed) break;
+    }
+    return changed;
+  }
+
+  private async scanOnce(): Promise<{ changed: boolean; vanished: boolean }> {
     let files: string[];
     try {
       files = await readdir(this.packDir);
@@ -386,7 +402,7 @@ export class PackDirectory {
       if (!isMissingFile(e)) throw new IrminError("IO", `listing ${this.packDir}: ${(e as Error).message}`, { cause: e });
       files = [];
     }
-    if (this.closed) return false;
+    if (this.closed) return { changed: false, vanished: false };
     const present = new Set<string>();
     for (const f of files) {
       const m = IDX_NAME.exec(f);
@@ -403,20 +419,24 @@ export class PackDirectory {
     for (const name of this.broken.keys()) if (!present.has(name)) this.broken.delete(name);
     const known = new Set(kept.map((p) => p.name));
     const added: { name: string; reader: PackReader }[] = [];
+    let vanished = false;
     for (const name of present) {
       if (known.has(name) || this.broken.has(name)) continue;
       const reader = await this.openPack(name);
-      if (reader === undefined) continue;
+      if (reader === undefined) {
+        vanished ||= !this.broken.has(name);
+        continue;
+      }
       if (this.closed) {
         await reader.close();
-        return false;
+        return { changed: false, vanished: false };
       }
       added.push({ name, reader });
       changed = true;
     }
     this.packs = [...added, ...kept];
     this.scanned = true;
-    return changed;
+    return { changed, vanished };
   }
 
   private async openPack(name: string): Promise<PackReader | undefined> {

@@ -131,6 +131,35 @@ describe("PackDirectory follows the directory", () => {
     await pd.close();
   });
 
+  it("a pack replaced between the listing and its opening (a roll-up in another process) does not hide its objects", async () => {
+    const dir = repoDir();
+    const packDir = join(dir, "objects", "pack");
+    makeRepo(dir, { commits: 4, seed: 5 });
+    git(dir, ["repack", "-d"]);
+    const pd = new PackDirectory(packDir, "sha1");
+    await pd.rescan();
+    const before = allObjects(dir);
+    // A new pack appears; when this instance goes to open it, another writer has already rolled
+    // every pack into a new one (git repack -adf writes the new pack, then deletes the old ones).
+    makeRepo(dir, { commits: 4, seed: 6, existing: true });
+    git(dir, ["repack", "-d"]);
+    const fresh = allObjects(dir).filter((o) => !before.some((b) => b.hash === o.hash));
+    const inner = pd as unknown as { openPack(name: string): Promise<unknown> };
+    const openPack = inner.openPack.bind(pd);
+    let replaced = false;
+    inner.openPack = async (name: string) => {
+      if (!replaced) {
+        replaced = true;
+        makeRepo(dir, { commits: 1, seed: 7, existing: true });
+        git(dir, ["repack", "-adf"]);
+      }
+      return openPack(name);
+    };
+    await expectAllReadable(pd, fresh);
+    expect(replaced).toBe(true);
+    await pd.close();
+  });
+
   it("a removed pack is not read", async () => {
     const dir = repoDir();
     const packDir = join(dir, "objects", "pack");
