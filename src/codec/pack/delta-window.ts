@@ -17,6 +17,12 @@ export interface DeltaWindowOptions {
   minSize?: number;
   /** Objects larger than this are neither deltified nor kept as bases (default 16 MiB). */
   maxSize?: number;
+  /**
+   * Try only this many bases, those closest in size to the object (default: every base in the
+   * window). Bounds the cost to `tries` delta computations per object where objects of unrelated
+   * sizes share the window (the directories of one commit, say).
+   */
+  tries?: number;
 }
 
 /** A delta proposed by {@link DeltaWindow.choose}. */
@@ -44,12 +50,14 @@ export class DeltaWindow {
   private readonly maxDepth: number;
   private readonly minSize: number;
   private readonly maxSize: number;
+  private readonly tries: number;
 
   constructor(options: DeltaWindowOptions = {}) {
     this.window = options.window ?? 10;
     this.maxDepth = options.maxDepth ?? 50;
     this.minSize = options.minSize ?? 50;
     this.maxSize = options.maxSize ?? 16 * 1024 * 1024;
+    this.tries = options.tries ?? Infinity;
   }
 
   /** The smallest worthwhile delta for `data` against the window, or undefined. */
@@ -58,7 +66,12 @@ export class DeltaWindow {
     let best: DeltaChoice | undefined;
     // A delta must at least halve the object (minus what its header costs).
     let limit = Math.floor(data.length / 2) - 20;
-    for (const c of this.recent.get(type) ?? []) {
+    let candidates = this.recent.get(type) ?? [];
+    if (candidates.length > this.tries) {
+      const distance = (c: Candidate) => Math.abs(c.data.length - data.length);
+      candidates = [...candidates].sort((a, b) => distance(a) - distance(b)).slice(0, this.tries);
+    }
+    for (const c of candidates) {
       if (c.depth >= this.maxDepth) continue;
       // A base far smaller than the target cannot give a small delta.
       if (c.data.length * 2 < data.length - limit) continue;

@@ -170,53 +170,86 @@ function emitCopy(sink: ByteSink, offset: number, size: number): void {
   }
 }
 
+/** Bytes compared per native call while looking for the first difference. */
+const CHUNK = 512;
+
+/** Length of the common prefix of `a` and `b` (compared a chunk at a time natively, then bytewise). */
+function commonPrefix(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  let p = 0;
+  while (p + CHUNK <= n && Buffer.compare(a.subarray(p, p + CHUNK), b.subarray(p, p + CHUNK)) === 0) p += CHUNK;
+  while (p < n && a[p] === b[p]) p++;
+  return p;
+}
+
+/** Length of the common suffix of `a` and `b`, at most `limit`. */
+function commonSuffix(a: Uint8Array, b: Uint8Array, limit: number): number {
+  let q = 0;
+  while (q + CHUNK <= limit && Buffer.compare(a.subarray(a.length - q - CHUNK, a.length - q), b.subarray(b.length - q - CHUNK, b.length - q)) === 0) q += CHUNK;
+  while (q < limit && a[a.length - q - 1] === b[b.length - q - 1]) q++;
+  return q;
+}
+
 /**
  * A delta that turns `base` into `target` (`applyDelta(base, createDelta(base, target))` equals
- * `target`). Indexes the base by 16-byte blocks, then scans the target: where a block matches it
- * extends the match both ways and emits a copy, elsewhere it emits literal inserts. Good for
- * successive versions of a file; not as tight as git's. Cost: linear in both sizes (bounded
- * candidate lists per block hash). Bases of 4 GiB or more are not supported (copy offsets are
- * 32-bit): callers should not pick such bases.
+ * `target`). The common prefix and suffix are found first (successive versions of a file or a
+ * directory mostly differ in one place: a native comparison pass, no index); the rest of the
+ * target is matched against an index of the base's 16-byte blocks: where a block matches, the match
+ * is extended both ways and emitted as a copy, elsewhere as literal inserts. Good for successive
+ * versions of a file; not as tight as git's. Cost: linear in both sizes (bounded candidate lists
+ * per block hash); the base is indexed only when the middle part is longer than a few blocks.
+ * Bases of 4 GiB or more are not supported (copy offsets are 32-bit): callers should not pick such
+ * bases.
  */
 export function createDelta(base: Uint8Array, target: Uint8Array): Uint8Array {
   const sink = new ByteSink(64 + (target.length >> 3));
   writeSize(sink, base.length);
   writeSize(sink, target.length);
-  const index = new Map<number, number[]>();
-  for (let p = 0; p + BLOCK <= base.length; p += BLOCK) {
-    const h = blockHash(base, p);
-    const list = index.get(h);
-    if (list === undefined) index.set(h, [p]);
-    else if (list.length < MAX_BUCKET) list.push(p);
-  }
-  let pending = 0; // start of the literal bytes not yet emitted
-  let i = 0;
-  while (i + BLOCK <= target.length) {
-    const candidates = index.size > 0 ? index.get(blockHash(target, i)) : undefined;
-    let bestLen = 0;
-    let bestBase = 0;
-    if (candidates !== undefined) {
-      for (const c of candidates) {
-        let len = 0;
-        while (i + len < target.length && c + len < base.length && target[i + len] === base[c + len]) len++;
-        if (len > bestLen) {
-          bestLen = len;
-          bestBase = c;
+  let prefix = commonPrefix(base, target);
+  let suffix = commonSuffix(base, target, Math.min(base.length, target.length) - prefix);
+  // Short common ends are cheaper as literals than as copy instructions.
+  if (prefix < BLOCK) prefix = 0;
+  if (suffix < BLOCK) suffix = 0;
+  const end = target.length - suffix;
+  if (prefix > 0) emitCopy(sink, 0, prefix);
+  let pending = prefix; // start of the literal bytes not yet emitted
+  if (end - prefix >= 4 * BLOCK) {
+    const index = new Map<number, number[]>();
+    for (let p = 0; p + BLOCK <= base.length; p += BLOCK) {
+      const h = blockHash(base, p);
+      const list = index.get(h);
+      if (list === undefined) index.set(h, [p]);
+      else if (list.length < MAX_BUCKET) list.push(p);
+    }
+    let i = prefix;
+    while (i + BLOCK <= end) {
+      const candidates = index.size > 0 ? index.get(blockHash(target, i)) : undefined;
+      let bestLen = 0;
+      let bestBase = 0;
+      if (candidates !== undefined) {
+        for (const c of candidates) {
+          let len = 0;
+          while (i + len < end && c + len < base.length && target[i + len] === base[c + len]) len++;
+          if (len > bestLen) {
+            bestLen = len;
+            bestBase = c;
+          }
         }
       }
+      if (bestLen < BLOCK) {
+        i++;
+        continue;
+      }
+      // Extend backwards into the literal bytes not yet emitted.
+      let back = 0;
+      while (i - back > pending && bestBase - back > 0 && target[i - back - 1] === base[bestBase - back - 1]) back++;
+      emitInsert(sink, target, pending, i - back);
+      emitCopy(sink, bestBase - back, bestLen + back);
+      i += bestLen;
+      pending = i;
     }
-    if (bestLen < BLOCK) {
-      i++;
-      continue;
-    }
-    // Extend backwards into the literal bytes not yet emitted.
-    let back = 0;
-    while (i - back > pending && bestBase - back > 0 && target[i - back - 1] === base[bestBase - back - 1]) back++;
-    emitInsert(sink, target, pending, i - back);
-    emitCopy(sink, bestBase - back, bestLen + back);
-    i += bestLen;
-    pending = i;
   }
-  emitInsert(sink, target, pending, target.length);
+  emitInsert(sink, target, pending, end);
+  if (suffix > 0) emitCopy(sink, base.length - suffix, suffix);
   return sink.result();
 }

@@ -171,4 +171,43 @@ describe("small packs", () => {
     expect(readdirSync(packDir).filter((f) => f.endsWith(".idx"))).toHaveLength(1);
     for (const k of [1, 2, 3]) for (const o of batch(k)) expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", o.hash])).toBe(new TextDecoder().decode(o.data).trim());
   });
+
+  it("a roll-up stores successive versions of a directory as deltas (as git's repack): far smaller, chains bounded, git reads it", async () => {
+    const dir = bareRepo();
+    const packDir = join(dir, "objects", "pack");
+    const pd = new PackDirectory(packDir, "sha1", { durability: new Durability(false), maxPacks: Infinity });
+    cleanups.push(() => void pd.close());
+    const leaf = enc.encode("leaf\n");
+    const leafId = Buffer.from(hashObject("sha1", "blob", leaf), "hex");
+    // Version v of a directory: 800 + v entries, each commit adding one (as `k/` in the store bench).
+    const version = (v: number) => {
+      const data = new Uint8Array(
+        Array.from({ length: 800 + v }, (_, i) => [...enc.encode(`100644 f${String(i).padStart(5, "0")}\0`), ...leafId]).flat(),
+      );
+      return { hash: hashObject("sha1", "tree", data), type: "tree" as const, data };
+    };
+    const packBytes = () => readdirSync(packDir).reduce((n, f) => n + (f.endsWith(".pack") ? readFileSync(join(packDir, f)).length : 0), 0);
+    const written: ReturnType<typeof version>[] = [];
+    for (const round of [0, 1]) {
+      for (let v = round * 70; v < (round + 1) * 70; v++) {
+        written.push(version(v));
+        await pd.writeSmallPack([written[v], ...(v === 0 ? [{ hash: hashObject("sha1", "blob", leaf), type: "blob" as const, data: leaf }] : [])]);
+      }
+      const whole = written.slice(round * 70).reduce((n, o) => n + o.data.length, 0);
+      const before = packBytes();
+      expect(await pd.consolidate()).toBeGreaterThan(1);
+      // The first roll-up: 70 versions of ~25 KB in ~2 whole copies plus deltas.
+      if (round === 0) expect(packBytes()).toBeLessThan(before / 10);
+      expect(packBytes()).toBeLessThan(whole / 5 + (round === 1 ? before : 0));
+    }
+    expect(readdirSync(packDir).filter((f) => f.endsWith(".idx"))).toHaveLength(1);
+    for (const o of written) expect(Buffer.from((await pd.get(o.hash))!.data).equals(Buffer.from(o.data))).toBe(true);
+    git(dir, ["--git-dir", dir, "fsck", "--strict", "--no-dangling"]);
+    const idx = readdirSync(packDir).find((f) => f.endsWith(".idx"))!;
+    const verify = gitText(dir, ["--git-dir", dir, "verify-pack", "-v", join(packDir, idx)]);
+    const chains = [...verify.matchAll(/^chain length = (\d+): (\d+) objects?$/gm)].map((m) => Number(m[1]));
+    expect(chains.length).toBeGreaterThan(0);
+    expect(Math.max(...chains)).toBeLessThanOrEqual(50);
+    expect([...verify.matchAll(/^non delta: (\d+) objects?$/gm)].map((m) => Number(m[1]))[0]).toBeLessThan(10);
+  });
 });

@@ -7,8 +7,11 @@
  */
 import type { Hash, HashAlgorithm } from "../../../core/hash.js";
 import { encodeEntryHeader, encodeOfsDistance } from "../../../codec/pack/pack-format.js";
-import { encodeObjectEntry } from "../../../codec/pack/pack-writer.js";
+import { encodeObjectEntry, encodeOfsDeltaEntry } from "../../../codec/pack/pack-writer.js";
+import { DeltaWindow } from "../../../codec/pack/delta-window.js";
+import type { ObjectType } from "../../../codec/object.js";
 import { corrupt } from "../../../core/errors.js";
+import { inflateAt } from "../../../platform/native.js";
 import { type EncodedEntry, packEntryCrc, writePackEntries, type WrittenPackWithIndex } from "./pack-file-writer.js";
 import type { PackReader } from "./pack-reader.js";
 
@@ -28,13 +31,32 @@ export function geometricSplit(counts: readonly number[], factor: number): numbe
   return split;
 }
 
+/** Whole entries' types by pack type code; the types a roll-up stores as deltas. */
+const DELTIFIED: ReadonlyMap<number, ObjectType> = new Map([
+  [2, "tree"],
+  [3, "blob"],
+]);
+
+/**
+ * How a roll-up looks for deltas: the 16 latest trees and blobs placed are the candidate bases,
+ * the two closest in size are tried. Successive versions of a directory (the usual case: every
+ * commit rewrites the directories above what it changed) are then stored once whole and as small
+ * deltas after, as git's repack and fast-import store them; objects above 1 MiB are copied whole
+ * (the delta search stays cheap on the commit path).
+ */
+const ROLL_UP_DELTAS = { window: 16, tries: 2, maxDepth: 50, maxSize: 1 << 20 } as const;
+
 /**
  * Writes one pack holding every object of `sources` (duplicates once), copying entries as they
  * are stored: whole objects and REF_DELTAs byte for byte, OFS_DELTAs with their distance
- * recomputed (their base is copied before them, as in the source). Flushed before it is renamed
- * into place; the caller deletes the sources once the directory entry is durable. Cost: one read
- * of each source pack and one write, with no inflate or deflate except for an OFS_DELTA whose
- * base is a duplicate copied from an earlier source.
+ * recomputed (their base is copied before them, as in the source). Whole trees and blobs of a
+ * source that holds no delta (a pack of one commit's objects, written whole for speed) are stored
+ * as deltas against a similar object placed before them where that saves half their size (no
+ * entry of such a pack is anyone's base, so no existing chain grows; new chains are at most 50
+ * long). Flushed before it is renamed into place; the caller deletes the sources once the
+ * directory entry is durable. Cost: one read of each source pack and one write; an inflate and up
+ * to two delta computations per whole tree or blob of a delta-free source; no inflate otherwise
+ * except for an OFS_DELTA whose base is a duplicate copied from an earlier source.
  */
 export async function mergePacks(
   packDir: string,
@@ -44,11 +66,14 @@ export async function mergePacks(
 ): Promise<WrittenPackWithIndex> {
   const out: EncodedEntry[] = [];
   const placed = new Map<Hash, number>();
+  const window = new DeltaWindow(ROLL_UP_DELTAS);
   let position = 12;
   for (const source of sources) {
     // Where each source offset landed, for the OFS_DELTA entries that follow.
     const moved = new Map<number, number>();
-    for (const e of source.rawEntries()) {
+    const entries = source.rawEntries();
+    const deltify = entries.every((e) => e.code < 6);
+    for (const e of entries) {
       const at = placed.get(e.hash);
       if (at !== undefined) {
         moved.set(e.offset, at);
@@ -77,6 +102,17 @@ export async function mergePacks(
           bytes.set(distance, header.length);
           bytes.set(data, header.length + distance.length);
         }
+      }
+      const type = deltify ? DELTIFIED.get(e.code) : undefined;
+      if (type !== undefined && e.size <= ROLL_UP_DELTAS.maxSize) {
+        const data = inflateAt(e.bytes, e.dataAt, e.size).output;
+        if (data.length !== e.size) throw corrupt(`pack entry ${e.hash} at offset ${e.offset} inflates to ${data.length} bytes, not ${e.size}`);
+        const choice = window.choose(type, data);
+        if (choice !== undefined) {
+          bytes = encodeOfsDeltaEntry(position - choice.baseOffset, choice.delta, options.level);
+          known = undefined;
+        }
+        window.add(type, data, position, choice?.depth ?? 0);
       }
       out.push({ hash: e.hash, bytes, crc32: known });
       placed.set(e.hash, position);

@@ -108,6 +108,22 @@ describe("createDelta", () => {
     );
   });
 
+  it("round-trips when the target keeps the base's two ends, even overlapping ones (the prefix/suffix fast path)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 0, max: 3000 }), fc.nat(), fc.nat(), fc.uint8Array({ maxLength: 300 }), fc.boolean(), (seed, n, i, j, middle, lowEntropy) => {
+        const b = lowEntropy ? randomBytes(n, seed).map((x) => x & 1) : randomBytes(n, seed);
+        const head = b.subarray(0, n === 0 ? 0 : i % (n + 1));
+        const tail = b.subarray(n === 0 ? 0 : j % (n + 1));
+        const t = Uint8Array.from([...head, ...middle, ...tail]);
+        const d = createDelta(b, t);
+        expect(applyDelta(b, d)).toEqual(t);
+        // The kept ends cost copy instructions, not their bytes.
+        expect(d.length).toBeLessThanOrEqual(2 * 16 + middle.length + Math.ceil(middle.length / 127) + 4 * 40);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("handles copies longer than 64 KiB and offsets past 16 MiB", () => {
     // Zeros (one block hash, cheap to index) then random bytes past the 16 MiB mark.
     const b = new Uint8Array(17 * 1024 * 1024 + 200_000);
