@@ -4,7 +4,7 @@
  * merge with no schema. The marker blob of a type is the same bytes everywhere, hence the same hash:
  * recognising a type costs one map lookup, not a read.
  */
-import { invalidArgument } from "../core/errors.js";
+import { invalidArgument, IrminError } from "../core/errors.js";
 import type { Hash, HashAlgorithm } from "../core/hash.js";
 import { hashObject } from "../codec/object.js";
 import { MODE_FILE } from "../codec/tree.js";
@@ -18,18 +18,33 @@ export type DataTypeName = "counter" | "register" | "set" | "log" | "queue" | "t
 
 const encoder = new TextEncoder();
 
-/** The marker blob's bytes for `type` (versioned, so a later layout can be told apart). */
-export function markerBytes(type: DataTypeName): Uint8Array {
-  return encoder.encode(`irmin-ts ${type} 1\n`);
+/**
+ * The format version of each type's layout, written in its marker. A layout change bumps it; the
+ * older markers stay recognised (so that the type is still named in errors and merges dispatch to
+ * it) and reading such a subtree is UNSUPPORTED (see {@link expectType}).
+ */
+export const TYPE_VERSIONS: Readonly<Record<DataTypeName, number>> = { counter: 1, register: 1, set: 1, log: 1, queue: 2, text: 1 };
+
+/** The marker blob's bytes for `type` at `version` (default: the current one). */
+export function markerBytes(type: DataTypeName, version: number = TYPE_VERSIONS[type]): Uint8Array {
+  return encoder.encode(`irmin-ts ${type} ${version}\n`);
 }
 
-const markerHashes = new Map<HashAlgorithm, Map<Hash, DataTypeName>>();
+interface Marked {
+  readonly type: DataTypeName;
+  readonly version: number;
+}
+
+const markerHashes = new Map<HashAlgorithm, Map<Hash, Marked>>();
 const ALL_TYPES: readonly DataTypeName[] = ["counter", "register", "set", "log", "queue", "text"];
 
-function typesByHash(algorithm: HashAlgorithm): Map<Hash, DataTypeName> {
+function typesByHash(algorithm: HashAlgorithm): Map<Hash, Marked> {
   let m = markerHashes.get(algorithm);
   if (m === undefined) {
-    m = new Map(ALL_TYPES.map((t) => [hashObject(algorithm, "blob", markerBytes(t)), t]));
+    m = new Map();
+    for (const type of ALL_TYPES) {
+      for (let version = 1; version <= TYPE_VERSIONS[type]; version++) m.set(hashObject(algorithm, "blob", markerBytes(type, version)), { type, version });
+    }
     markerHashes.set(algorithm, m);
   }
   return m;
@@ -50,8 +65,15 @@ export function markerChild(ctx: TreeContext, type: DataTypeName): Child {
   return child;
 }
 
-/** The data type `node` describes itself as, or `undefined` for a plain directory. Loads `node` (one read at most). */
+/**
+ * The data type `node` describes itself as (in any format version), or `undefined` for a plain
+ * directory. Loads `node` (one read at most).
+ */
 export async function typeOf(ctx: TreeContext, node: Node): Promise<DataTypeName | undefined> {
+  return (await markedAs(ctx, node))?.type;
+}
+
+async function markedAs(ctx: TreeContext, node: Node): Promise<Marked | undefined> {
   const marker = (await ctx.load(node)).get(TYPE_ENTRY);
   if (marker === undefined || marker.kind !== "contents") return undefined;
   return typesByHash(ctx.algorithm).get(marker.hash);
@@ -59,13 +81,17 @@ export async function typeOf(ctx: TreeContext, node: Node): Promise<DataTypeName
 
 /**
  * `node` when it is a `type` subtree (or `undefined` when absent); INVALID_ARGUMENT when something
- * else is there, so that a queue is never read or overwritten as a counter.
+ * else is there, so that a queue is never read or overwritten as a counter; UNSUPPORTED when it is
+ * a `type` of an older format version.
  */
 export async function expectType(ctx: TreeContext, node: Node | undefined, type: DataTypeName, where: string): Promise<Node | undefined> {
   if (node === undefined) return undefined;
-  const actual = await typeOf(ctx, node);
-  if (actual === type) return node;
-  throw invalidArgument(actual === undefined ? `${where} is a directory, not a ${type}` : `${where} is a ${actual}, not a ${type}`);
+  const actual = await markedAs(ctx, node);
+  if (actual?.type === type) {
+    if (actual.version === TYPE_VERSIONS[type]) return node;
+    throw new IrminError("UNSUPPORTED", `${where} is a ${type} stored in format version ${actual.version} (by an older irmin-ts); this version reads version ${TYPE_VERSIONS[type]} only`);
+  }
+  throw invalidArgument(actual === undefined ? `${where} is a directory, not a ${type}` : `${where} is a ${actual.type}, not a ${type}`);
 }
 
 /**

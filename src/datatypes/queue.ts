@@ -7,71 +7,102 @@
  *
  * The paper's queue is a pair of linked lists; a linked list of Git trees would be as deep as the
  * queue is long (Git refuses trees nested more than a few thousand levels). Here the elements sit in
- * a trie of 64-element epochs with bounded fan-out, stored unzipped along its two ends (see
- * queue/layout.ts) so that the front and back epochs hang right under the queue's root: push and
- * pop read and write O(1) amortised objects, like the paper's functional queue. The paper's merge
- * idea stays: what the ancestor held, what each side popped from its front and what each side
- * pushed at its back; the merge (queue/merge.ts) compares the two ends by hash and reads and
- * writes only what changed there.
+ * a trie of epochs (each one blob of up to 64 records) with bounded fan-out, stored unzipped along
+ * its two ends (see queue/layout.ts) so that the front and back epochs hang right under the queue's
+ * root: push and pop read and write O(1) amortised objects, like the paper's functional queue. The
+ * paper's merge idea stays: what the ancestor held, what each side popped from its front and what
+ * each side pushed at its back; the merge (queue/merge.ts) compares the two ends by hash and reads
+ * and writes only what changed there.
+ *
+ * Inside a transaction the operations are staged in memory (queue/stage.ts) and written in bulk
+ * when the transaction reads its tree otherwise or commits: a push or pop then costs no object.
  */
-import type { ContentsChild } from "../tree/node.js";
-import { contentsChild } from "../tree/node.js";
-import { firstElement, forEachElement, readEpoch, readShape } from "./queue/layout.js";
-import { popElement, pushElement } from "./queue/ops.js";
 import type { OperationOptions, TypedSlot, ValueCodec } from "./slot.js";
+import { forEachElement, readEpoch, readShape } from "./queue/layout.js";
+import { valueAt } from "./queue/epoch.js";
+import { appendElements, popElement } from "./queue/ops.js";
+import { QueueStage } from "./queue/stage.js";
 
 export { mergeQueues } from "./queue/merge.js";
 
 /** A queue at a path of a branch or a transaction, front first. */
 export class Queue<T> {
+  /** The stage this handle used last (a transaction's, while live). */
+  private current: QueueStage | undefined;
+
   /** @internal */
   constructor(
     private readonly slot: TypedSlot,
     private readonly contents: ValueCodec<T>,
   ) {}
 
-  /**
-   * Adds `value` at the back in one commit (`push <path>`), creating the queue when absent. Every
-   * push is a new element, even of a value already queued. Cost: O(1) amortised objects: reads the
-   * queue's root and back epoch, writes them and the value's blob (once per 64 pushes a few more).
-   */
-  async push(value: T, options?: OperationOptions): Promise<void> {
-    const { ctx } = this.slot;
-    // Hashed once, even when a lost race re-runs the update.
-    const child = contentsChild(ctx, this.contents.encode(value));
-    await this.slot.update("push", async (node) => ({ node: await pushElement(ctx, node, child, this.slot.owner), result: undefined }), options);
+  /** In a transaction, its stage for this queue (made on first use); `undefined` on a branch. */
+  private stage(): QueueStage | Promise<QueueStage> | undefined {
+    if (this.current?.live === true) return this.current;
+    const made = this.slot.stage((base) => QueueStage.make(this.slot.ctx, base));
+    if (made === undefined) return undefined;
+    return made.then((s) => (this.current = s));
   }
 
   /**
-   * Removes the front element in one commit (`pop <path>`) and returns it; `undefined`, and no
-   * commit, when the queue is empty or absent. Cost: O(1) amortised objects: reads and writes the
-   * queue's root and front epoch (once per 64 pops a few more).
+   * Adds `value` at the back, creating the queue when absent. Every push is a new element, even of
+   * a value already queued. On a branch: one commit (`push <path>`), O(1) amortised objects (reads
+   * the queue's root and back epoch, writes them; once per epoch a few more). In a transaction: no
+   * I/O, the push is staged and written with the others.
+   */
+  async push(value: T, options?: OperationOptions): Promise<void> {
+    const bytes = this.contents.encode(value);
+    const stage = this.stage();
+    if (stage !== undefined) {
+      (await stage).push(bytes);
+      return;
+    }
+    const { ctx } = this.slot;
+    await this.slot.update("push", async (node) => ({ node: await appendElements(ctx, node, [bytes], undefined), result: undefined }), options);
+  }
+
+  /**
+   * Removes the front element and returns it; `undefined` when the queue is empty or absent. On a
+   * branch: one commit (`pop <path>`, none when empty), O(1) amortised objects (reads and writes the
+   * queue's root and front epoch; once per epoch a few more). In a transaction: staged, one read
+   * per epoch of elements popped.
    */
   async pop(options?: OperationOptions): Promise<T | undefined> {
+    const stage = this.stage();
+    if (stage !== undefined) {
+      const value = await (await stage).first(true);
+      return value === undefined ? undefined : this.contents.decode(value);
+    }
     const { ctx } = this.slot;
     return this.slot.update(
       "pop",
       async (node) => {
-        const popped = node === undefined ? undefined : await popElement(ctx, node, this.slot.owner);
+        const popped = node === undefined ? undefined : await popElement(ctx, node, undefined);
         if (popped === undefined) return { node: undefined, result: undefined };
-        return { node: popped.node, result: await this.decode(popped.child) };
+        return { node: popped.node, result: this.contents.decode(popped.value) };
       },
       options,
     );
   }
 
-  /** The front element without removing it; `undefined` when empty or absent. Two reads. */
+  /** The front element without removing it; `undefined` when empty or absent. Two reads at most. */
   async peek(): Promise<T | undefined> {
+    const stage = this.stage();
+    if (stage !== undefined) {
+      const value = await (await stage).first(false);
+      return value === undefined ? undefined : this.contents.decode(value);
+    }
     const node = await this.slot.read();
     if (node === undefined) return undefined;
     const { front } = await readShape(this.slot.ctx, node);
     if (front === undefined) return undefined;
-    const entries = await readEpoch(this.slot.ctx, front.child.node, front.count, front.name);
-    return this.decode(firstElement(entries, front.name).child);
+    return this.contents.decode(valueAt(await readEpoch(this.slot.ctx, front), 0));
   }
 
   /** The number of elements (0 when absent): the counts in the root's entry names, one read. */
   async length(): Promise<number> {
+    const stage = this.stage();
+    if (stage !== undefined) return (await stage).length;
     const node = await this.slot.read();
     return node === undefined ? 0 : (await readShape(this.slot.ctx, node)).count;
   }
@@ -83,19 +114,18 @@ export class Queue<T> {
 
   /** Every element, front first ([] when absent). O(n). */
   async toArray(): Promise<T[]> {
-    const node = await this.slot.read();
     const out: T[] = [];
-    if (node !== undefined) {
-      await forEachElement(this.slot.ctx, node, async (child) => {
-        out.push(await this.decode(child));
-        return true;
-      });
+    const collect = (value: Uint8Array): boolean => {
+      out.push(this.contents.decode(value));
+      return true;
+    };
+    const stage = this.stage();
+    if (stage !== undefined) {
+      await (await stage).forEach(collect);
+      return out;
     }
+    const node = await this.slot.read();
+    if (node !== undefined) await forEachElement(this.slot.ctx, node, collect);
     return out;
   }
-
-  private async decode(child: ContentsChild): Promise<T> {
-    return this.contents.decode(await this.slot.ctx.contentsBytes(child));
-  }
 }
-

@@ -27,6 +27,29 @@ export interface SubtreeUpdate<R> {
   readonly result: R;
 }
 
+/**
+ * Work a data type keeps in memory inside a transaction instead of changing the working tree at
+ * every operation (a queue's pushes and pops, say), written into the tree when flushed. The
+ * transaction flushes every stage before anything else reads or writes its tree and before it
+ * commits, so nothing can tell a staged operation from one applied at once.
+ */
+export interface Staged {
+  /** Writes the staged work into the working tree through its {@link StageBase.write}. Called once; the stage is dropped first. */
+  flush(): Promise<void>;
+}
+
+/** What a stage starts from. */
+export interface StageBase {
+  /** The subtree at the path when the stage was made (`undefined`: absent); the type is checked by {@link TypedSlot.stage}. */
+  readonly node: Node | undefined;
+  /**
+   * Replaces the subtree at the path in the working tree (flushing no stage: only the stage's own
+   * flush calls it). Give it nodes the stage built (with a token of its own, if it edits them in
+   * place): nodes of the working tree may not be changed in place by a stage.
+   */
+  write(node: Node): Promise<void>;
+}
+
 /** The place a handle reads and writes (internal: users see the handles). */
 export interface Slot {
   readonly ctx: TreeContext;
@@ -47,6 +70,13 @@ export interface Slot {
    * transaction: the working tree changes, nothing is committed yet.
    */
   update<R>(op: string, fn: (node: Node | undefined) => Promise<SubtreeUpdate<R>>, options?: OperationOptions): Promise<R>;
+  /**
+   * In a transaction only (absent on a branch): the stage of kind `kind` at this path, made by
+   * `make` when there is none yet, so that every handle on the path shares it. Making one first
+   * flushes the stages of paths above or below this one (they write the tree `make` reads).
+   * `read` and `update` of any slot flush every stage first.
+   */
+  stage?<S extends Staged>(kind: string, make: (base: StageBase) => Promise<S>): Promise<S>;
 }
 
 /** A slot plus the type it holds: what every handle is built on. */
@@ -73,6 +103,16 @@ export class TypedSlot {
   /** The type's subtree now, `undefined` when absent; INVALID_ARGUMENT when another type or a plain directory is there. */
   async read(): Promise<Node | undefined> {
     return expectType(this.ctx, await this.slot.read(), this.type, this.label);
+  }
+
+  /**
+   * {@link Slot.stage} for this type, with the base subtree checked to be of this type first;
+   * `undefined` on a branch (no stages: every operation is a commit).
+   */
+  stage<S extends Staged>(make: (base: StageBase) => Promise<S>): Promise<S> | undefined {
+    const { slot } = this;
+    if (slot.stage === undefined) return undefined;
+    return slot.stage(this.type, async (base) => make({ node: await expectType(this.ctx, base.node, this.type, this.label), write: base.write }));
   }
 
   /** {@link Slot.update}, with the subtree checked to be of this type first. */

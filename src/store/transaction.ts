@@ -1,21 +1,42 @@
 import { invalidArgument } from "../core/errors.js";
 import { parsePath, type Path, type PathInput } from "../core/path.js";
 import { DataTypeAccess } from "../datatypes/access.js";
-import { graft, subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
+import { graft, subtreeAt, type Slot, type StageBase, type Staged, type ValueCodec } from "../datatypes/slot.js";
 import { findChild, keepMode, updateAt } from "../tree/edit.js";
 import { contentsChild, Node, type TreeContext } from "../tree/node.js";
 import { Tree, type ListEntry, type ListOptions } from "../tree/tree.js";
 import type { LeafCodec } from "../tree/leaf-codec.js";
+
+/** A stage of a data type at a path (see {@link Staged}). */
+interface StageEntry {
+  readonly path: Path;
+  readonly kind: string;
+  stage: Promise<Staged>;
+}
+
+const SETTLED = Promise.resolve();
+
+/** Whether one of `p` and `q` is a prefix of the other (their subtrees overlap). */
+function overlaps(p: Path, q: Path): boolean {
+  const n = Math.min(p.length, q.length);
+  for (let i = 0; i < n; i++) if (p[i] !== q[i]) return false;
+  return true;
+}
 
 /**
  * The working tree of a transaction: reads see the transaction's own writes; nothing reaches the
  * branch until the transaction function returns and its tree is committed. Writes change the
  * transaction's nodes in place (each shared node is copied once), so many writes to one large
  * directory cost O(1) each.
+ *
+ * Data types may stage their operations in memory (see {@link Staged}: a queue's pushes and pops
+ * cost no tree edit each); every read or write of the tree below, and the commit, first flushes
+ * the stages, so they all see one state.
  */
 export class Transaction<V> extends DataTypeAccess<V> {
-  /** @internal */ node: Node;
+  /** @internal The working tree; flush the stages ({@link settle}) before reading it. */ node: Node;
   private owner: object = {};
+  private readonly stages = new Map<string, StageEntry>();
 
   /** @internal */
   constructor(
@@ -28,18 +49,18 @@ export class Transaction<V> extends DataTypeAccess<V> {
   }
 
   /** The value at `path` as this transaction sees it, or `undefined`. */
-  get(path: PathInput): Promise<V | undefined> {
-    return this.tree().get(path);
+  async get(path: PathInput): Promise<V | undefined> {
+    return (await this.tree()).get(path);
   }
 
   /** Whether a value is at `path`. */
-  has(path: PathInput): Promise<boolean> {
-    return this.tree().has(path);
+  async has(path: PathInput): Promise<boolean> {
+    return (await this.tree()).has(path);
   }
 
   /** The directory at `path`, sorted by name. */
-  list(path: PathInput = [], options?: ListOptions): Promise<ListEntry[]> {
-    return this.tree().list(path, options);
+  async list(path: PathInput = [], options?: ListOptions): Promise<ListEntry[]> {
+    return (await this.tree()).list(path, options);
   }
 
   /** Sets `path` (non-empty) to `value`, replacing a value or directory there. */
@@ -47,12 +68,14 @@ export class Transaction<V> extends DataTypeAccess<V> {
     const p = parsePath(path);
     if (p.length === 0) throw invalidArgument("cannot set the root: give a path");
     const child = contentsChild(this.ctx, this.codec.encode(value));
+    await this.settle();
     this.node = await updateAt(this.ctx, this.node, p, (current) => keepMode(current, child), this.owner);
   }
 
   /** Removes the value or directory at `path` (everything for the root). */
   async remove(path: PathInput): Promise<void> {
     const p = parsePath(path);
+    await this.settle();
     if (p.length === 0) {
       this.node = Node.empty(this.owner);
       return;
@@ -62,13 +85,56 @@ export class Transaction<V> extends DataTypeAccess<V> {
 
   /** Grafts `tree` at `path` (the whole tree for the root). */
   async setTree(path: PathInput, tree: Tree<V>): Promise<void> {
-    this.node = (await this.tree().setTree(path, tree)).node;
+    this.node = (await (await this.tree()).setTree(path, tree)).node;
   }
 
   /** Whether something (a value or a directory) is at `path`. */
   async exists(path: PathInput): Promise<boolean> {
     const p = parsePath(path);
+    await this.settle();
     return p.length === 0 || (await findChild(this.ctx, this.node, p)) !== undefined;
+  }
+
+  /**
+   * @internal Writes every stage into the working tree, oldest first, and drops them. Free when nothing is staged. Runs before any access to the tree and before the
+   * commit; a stage whose flush fails fails the access (and so the transaction).
+   */
+  settle(): Promise<void> {
+    return this.stages.size === 0 ? SETTLED : this.flushStages(undefined);
+  }
+
+  private async flushStages(which: ((entry: StageEntry) => boolean) | undefined): Promise<void> {
+    for (const [key, entry] of this.stages) {
+      if (which !== undefined && !which(entry)) continue;
+      this.stages.delete(key);
+      await (await entry.stage).flush();
+    }
+  }
+
+  /** The stage of kind `kind` at `path` (see {@link Slot.stage}). */
+  private stageAt<S extends Staged>(path: Path, kind: string, make: (base: StageBase) => Promise<S>): Promise<S> {
+    const key = path.join("/");
+    const known = this.stages.get(key);
+    if (known !== undefined && known.kind === kind) return known.stage as Promise<S>;
+    const entry: StageEntry = { path, kind, stage: SETTLED as unknown as Promise<Staged> };
+    const stage = (async () => {
+      // Stages above, below or at this path (of another kind) write the subtree this one starts from.
+      if (this.stages.size > 1) await this.flushStages((other) => other !== entry && overlaps(other.path, path));
+      const base: StageBase = {
+        node: await subtreeAt(this.ctx, this.node, path),
+        write: async (node) => {
+          this.node = await graft(this.ctx, this.node, path, node, this.owner);
+        },
+      };
+      return make(base);
+    })();
+    entry.stage = stage;
+    this.stages.set(key, entry);
+    // A stage that could not be made (another type at the path, say) is forgotten; its caller got the error.
+    stage.catch(() => {
+      if (this.stages.get(key) === entry) this.stages.delete(key);
+    });
+    return stage;
   }
 
   /** @internal Data types at `path`: operations change the working tree, the transaction commits them. */
@@ -83,12 +149,17 @@ export class Transaction<V> extends DataTypeAccess<V> {
       get owner() {
         return tx.owner;
       },
-      read: () => subtreeAt(ctx, this.node, path),
+      read: async () => {
+        await this.settle();
+        return subtreeAt(ctx, this.node, path);
+      },
       update: async <R>(_op: string, fn: (node: Node | undefined) => Promise<{ node: Node | undefined; result: R }>) => {
+        await this.settle();
         const u = await fn(await subtreeAt(ctx, this.node, path));
         if (u.node !== undefined) this.node = await graft(ctx, this.node, path, u.node, this.owner);
         return u.result;
       },
+      stage: <S extends Staged>(kind: string, make: (base: StageBase) => Promise<S>) => this.stageAt(path, kind, make),
     };
   }
 
@@ -97,8 +168,9 @@ export class Transaction<V> extends DataTypeAccess<V> {
     return this.codec;
   }
 
-  /** A snapshot of the working tree; later writes of the transaction do not change it. */
-  tree(): Tree<V> {
+  /** A snapshot of the working tree (staged operations included); later writes of the transaction do not change it. */
+  async tree(): Promise<Tree<V>> {
+    await this.settle();
     // Hand out the current nodes frozen: a new token makes later writes copy them first.
     this.owner = {};
     return new Tree(this.ctx, this.codec, this.node);

@@ -1,55 +1,56 @@
 /**
- * Where a queue's elements live in its subtree (format version 1 of the queue).
+ * Where a queue's elements live in its subtree (format version 2 of the queue).
  *
  * Every element has a key `(epoch, time, nonce)`; the queue is its elements in key order, front
  * first. `time` is the hybrid logical timestamp of the push and `nonce` 64 random bits, so two
  * pushes of the same value (on one branch or on two) are two elements that every replica orders the
- * same way. A push goes into the last epoch, or opens the next one when the last holds
- * {@link EPOCH_SIZE} elements; its time is later than the last element's, so its key is the
- * greatest: first in, first out locally, and concurrent pushes are ordered by (epoch, time).
+ * same way. A push goes into the last epoch, or opens the next one when the last is full (64
+ * elements or 16 KiB, see queue/epoch.ts); its time is later than the last element's, so its key is
+ * the greatest: first in, first out locally, and concurrent pushes are ordered by (epoch, time).
+ * An epoch is one blob of records sorted by key (queue/epoch.ts).
  *
  * Logically the epochs sit in a trie over their 8 hex digits (a "level k block" is the 16^k epochs
  * sharing all but their k low digits). That trie is stored unzipped along the paths to the first
  * epoch (`lo`) and the last (`hi`), like a finger tree, so that both ends hang right under the root:
  *
- *     .irmin-type                 marker
- *     lo.<lo, 8 hex>.<count>/     the front epoch: one blob per element, named <time 20 hex><nonce 16 hex>
- *     hi.<hi, 8 hex>.<count>/     the back epoch (absent when the queue has one epoch)
+ *     .irmin-type                 marker (`irmin-ts queue 2`)
+ *     lo.<lo, 8 hex>.<count>      the front epoch: a blob of records
+ *     hi.<hi, 8 hex>.<count>      the back epoch (absent when the queue has one epoch)
  *     f<k>.<count>/               level k (1 ≤ k < L): the rest of lo's level-k block, after lo's branch
  *     m<L>.<count>/               level L, the lowest where lo and hi share a block: the branches between theirs
  *     b<k>.<count>/               level k (1 ≤ k < L): the rest of hi's level-k block, before hi's branch
  *
  * A group (`f`, `m`, `b`) or a block of level k holds entries `<hex digit>.<count>`, each a complete
- * block of level k − 1 (an epoch directory at level 0). Counts are numbers of elements, so the
- * length is a sum over the root's entries. Empty groups are absent (Git stores no empty tree).
+ * block of level k − 1 (an epoch blob at level 0). Counts are numbers of elements, so the length is
+ * a sum over the root's entries. Empty groups are absent (Git stores no empty tree).
  *
- * A push writes its blob, the back epoch and the root; once per epoch (64 pushes) the full back
- * epoch moves into `b1` (and a full `b<k>` block into `b<k+1>`, once per 16^k epochs): O(1)
- * amortised objects, and never more than 10 levels deep (2^32 epochs). A pop mirrors it on the
- * front. The shape is a function of the set of elements only (never of the order of operations),
- * so merging a into b and b into a give the same tree.
+ * A push writes the back epoch's blob and the root; once per epoch the full back epoch moves into
+ * `b1` (and a full `b<k>` block into `b<k+1>`, once per 16^k epochs): O(1) amortised objects, and
+ * never more than 9 trees deep (2^32 epochs). A pop mirrors it on the front. The shape is a function
+ * of the set of elements only (never of the order of operations), so merging a into b and b into a
+ * give the same tree.
  */
 import { corrupt, IrminError } from "../../core/errors.js";
-import { toHex } from "../../core/hash.js";
-import { Node, type Child, type ContentsChild, type NodeChild, type TreeContext } from "../../tree/node.js";
-import { decodeTimestamp, encodeTimestamp, type Timestamp } from "../hlc.js";
-import { TYPE_ENTRY } from "../marker.js";
+import { Node, type Child, type ContentsChild, type TreeContext } from "../../tree/node.js";
+import { markerChild, TYPE_ENTRY } from "../marker.js";
+import { decodeEpoch, valueAt, type EpochView } from "./epoch.js";
 
-/** Elements a push puts in one epoch before opening the next. */
-export const EPOCH_SIZE = 64;
+export { EPOCH_SIZE } from "./epoch.js";
+
 /** The largest epoch (8 hex digits). */
 export const MAX_EPOCH = 0xffffffff;
 /** Levels of the epoch trie: one per hex digit of an epoch. */
 export const LEVELS = 8;
 
-const TIME_DIGITS = 20;
-const NAME_LENGTH = 36;
-
-/** One entry of a queue directory: a subtree and the number of elements under it; `name` is `<prefix>.<count>`. */
+/**
+ * One entry of a queue directory: a subtree (an epoch blob at level 0) and the number of elements
+ * under it; `name` is `<prefix>.<count>`. Decoding checks the kind: epochs are blobs, groups and
+ * blocks of level ≥ 1 directories.
+ */
 export interface Part {
   readonly prefix: string;
   readonly name: string;
-  readonly child: NodeChild;
+  readonly child: Child;
   readonly count: number;
 }
 
@@ -104,9 +105,9 @@ export function meetLevel(x: number, y: number): number {
   return LEVELS;
 }
 
-/** The epoch after `epoch`; UNSUPPORTED past the last one (2^32 epochs of 64 elements). */
+/** The epoch after `epoch`; UNSUPPORTED past the last one (2^32 epochs). */
 export function nextEpoch(epoch: number): number {
-  if (epoch >= MAX_EPOCH) throw new IrminError("UNSUPPORTED", "the queue has used all its epochs (2^32 × 64 pushes)");
+  if (epoch >= MAX_EPOCH) throw new IrminError("UNSUPPORTED", "the queue has used all its epochs (2^32 of up to 64 pushes)");
   return epoch + 1;
 }
 
@@ -114,13 +115,31 @@ export function nextEpoch(epoch: number): number {
 
 const HEX8 = "00000000";
 
-function epochHex(epoch: number): string {
-  return hex8(epoch);
+function hex8(n: number): string {
+  const h = n.toString(16);
+  return h.length === 8 ? h : HEX8.slice(h.length) + h;
 }
 
-/** A directory entry holding `node` with `count` elements, named `<prefix>.<count>`. */
-export function part(prefix: string, node: Node, count: number): Part {
-  return { prefix, name: `${prefix}.${count}`, child: { kind: "node", node }, count };
+/** A directory entry holding `child` with `count` elements, named `<prefix>.<count>`. */
+export function part(prefix: string, child: Child, count: number): Part {
+  return { prefix, name: `${prefix}.${count}`, child, count };
+}
+
+/** A directory entry holding the directory `node`. */
+export function dirPart(prefix: string, node: Node, count: number): Part {
+  return part(prefix, { kind: "node", node }, count);
+}
+
+/** The directory of a group or block entry (decoding checked its kind). */
+export function nodeOf(p: Part): Node {
+  if (p.child.kind !== "node") throw corrupt(`queue entry ${p.name} is a value, expected a directory`);
+  return p.child.node;
+}
+
+/** The blob of an epoch entry (decoding checked its kind). */
+export function blobOf(p: Part): ContentsChild {
+  if (p.child.kind !== "contents") throw corrupt(`queue epoch ${p.name} is a directory, expected a value`);
+  return p.child;
 }
 
 /** `p` holding `by` more (or fewer) elements: the same subtree, renamed. */
@@ -129,9 +148,9 @@ export function recount(p: Part, by: number): Part {
   return { prefix: p.prefix, name: `${p.prefix}.${count}`, child: p.child, count };
 }
 
-/** The front (`"lo"`) or back (`"hi"`) epoch directory entry. */
-export function epochPart(end: "lo" | "hi", epoch: number, node: Node, count: number): Part {
-  return part(`${end}.${epochHex(epoch)}`, node, count);
+/** The front (`"lo"`) or back (`"hi"`) epoch entry. */
+export function epochPart(end: "lo" | "hi", epoch: number, blob: Child, count: number): Part {
+  return part(`${end}.${hex8(epoch)}`, blob, count);
 }
 
 /** The prefix of a root group entry: `f<k>`, `m<k>` or `b<k>`. */
@@ -153,48 +172,6 @@ export function dirOf(parts: Iterable<Part>, owner: object | undefined): Node {
   return Node.fromEntries(entries, owner);
 }
 
-// ---- nonces and element names ----
-
-// Nonces are cut from a pool of random hex: one system call and one hex conversion per 8,192 pushes.
-const NONCE_HEX = 16;
-const POOL_NONCES = 8192;
-let pool = "";
-let poolAt = 0;
-let lastWall = -1;
-let lastWallHex = "";
-
-function hex8(n: number): string {
-  const h = n.toString(16);
-  return h.length === 8 ? h : HEX8.slice(h.length) + h;
-}
-
-/**
- * A fresh element name for a push at `time`: {@link encodeTimestamp}'s text, then a 64-bit random
- * nonce. The wall clock's hex is reused while it does not change (most pushes of a run share it).
- */
-export function elementName(time: Timestamp): string {
-  if (poolAt === pool.length) {
-    pool = toHex(crypto.getRandomValues(new Uint8Array((POOL_NONCES * NONCE_HEX) / 2)));
-    poolAt = 0;
-  }
-  if (time.wall !== lastWall) {
-    lastWallHex = encodeTimestamp(time).slice(0, TIME_DIGITS - 8);
-    lastWall = time.wall;
-  }
-  const name = lastWallHex + hex8(time.logical) + pool.slice(poolAt, poolAt + NONCE_HEX);
-  poolAt += NONCE_HEX;
-  return name;
-}
-
-function isElementName(name: string): boolean {
-  if (name.length !== NAME_LENGTH) return false;
-  for (let i = 0; i < NAME_LENGTH; i++) {
-    const c = name.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-  }
-  return true;
-}
-
 // ---- decoding the root ----
 
 function parseCount(text: string, where: string): number {
@@ -203,8 +180,9 @@ function parseCount(text: string, where: string): number {
   return n;
 }
 
-function nodeChild(child: Child, where: string): NodeChild {
-  if (child.kind !== "node") throw corrupt(`queue entry ${where} is a value, expected a directory`);
+function checkKind(child: Child, blob: boolean, where: string): Child {
+  if (blob && child.kind !== "contents") throw corrupt(`queue epoch ${where} is a directory, expected a value`);
+  if (!blob && child.kind !== "node") throw corrupt(`queue entry ${where} is a value, expected a directory`);
   return child;
 }
 
@@ -220,19 +198,26 @@ export function rememberShape(entries: Map<string, Child>, shape: Shape): void {
 
 /** The decoded root of a queue subtree: one read at most; CORRUPT when its entries do not form a queue. */
 export async function readShape(ctx: TreeContext, root: Node): Promise<Shape> {
-  return shapeOf(root.entries ?? (await ctx.load(root)));
+  return shapeOf(ctx, root.entries ?? (await ctx.load(root)));
 }
 
-/** The decoded root of a queue subtree whose entries are `entries` (cached). */
-export function shapeOf(entries: Map<string, Child>): Shape {
+/**
+ * The decoded root of a queue subtree whose entries are `entries` (cached); UNSUPPORTED for a queue
+ * of an older format (its marker says so), CORRUPT when the entries do not form a queue.
+ */
+export function shapeOf(ctx: TreeContext, entries: Map<string, Child>): Shape {
   const known = shapes.get(entries);
   if (known !== undefined && known.size === entries.size) return known.shape;
-  const shape = decodeShape(entries);
+  const marker = entries.get(TYPE_ENTRY);
+  if (marker !== undefined && (marker.kind !== "contents" || marker.hash !== (markerChild(ctx, "queue") as ContentsChild).hash)) {
+    throw new IrminError("UNSUPPORTED", "this queue was stored by an older version of irmin-ts (queue format 1), which this version does not read");
+  }
+  const shape = decodeShape(entries, marker);
   rememberShape(entries, shape);
   return shape;
 }
 
-function decodeShape(entries: Map<string, Child>): Shape {
+function decodeShape(entries: Map<string, Child>, marker: Child | undefined): Shape {
   let lo: number | undefined;
   let hi: number | undefined;
   let front: Part | undefined;
@@ -246,7 +231,8 @@ function decodeShape(entries: Map<string, Child>): Shape {
     if (name === TYPE_ENTRY) continue;
     const match = ROOT_NAME.exec(name);
     if (match === null) throw corrupt(`queue subtree holds an unexpected entry ${JSON.stringify(name)}`);
-    const p: Part = { prefix: name.slice(0, name.length - match[5].length - 1), name, child: nodeChild(child, name), count: parseCount(match[5], name) };
+    const isEpoch = match[1] !== undefined;
+    const p: Part = { prefix: name.slice(0, name.length - match[5].length - 1), name, child: checkKind(child, isEpoch, name), count: parseCount(match[5], name) };
     count += p.count;
     if (match[1] === "lo") {
       lo = parseInt(match[2], 16);
@@ -264,7 +250,6 @@ function decodeShape(entries: Map<string, Child>): Shape {
       else b[level] = p;
     }
   }
-  const marker = entries.get(TYPE_ENTRY);
   if (lo === undefined) {
     if (count > 0) throw corrupt("queue subtree has elements but no front epoch");
     return emptyShape(marker);
@@ -280,15 +265,19 @@ function decodeShape(entries: Map<string, Child>): Shape {
 
 // ---- blocks and groups ----
 
-/** The entries of a block or group directory by digit, with their counts; CORRUPT unless well formed and adding up to `count`. One read at most. */
-export async function readBlock(ctx: TreeContext, node: Node, count: number, where: string): Promise<Map<number, Part>> {
+/**
+ * The entries of a block or group directory of level `level` ≥ 1 by digit, with their counts;
+ * CORRUPT unless well formed (epoch blobs at level 1, directories above) and adding up to `count`.
+ * One read at most.
+ */
+export async function readBlock(ctx: TreeContext, node: Node, count: number, level: number, where: string): Promise<Map<number, Part>> {
   const entries = await ctx.load(node);
   const out = new Map<number, Part>();
   let total = 0;
   for (const [name, child] of entries) {
     const digit = name.length >= 3 && name[1] === "." ? HEX_DIGITS.indexOf(name[0]) : -1;
     if (digit < 0) throw corrupt(`queue block ${where} holds an unexpected entry ${JSON.stringify(name)}`);
-    const p: Part = { prefix: name[0], name, child: nodeChild(child, `${where}/${name}`), count: parseCount(name.slice(2), `${where}/${name}`) };
+    const p: Part = { prefix: name[0], name, child: checkKind(child, level === 1, `${where}/${name}`), count: parseCount(name.slice(2), `${where}/${name}`) };
     out.set(digit, p);
     total += p.count;
   }
@@ -303,118 +292,44 @@ export function firstDigit(block: Map<number, Part>): number {
   return d;
 }
 
-// ---- epoch directories ----
+// ---- epochs ----
 
-/** Sorted names of an epoch directory, from `start` (pops move it), cached by entry map. */
-interface Order {
-  sorted: string[];
-  start: number;
-  size: number;
-  maxTime: Timestamp | undefined;
+/** The decoded records of the epoch entry `p`; CORRUPT unless it holds `p.count` well-formed records. One read at most. */
+export async function readEpoch(ctx: TreeContext, p: Part): Promise<EpochView> {
+  return decodeEpoch(await ctx.contentsBytes(blobOf(p)), p.count, p.name);
 }
 
-const orders = new WeakMap<Map<string, Child>, Order>();
-
-/** The entries of an epoch directory holding `count` elements; CORRUPT unless they are. One read at most. */
-export async function readEpoch(ctx: TreeContext, node: Node, count: number, where: string): Promise<Map<string, Child>> {
-  const entries = await ctx.load(node);
-  if (entries.size !== count) throw corrupt(`queue epoch ${where} holds ${entries.size} elements, its name says ${count}`);
-  return entries;
-}
-
-function orderOf(entries: Map<string, Child>, where: string): Order {
-  let o = orders.get(entries);
-  if (o !== undefined && o.size === entries.size && (o.size === 0 || entries.has(o.sorted[o.start]))) return o;
-  // Directories decoded from Git, and those pushes build, are in name order already: check, sort only if not.
-  const sorted = [...entries.keys()];
-  let inOrder = true;
-  for (let i = 0; i < sorted.length; i++) {
-    const name = sorted[i];
-    if (!isElementName(name) || entries.get(name)!.kind !== "contents") throw corrupt(`queue element ${where}/${name} is not an element`);
-    if (i > 0 && sorted[i - 1] > name) inOrder = false;
-  }
-  if (!inOrder) sorted.sort();
-  o = { sorted, start: 0, size: sorted.length, maxTime: undefined };
-  orders.set(entries, o);
-  return o;
-}
-
-/** The first element of an epoch directory (never empty). */
-export function firstElement(entries: Map<string, Child>, where: string): { name: string; child: ContentsChild } {
-  const o = orderOf(entries, where);
-  const name = o.sorted[o.start];
-  return { name, child: entries.get(name) as ContentsChild };
-}
-
-/** The push time of the last element of an epoch directory (never empty). */
-export function lastTime(entries: Map<string, Child>, where: string): Timestamp {
-  const o = orderOf(entries, where);
-  o.maxTime ??= decodeTimestamp(o.sorted[o.sorted.length - 1].slice(0, TIME_DIGITS));
-  return o.maxTime;
-}
-
-/** The elements of `entries` in a copy (with their cached order), for a directory that may not change in place. */
-export function copyEpoch(entries: Map<string, Child>, where: string): Map<string, Child> {
-  const o = orderOf(entries, where);
-  const out = new Map(entries);
-  orders.set(out, { sorted: o.sorted.slice(o.start), start: 0, size: o.size, maxTime: o.maxTime });
-  return out;
-}
-
-/** Adds the element `name`, greater than every name in `entries` (pushed at `time`), keeping the cached order in step. */
-export function addLast(entries: Map<string, Child>, name: string, child: Child, time: Timestamp, where: string): void {
-  const o = orderOf(entries, where);
-  entries.set(name, child);
-  o.sorted.push(name);
-  o.size++;
-  o.maxTime = time;
-}
-
-/** Removes the first element of `entries`, keeping the cached order in step (a run of pops sorts once). */
-export function removeFirst(entries: Map<string, Child>, where: string): void {
-  const o = orderOf(entries, where);
-  entries.delete(o.sorted[o.start]);
-  o.start++;
-  o.size--;
-  // Keep the array short in a long run of pushes and pops within one epoch.
-  if (o.start > EPOCH_SIZE) {
-    o.sorted = o.sorted.slice(o.start);
-    o.start = 0;
-  }
-}
-
-/** Calls `fn` on every element of an epoch directory in key order; stops (returning false) when it does. */
-async function visitEpoch(ctx: TreeContext, p: Part, where: string, fn: (child: ContentsChild) => boolean | Promise<boolean>): Promise<boolean> {
-  const entries = await readEpoch(ctx, p.child.node, p.count, where);
-  const o = orderOf(entries, where);
-  for (let i = o.start; i < o.sorted.length; i++) if (!(await fn(entries.get(o.sorted[i]) as ContentsChild))) return false;
+/** Calls `fn` on every value of the epoch `p` in key order from record `from`; stops (returning false) when it does. */
+async function visitEpoch(ctx: TreeContext, p: Part, from: number, fn: (value: Uint8Array) => boolean | Promise<boolean>): Promise<boolean> {
+  const view = await readEpoch(ctx, p);
+  for (let i = from; i < view.count; i++) if (!(await fn(valueAt(view, i)))) return false;
   return true;
 }
 
-async function visitBlock(ctx: TreeContext, p: Part, level: number, where: string, fn: (child: ContentsChild) => boolean | Promise<boolean>): Promise<boolean> {
-  if (level === 0) return visitEpoch(ctx, p, where, fn);
-  const block = await readBlock(ctx, p.child.node, p.count, where);
+async function visitBlock(ctx: TreeContext, p: Part, level: number, fn: (value: Uint8Array) => boolean | Promise<boolean>): Promise<boolean> {
+  if (level === 0) return visitEpoch(ctx, p, 0, fn);
+  const block = await readBlock(ctx, nodeOf(p), p.count, level, p.name);
   for (const d of [...block.keys()].sort((x, y) => x - y)) {
-    const c = block.get(d)!;
-    if (!(await visitBlock(ctx, c, level - 1, `${where}/${c.name}`, fn))) return false;
+    if (!(await visitBlock(ctx, block.get(d)!, level - 1, fn))) return false;
   }
   return true;
 }
 
 /**
- * Calls `fn` on every element of the queue rooted at `root`, front first, until it returns false.
- * Reads every tree of the queue it visits (about n / 64 for all of it).
+ * Calls `fn` on the value of every element of the queue rooted at `root`, front first, skipping
+ * the first `skip` (of the front epoch), until it returns false. Reads every object of the queue it
+ * visits (about n / 64 for all of it).
  */
-export async function forEachElement(ctx: TreeContext, root: Node, fn: (child: ContentsChild) => boolean | Promise<boolean>): Promise<void> {
+export async function forEachElement(ctx: TreeContext, root: Node, fn: (value: Uint8Array) => boolean | Promise<boolean>, skip = 0): Promise<void> {
   const s = await readShape(ctx, root);
   if (s.front === undefined) return;
-  if (!(await visitEpoch(ctx, s.front, s.front.name, fn))) return;
+  if (!(await visitEpoch(ctx, s.front, skip, fn))) return;
   const parts: [Part | undefined, number][] = [];
   for (let k = 1; k < s.levels; k++) parts.push([s.f[k], k]);
   parts.push([s.m, s.levels]);
   for (let k = s.levels - 1; k >= 1; k--) parts.push([s.b[k], k]);
   for (const [p, level] of parts) {
-    if (p !== undefined && !(await visitBlock(ctx, p, level, p.name, fn))) return;
+    if (p !== undefined && !(await visitBlock(ctx, p, level, fn))) return;
   }
-  if (s.back !== undefined) await visitEpoch(ctx, s.back, s.back.name, fn);
+  if (s.back !== undefined) await visitEpoch(ctx, s.back, 0, fn);
 }

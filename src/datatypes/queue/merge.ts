@@ -19,14 +19,16 @@
  */
 import { corrupt } from "../../core/errors.js";
 import type { Hash } from "../../core/hash.js";
-import { Node, type Child, type TreeContext } from "../../tree/node.js";
+import { contentsChild, Node, type Child, type TreeContext } from "../../tree/node.js";
+import { compareBytes } from "../leaves.js";
 import { TYPE_ENTRY, markerChild } from "../marker.js";
-import { digitOf, digitPrefix, dirOf, epochPart, groupPrefix, LEVELS, part, readBlock, readShape, type Part } from "./layout.js";
+import { decodeEpoch, encodeRecords, keyAt, keyString, valueAt, type EpochView } from "./epoch.js";
+import { digitOf, digitPrefix, dirOf, dirPart, epochPart, groupPrefix, LEVELS, part, readBlock, readShape, type Part } from "./layout.js";
 
-/** A stored (or built) directory: a block or group of the trie, or an epoch at level 0. */
+/** A stored (or built) entry: a block or group directory of the trie, or an epoch blob at level 0. */
 interface Real {
   readonly kind: "real";
-  readonly node: Node;
+  readonly child: Child;
   readonly count: number;
 }
 
@@ -48,7 +50,17 @@ interface Spine {
 type Trie = Real | Spine;
 
 function real(p: Part): Real {
-  return { kind: "real", node: p.child.node, count: p.count };
+  return { kind: "real", child: p.child, count: p.count };
+}
+
+function realDir(node: Node, count: number): Real {
+  return { kind: "real", child: { kind: "node", node }, count };
+}
+
+/** The directory of a block or group (CORRUPT when a blob is where a directory belongs). */
+function dirNode(r: Real): Node {
+  if (r.child.kind !== "node") throw corrupt("queue block is a value, expected a directory");
+  return r.child.node;
 }
 
 function spine(role: Spine["role"], group: Real | undefined, spines: ReadonlyMap<number, Trie>, above: number, below: number): Spine {
@@ -63,8 +75,8 @@ class Merger {
 
   constructor(private readonly ctx: TreeContext) {}
 
-  private remember(node: Node): void {
-    if (node.hash !== undefined) this.known.set(node.hash, node);
+  private remember(child: Child): void {
+    if (child.kind === "node" && child.node.hash !== undefined) this.known.set(child.node.hash, child.node);
   }
 
   /** The logical trie of a queue root (`undefined` when empty); reads the root only. */
@@ -72,7 +84,7 @@ class Merger {
     if (root === undefined) return undefined;
     const s = await readShape(this.ctx, root);
     if (s.front === undefined) return undefined;
-    for (const p of [s.front, s.back, s.m, ...s.f, ...s.b]) if (p !== undefined) this.remember(p.child.node);
+    for (const p of [s.m, ...s.f, ...s.b]) if (p !== undefined) this.remember(p.child);
     const { lo, hi, levels } = s;
     let x: Trie = real(s.front);
     let top = 1;
@@ -94,7 +106,11 @@ class Merger {
   /** Whether two tries hold the same elements, decided without reading (false when unsure). */
   private async same(x: Trie, y: Trie): Promise<boolean> {
     if (x === y) return true;
-    if (x.kind === "real" && y.kind === "real") return x.node === y.node || (await this.ctx.hashNode(x.node)) === (await this.ctx.hashNode(y.node));
+    if (x.kind === "real" && y.kind === "real") {
+      const [c, d] = [x.child, y.child];
+      if (c.kind === "contents" || d.kind === "contents") return c.kind === "contents" && d.kind === "contents" && c.hash === d.hash;
+      return c.node === d.node || (await this.ctx.hashNode(c.node)) === (await this.ctx.hashNode(d.node));
+    }
     if (x.kind !== "spine" || y.kind !== "spine" || x.role !== y.role || x.count !== y.count || x.spines.size !== y.spines.size) return false;
     if (x.group === undefined || y.group === undefined ? x.group !== y.group : !(await this.same(x.group, y.group))) return false;
     for (const [d, s] of x.spines) {
@@ -109,8 +125,8 @@ class Merger {
     const out = new Map<number, Trie>();
     const dir = t.kind === "real" ? t : t.group;
     if (dir !== undefined) {
-      for (const [d, p] of await readBlock(this.ctx, dir.node, dir.count, `queue block (level ${level})`)) {
-        this.remember(p.child.node);
+      for (const [d, p] of await readBlock(this.ctx, dirNode(dir), dir.count, level, `queue block (level ${level})`)) {
+        this.remember(p.child);
         out.set(d, real(p));
       }
     }
@@ -154,30 +170,45 @@ class Merger {
     return out.size === 0 ? undefined : spine("mat", undefined, out, -1, 16);
   }
 
-  /** The element-level merge of three epoch directories. */
+  /** The records of an epoch blob. */
+  private async epoch(r: Real | undefined): Promise<EpochView | undefined> {
+    if (r === undefined) return undefined;
+    const blob = asEpoch(r).child as Extract<Child, { kind: "contents" }>;
+    return decodeEpoch(await this.ctx.contentsBytes(blob), r.count, "(merged)");
+  }
+
+  /**
+   * The record-level merge of three epoch blobs: a record on both sides is kept, on one side only
+   * kept when new (the ancestor lacks it) and gone when the ancestor had it (the other side popped
+   * it). Records are written sorted by key, so the blob is a function of the merged set.
+   */
   private async mergeEpochs(o: Real | undefined, a: Real | undefined, b: Real | undefined): Promise<Real | undefined> {
-    const none = new Map<string, Child>();
-    const eo = o === undefined ? none : await this.ctx.load(o.node);
-    const ea = a === undefined ? none : await this.ctx.load(a.node);
-    const eb = b === undefined ? none : await this.ctx.load(b.node);
-    const out = new Map<string, Child>();
-    const take = (name: string, x: Child | undefined, y: Child | undefined): void => {
-      if (x?.kind === "node" || y?.kind === "node") throw corrupt(`queue element ${name} is a directory`);
-      // On one side only: kept when new, gone when the ancestor had it (the other side popped it).
-      if (x === undefined || y === undefined) {
-        if (!eo.has(name)) out.set(name, (x ?? y)!);
-        return;
-      }
-      // A name always holds the same element; should two stores disagree, keep a deterministic one.
-      out.set(name, x.hash <= y.hash ? x : y);
+    const [vo, va, vb] = [await this.epoch(o), await this.epoch(a), await this.epoch(b)];
+    const keys = (v: EpochView | undefined): Map<string, number> => {
+      const m = new Map<string, number>();
+      if (v !== undefined) for (let i = 0; i < v.count; i++) m.set(keyString(v, i), i);
+      return m;
     };
-    for (const [name, x] of ea) take(name, x, eb.get(name));
-    for (const [name, y] of eb) if (!ea.has(name)) take(name, undefined, y);
-    if (out.size === 0) return undefined;
-    // Reuse a side's directory when the result is that directory: no new object to write.
-    if (a !== undefined && sameEntries(out, ea)) return a;
-    if (b !== undefined && sameEntries(out, eb)) return b;
-    return { kind: "real", node: Node.fromEntries(out), count: out.size };
+    const [ko, ka, kb] = [keys(vo), keys(va), keys(vb)];
+    const out: { name: string; key: Uint8Array; value: Uint8Array }[] = [];
+    for (const [name, i] of ka) {
+      const j = kb.get(name);
+      const x = valueAt(va!, i);
+      if (j === undefined) {
+        if (!ko.has(name)) out.push({ name, key: keyAt(va!, i), value: x });
+        continue;
+      }
+      // A key always holds the same element; should two stores disagree, keep a deterministic one.
+      const y = valueAt(vb!, j);
+      out.push({ name, key: keyAt(va!, i), value: compareBytes(x, y) <= 0 ? x : y });
+    }
+    for (const [name, j] of kb) if (!ka.has(name) && !ko.has(name)) out.push({ name, key: keyAt(vb!, j), value: valueAt(vb!, j) });
+    if (out.length === 0) return undefined;
+    out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    const blob = contentsChild(this.ctx, encodeRecords(out).bytes);
+    // Reuse a side's blob when the result is that blob: no new object to write.
+    for (const side of [a, b]) if (side !== undefined && side.child.kind === "contents" && side.child.hash === blob.hash) return side;
+    return { kind: "real", child: blob, count: out.length };
   }
 
   /** `t` as one directory: itself when stored; else built (or an input's equal directory). */
@@ -186,9 +217,9 @@ class Merger {
     const parts: Part[] = [];
     for (const [d, c] of await this.entries(t, level)) {
       const r = await this.toReal(c, level - 1);
-      parts.push(part(digitPrefix(d), r.node, r.count));
+      parts.push(part(digitPrefix(d), r.child, r.count));
     }
-    return { kind: "real", node: await this.dedupe(dirOf(parts, undefined)), count: t.count };
+    return realDir(await this.dedupe(dirOf(parts, undefined)), t.count);
   }
 
   /** `node`, or the input directory with its hash. */
@@ -218,17 +249,17 @@ class Merger {
   /** The entries of `t` other than the digits in `path`, as one group directory (`undefined`: none). */
   private async rest(t: Trie, level: number, path: number[], prefix: string): Promise<Part | undefined> {
     if (t.kind === "spine" && [...t.spines.keys()].every((d) => path.includes(d))) {
-      return t.group === undefined ? undefined : part(prefix, t.group.node, t.group.count);
+      return t.group === undefined ? undefined : part(prefix, t.group.child, t.group.count);
     }
     const parts: Part[] = [];
     let count = 0;
     for (const [d, c] of await this.entries(t, level)) {
       if (path.includes(d)) continue;
       const r = await this.toReal(c, level - 1);
-      parts.push(part(digitPrefix(d), r.node, r.count));
+      parts.push(part(digitPrefix(d), r.child, r.count));
       count += r.count;
     }
-    return parts.length === 0 ? undefined : part(prefix, await this.dedupe(dirOf(parts, undefined)), count);
+    return parts.length === 0 ? undefined : dirPart(prefix, await this.dedupe(dirOf(parts, undefined)), count);
   }
 
   /** The canonical root entries of the queue holding the elements of `t` (the whole trie). */
@@ -247,7 +278,7 @@ class Merger {
       n = await this.child(n, level, low);
       id = id * 16 + low;
     }
-    if (level === 0) return [epochPart("lo", id, asEpoch(n).node, n.count)];
+    if (level === 0) return [epochPart("lo", id, asEpoch(n).child, n.count)];
     const out: Part[] = [];
     const m = await this.rest(n, level, [low, high], groupPrefix("m", level));
     if (m !== undefined) out.push(m);
@@ -267,25 +298,19 @@ class Merger {
       lo = lo * 16 + dx;
       hi = hi * 16 + dy;
     }
-    out.push(epochPart("lo", lo, asEpoch(x).node, x.count), epochPart("hi", hi, asEpoch(y).node, y.count));
+    out.push(epochPart("lo", lo, asEpoch(x).child, x.count), epochPart("hi", hi, asEpoch(y).child, y.count));
     return out;
   }
 }
 
 function asEpoch(t: Trie): Real {
-  if (t.kind !== "real") throw corrupt("queue epoch is not a directory");
+  if (t.kind !== "real" || t.child.kind !== "contents") throw corrupt("queue epoch is not a value");
   return t;
 }
 
 function sameKeys(x: ReadonlyMap<number, unknown>, y: ReadonlyMap<number, unknown>): boolean {
   if (x.size !== y.size) return false;
   for (const k of x.keys()) if (!y.has(k)) return false;
-  return true;
-}
-
-function sameEntries(x: ReadonlyMap<string, Child>, y: ReadonlyMap<string, Child>): boolean {
-  if (x.size !== y.size) return false;
-  for (const [name, c] of x) if (y.get(name) !== c) return false;
   return true;
 }
 

@@ -1,40 +1,38 @@
 /**
  * Push and pop on the unzipped epoch trie of queue/layout.ts. Both touch the root and one epoch
- * directory; once per epoch (64 operations) a push moves the full back epoch into the `b` groups
- * (carrying a full group up a level once per 16^k epochs) and a pop refills the front from the
- * `f`, `m` or `b` groups (descending one block per level it borrows from): O(1) amortised reads
- * and writes.
+ * blob; once per epoch a push moves the full back epoch into the `b` groups (carrying a full group
+ * up a level once per 16^k epochs) and a pop refills the front from the `f`, `m` or `b` groups
+ * (descending one block per level it borrows from): O(1) amortised reads and writes.
+ *
+ * Both work in bulk: {@link appendElements} pushes many values building each epoch blob once, and
+ * {@link dropFirst} pops many elements of the front epoch writing its rest once (what a
+ * transaction's queue stage, queue/stage.ts, does when it writes its staged operations).
  *
  * Inside a transaction (`owner` set), directories this transaction built are changed in place
- * instead of copied: a push is then a couple of map updates plus the blob's hash.
+ * instead of copied.
  */
 import { corrupt } from "../../core/errors.js";
-import { Node, type Child, type ContentsChild, type TreeContext } from "../../tree/node.js";
-import { nextTimestamp } from "../hlc.js";
+import { contentsChild, Node, type Child, type ContentsChild, type TreeContext } from "../../tree/node.js";
 import { markerChild, TYPE_ENTRY } from "../marker.js";
+import { appendRecords, dropRecords, lastTime, Stamper, takeCount, valueAt, type EpochView } from "./epoch.js";
 import {
   blockOf,
   digitOf,
   digitPrefix,
   dirOf,
-  addLast,
-  copyEpoch,
-  elementName,
+  dirPart,
   emptyShape,
   epochPart,
-  EPOCH_SIZE,
   firstDigit,
-  firstElement,
   groupPrefix,
   groups,
-  lastTime,
   meetLevel,
   nextEpoch,
+  nodeOf,
   part,
   readBlock,
-  recount,
+  readEpoch,
   rememberShape,
-  removeFirst,
   shapeOf,
   type Part,
   type Shape,
@@ -43,6 +41,16 @@ import {
 /** Whether `node` may be changed in place by the holder of `owner`. */
 function mine(node: Node, owner: object | undefined): boolean {
   return owner !== undefined && node.owner === owner;
+}
+
+/** The blob of an epoch built here (hashed now, written with the next commit). */
+function blobChild(ctx: TreeContext, view: EpochView): ContentsChild {
+  return contentsChild(ctx, view.bytes);
+}
+
+/** The decoded root of the queue subtree `root` (the caller checked it is a queue). */
+export async function shapeAt(ctx: TreeContext, root: Node): Promise<Shape> {
+  return shapeOf(ctx, root.entries ?? (await ctx.load(root)));
 }
 
 /**
@@ -79,59 +87,76 @@ function storeShape(ctx: TreeContext, root: Node | undefined, old: Shape, shape:
 }
 
 /**
- * `root` (`undefined`: a new queue) with a new element `child` at the back. The caller's
- * `root` was checked to be a queue.
+ * `root` (`undefined`: a new queue) with new elements holding `values` at the back, in order (the
+ * caller checked `root` is a queue). Fills the back epoch, then opens new ones: each epoch blob is
+ * built and hashed once, O(values / 64 + 1) objects amortised. UNSUPPORTED past the last epoch.
  */
-export async function pushElement(ctx: TreeContext, root: Node | undefined, child: ContentsChild, owner: object | undefined): Promise<Node> {
-  const shape = root === undefined ? emptyShape(undefined) : shapeOf(root.entries ?? (await ctx.load(root)));
+export async function appendElements(ctx: TreeContext, root: Node | undefined, values: readonly Uint8Array[], owner: object | undefined): Promise<Node> {
+  const shape = root === undefined ? emptyShape(undefined) : await shapeAt(ctx, root);
+  // No values: the queue as it is, or a new empty one.
+  if (values.length === 0) return root ?? storeShape(ctx, undefined, shape, shape, owner);
+  let s: Shape = { ...shape };
+  let i = 0;
+  let stamper: Stamper;
   const end = shape.back ?? shape.front;
   if (end === undefined) {
-    const name = elementName(nextTimestamp(undefined));
-    const front = epochPart("lo", 0, Node.fromEntries(new Map([[name, child]]), owner), 1);
-    return storeShape(ctx, root, shape, { ...shape, lo: 0, hi: 0, levels: 0, front, count: 1 }, owner);
-  }
-  const where = end.name;
-  const node = end.child.node;
-  const entries = node.entries ?? (await ctx.load(node));
-  checkEpoch(entries, end);
-  const time = nextTimestamp(lastTime(entries, where));
-  const name = elementName(time);
-  if (end.count < EPOCH_SIZE) {
-    const updated = recount(end, 1);
-    if (mine(root!, owner) && mine(node, owner)) {
-      // The common case in a transaction: two small in-place map updates.
-      addLast(entries, name, child, time, where);
-      node.touch();
-      renameInPlace(root!, end, updated);
-      if (shape.back === undefined) shape.front = updated;
-      else shape.back = updated;
-      shape.count++;
-      return root!;
+    // An empty queue starts over at epoch 0.
+    stamper = new Stamper(undefined);
+    const n = takeCount(values, 0, 0, 0);
+    const view = appendRecords(undefined, values, 0, n, stamper);
+    s = { ...emptyShape(shape.marker), front: epochPart("lo", 0, blobChild(ctx, view), n), count: n };
+    i = n;
+  } else {
+    const view = await readEpoch(ctx, end);
+    stamper = new Stamper(lastTime(view));
+    const n = takeCount(values, 0, view.count, view.bytes.length);
+    if (n > 0) {
+      const grown = appendRecords(view, values, 0, n, stamper);
+      const p = part(end.prefix, blobChild(ctx, grown), grown.count);
+      if (shape.back === undefined) s.front = p;
+      else s.back = p;
+      s.count += n;
+      i = n;
     }
-    const copy = copyEpoch(entries, where);
-    addLast(copy, name, child, time, where);
-    const moved: Part = { ...updated, child: { kind: "node", node: Node.fromEntries(copy, owner) } };
-    const next: Shape = shape.back === undefined ? { ...shape, front: moved, count: shape.count + 1 } : { ...shape, back: moved, count: shape.count + 1 };
-    return storeShape(ctx, root, shape, next, owner);
   }
-  // The back epoch is full: open the next one.
-  const hi = nextEpoch(shape.hi);
-  const back = epochPart("hi", hi, Node.fromEntries(new Map([[name, child]]), owner), 1);
-  const next = await carry(ctx, shape, hi, owner);
-  return storeShape(ctx, root, shape, { ...next, back, count: shape.count + 1 }, owner);
+  while (i < values.length) {
+    const n = takeCount(values, i, 0, 0);
+    const hi = nextEpoch(s.hi);
+    const view = appendRecords(undefined, values, i, i + n, stamper);
+    s = await carry(ctx, s, hi, owner);
+    s = { ...s, back: epochPart("hi", hi, blobChild(ctx, view), n), count: s.count + n };
+    i += n;
+  }
+  return storeShape(ctx, root, shape, s, owner);
 }
 
-/** CORRUPT unless the epoch directory `entries` holds as many elements as its entry `p` says. */
-function checkEpoch(entries: Map<string, Child>, p: Part): void {
-  if (entries.size !== p.count) throw corrupt(`queue epoch ${p.name} holds ${entries.size} elements, its name says ${p.count}`);
+/**
+ * `root` without the first `n` elements of its front epoch (1 ≤ n ≤ the front epoch's count; the
+ * caller checked `root` is a queue): the rest of the front epoch written once, or, when all of it
+ * goes, the next epoch moved to the front (O(1) amortised objects).
+ */
+export async function dropFirst(ctx: TreeContext, root: Node, n: number, owner: object | undefined): Promise<Node> {
+  const shape = await shapeAt(ctx, root);
+  const front = shape.front;
+  if (front === undefined || n < 1 || n > front.count) throw corrupt(`queue: cannot drop ${n} elements of its front epoch`);
+  if (n < front.count) {
+    const rest = dropRecords(await readEpoch(ctx, front), n);
+    const p = part(front.prefix, blobChild(ctx, rest), rest.count);
+    return storeShape(ctx, root, shape, { ...shape, front: p, count: shape.count - n }, owner);
+  }
+  const next = await refill(ctx, shape, owner);
+  return storeShape(ctx, root, shape, { ...next, count: shape.count - n }, owner);
 }
 
-/** Renames the entry `was` of `root` (ours) to `now`, in place. */
-function renameInPlace(root: Node, was: Part, now: Part): void {
-  const entries = root.entries!;
-  entries.delete(was.name);
-  entries.set(now.name, now.child);
-  root.touch();
+/**
+ * `root` without its first element, and that element's value; `undefined` when the queue is empty
+ * (the caller checked `root` is a queue). Reads and writes the root and the front epoch.
+ */
+export async function popElement(ctx: TreeContext, root: Node, owner: object | undefined): Promise<{ node: Node; value: Uint8Array } | undefined> {
+  const shape = await shapeAt(ctx, root);
+  if (shape.front === undefined) return undefined;
+  const value = valueAt(await readEpoch(ctx, shape.front), 0);
+  return { node: await dropFirst(ctx, root, 1, owner), value };
 }
 
 /** `shape` with its full back epoch moved into the groups, for a new back epoch `hi` (the caller sets `back`). */
@@ -144,7 +169,7 @@ async function carry(ctx: TreeContext, shape: Shape, hi: number, owner: object |
   const b = groups(shape.b);
   let m = shape.m;
   // The old back epoch, then the blocks it completes (levels 1..top-1), each a new directory.
-  let x: Part = epochPart("hi", old, shape.back.child.node, shape.back.count);
+  let x: Part = epochPart("hi", old, shape.back.child, shape.back.count);
   const top = Math.min(j, levels);
   for (let k = 1; k < top; k++) {
     x = await addTo(ctx, b[k], k, digitOf(old, k), x, digitPrefix(digitOf(old, k + 1)), owner);
@@ -166,47 +191,15 @@ async function carry(ctx: TreeContext, shape: Shape, hi: number, owner: object |
 
 /** The group or block `group` (level `level`, maybe absent) with `x` added at `digit`, renamed `<prefix>.<count>`. */
 async function addTo(ctx: TreeContext, group: Part | undefined, level: number, digit: number, x: Part, prefix: string, owner: object | undefined): Promise<Part> {
-  const entry = part(digitPrefix(digit), x.child.node, x.count);
-  if (group === undefined) return part(prefix, dirOf([entry], owner), x.count);
-  const node = group.child.node;
-  await readBlock(ctx, node, group.count, `${group.name} (level ${level})`);
+  const entry = part(digitPrefix(digit), x.child, x.count);
+  if (group === undefined) return dirPart(prefix, dirOf([entry], owner), x.count);
+  const node = nodeOf(group);
+  await readBlock(ctx, node, group.count, level, `${group.name} (level ${level})`);
   const inPlace = mine(node, owner);
   const entries = inPlace ? node.entries! : new Map(node.entries!);
   entries.set(entry.name, entry.child);
   if (inPlace) node.touch();
-  return part(prefix, inPlace ? node : Node.fromEntries(entries, owner), group.count + x.count);
-}
-
-/**
- * `root` without its first element, and that element; `undefined` when the queue is empty. The
- * caller's `root` was checked to be a queue.
- */
-export async function popElement(ctx: TreeContext, root: Node, owner: object | undefined): Promise<{ node: Node; child: ContentsChild } | undefined> {
-  const shape = shapeOf(root.entries ?? (await ctx.load(root)));
-  const front = shape.front;
-  if (front === undefined) return undefined;
-  const where = front.name;
-  const node = front.child.node;
-  const entries = node.entries ?? (await ctx.load(node));
-  checkEpoch(entries, front);
-  const first = firstElement(entries, where);
-  if (front.count > 1) {
-    const updated = recount(front, -1);
-    if (mine(root, owner) && mine(node, owner)) {
-      removeFirst(entries, where);
-      node.touch();
-      renameInPlace(root, front, updated);
-      shape.front = updated;
-      shape.count--;
-      return { node: root, child: first.child };
-    }
-    const copy = copyEpoch(entries, where);
-    removeFirst(copy, where);
-    const moved: Part = { ...updated, child: { kind: "node", node: Node.fromEntries(copy, owner) } };
-    return { node: storeShape(ctx, root, shape, { ...shape, front: moved, count: shape.count - 1 }, owner), child: first.child };
-  }
-  const next = await refill(ctx, shape, owner);
-  return { node: storeShape(ctx, root, shape, { ...next, count: shape.count - 1 }, owner), child: first.child };
+  return dirPart(prefix, inPlace ? node : Node.fromEntries(entries, owner), group.count + x.count);
 }
 
 /** `shape` without its front epoch (which held one element), the next epoch moved to the front. */
@@ -220,13 +213,13 @@ async function refill(ctx: TreeContext, shape: Shape, owner: object | undefined)
   for (let k = levels - 1; k >= 1 && source === undefined; k--) if (shape.b[k] !== undefined) source = { kind: "b", level: k, group: shape.b[k]! };
   if (source === undefined) {
     // Only the back epoch is left: it becomes the front.
-    return { ...emptyShape(shape.marker), lo: hi, hi, front: epochPart("lo", hi, shape.back.child.node, shape.back.count) };
+    return { ...emptyShape(shape.marker), lo: hi, hi, front: epochPart("lo", hi, shape.back.child, shape.back.count) };
   }
   const { kind, level, group } = source;
   const f = groups(shape.f);
   const b = groups(shape.b);
   let m = shape.m;
-  const block = await readBlock(ctx, group.child.node, group.count, group.name);
+  const block = await readBlock(ctx, nodeOf(group), group.count, level, group.name);
   const d = firstDigit(block);
   const base = blockOf(kind === "b" ? hi : lo, level);
   const low = kind === "b" ? -1 : digitOf(lo, level);
@@ -237,13 +230,13 @@ async function refill(ctx: TreeContext, shape: Shape, owner: object | undefined)
   let x = block.get(d)!;
   let id = base * 16 + d;
   for (let k = level - 1; k >= 1; k--) {
-    const inner = await readBlock(ctx, x.child.node, x.count, `${group.name}/${x.name}`);
+    const inner = await readBlock(ctx, nodeOf(x), x.count, k, `${group.name}/${x.name}`);
     const e = firstDigit(inner);
     f[k] = without(x, inner, e, groupPrefix("f", k), owner);
     x = inner.get(e)!;
     id = id * 16 + e;
   }
-  const front = epochPart("lo", id, x.child.node, x.count);
+  const front = epochPart("lo", id, x.child, x.count);
   if (kind === "f") f[level] = rest;
   else if (kind === "m") m = rest;
   else {
@@ -263,6 +256,6 @@ function without(group: Part, block: Map<number, Part>, d: number, prefix: strin
   if (block.size === 1) return undefined;
   const parts: Part[] = [];
   for (const [k, p] of block) if (k !== d) parts.push(p);
-  return part(prefix, dirOf(parts, owner), group.count - removed.count);
+  return dirPart(prefix, dirOf(parts, owner), group.count - removed.count);
 }
 

@@ -1,0 +1,259 @@
+/**
+ * One epoch of a queue (format version 2) is one blob: its elements as records sorted by key, so
+ * that 64 pushes cost one hash, not 64.
+ *
+ *     record = key (18 bytes) · value length (unsigned LEB128) · value bytes
+ *     key    = push time: wall ms (6 bytes, big-endian) · logical (4 bytes, big-endian) · nonce (8 random bytes)
+ *
+ * Keys are strictly increasing through the blob (byte order = time order, then nonce), so the bytes
+ * of an epoch are a function of its set of elements: merging both ways gives the same blob. A push
+ * opens a new epoch when the back one holds {@link EPOCH_SIZE} elements or {@link EPOCH_BYTES}
+ * bytes, so that a push or pop on a branch rewrites a bounded blob even with large values.
+ */
+import { corrupt } from "../../core/errors.js";
+import { nextTimestamp, type Timestamp } from "../hlc.js";
+
+/** Elements a push puts in one epoch before opening the next. */
+export const EPOCH_SIZE = 64;
+/** Bytes of records after which a push opens the next epoch (whatever the number of elements). */
+export const EPOCH_BYTES = 16 * 1024;
+/** Bytes of a record's key. */
+export const KEY_BYTES = 18;
+
+const MAX_VALUE = 0xffffffff;
+
+/** A decoded epoch blob: record `i` spans `starts[i]..starts[i + 1]` of `bytes`, its value starts at `values[i]`. */
+export interface EpochView {
+  readonly bytes: Uint8Array;
+  readonly count: number;
+  readonly starts: Uint32Array;
+  readonly values: Uint32Array;
+}
+
+// Decoded epochs by their bytes (the object cache and pending leaves hand out the same array).
+const views = new WeakMap<Uint8Array, EpochView>();
+
+/** Remembers `view` as the decoding of its bytes (for an epoch built here). */
+function remember(view: EpochView): EpochView {
+  views.set(view.bytes, view);
+  return view;
+}
+
+/**
+ * The records of an epoch blob; CORRUPT unless they are well formed, in strictly increasing key
+ * order, and `count` of them (the count in the epoch's entry name). O(size) once per blob (cached).
+ */
+export function decodeEpoch(bytes: Uint8Array, count: number, where: string): EpochView {
+  const known = views.get(bytes);
+  if (known !== undefined) {
+    if (known.count !== count) throw corrupt(`queue epoch ${where} holds ${known.count} elements, its name says ${count}`);
+    return known;
+  }
+  const starts: number[] = [];
+  const values: number[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (starts.length >= count) throw corrupt(`queue epoch ${where} holds more than the ${count} elements its name says`);
+    const start = at;
+    at += KEY_BYTES;
+    if (at > bytes.length) throw corrupt(`queue epoch ${where} ends inside a record key`);
+    if (starts.length > 0 && compareKeys(bytes, starts[starts.length - 1], bytes, start) >= 0) throw corrupt(`queue epoch ${where} holds records out of key order`);
+    let len = 0;
+    let shift = 1;
+    for (let i = 0; ; i++) {
+      if (at >= bytes.length || i === 5) throw corrupt(`queue epoch ${where} holds a bad value length`);
+      const b = bytes[at++];
+      len += (b & 0x7f) * shift;
+      shift *= 128;
+      if (b < 0x80) break;
+    }
+    if (len > bytes.length - at) throw corrupt(`queue epoch ${where} ends inside a value`);
+    starts.push(start);
+    values.push(at);
+    at += len;
+  }
+  if (starts.length !== count) throw corrupt(`queue epoch ${where} holds ${starts.length} elements, its name says ${count}`);
+  starts.push(bytes.length);
+  return remember({ bytes, count, starts: Uint32Array.from(starts), values: Uint32Array.from(values) });
+}
+
+/** The value bytes of record `i`. */
+export function valueAt(view: EpochView, i: number): Uint8Array {
+  return view.bytes.subarray(view.values[i], view.starts[i + 1]);
+}
+
+/** The key bytes of record `i`. */
+export function keyAt(view: EpochView, i: number): Uint8Array {
+  return view.bytes.subarray(view.starts[i], view.starts[i] + KEY_BYTES);
+}
+
+/** The key of record `i` as a string of byte-valued code units (ordered as the bytes are): a map key. */
+export function keyString(view: EpochView, i: number): string {
+  return String.fromCharCode(...keyAt(view, i));
+}
+
+/** Byte order of the keys at `i` of `x` and `j` of `y`. */
+function compareKeys(x: Uint8Array, i: number, y: Uint8Array, j: number): number {
+  for (let k = 0; k < KEY_BYTES; k++) if (x[i + k] !== y[j + k]) return x[i + k] - y[j + k];
+  return 0;
+}
+
+/** The push time of the last record (the epoch is never empty). */
+export function lastTime(view: EpochView): Timestamp {
+  const b = view.bytes;
+  const at = view.starts[view.count - 1];
+  const high = b[at] * 256 + b[at + 1];
+  const low = ((b[at + 2] << 24) | (b[at + 3] << 16) | (b[at + 4] << 8) | b[at + 5]) >>> 0;
+  const logical = ((b[at + 6] << 24) | (b[at + 7] << 16) | (b[at + 8] << 8) | b[at + 9]) >>> 0;
+  return { wall: high * 2 ** 32 + low, logical };
+}
+
+/** The epoch without its first `from` records: a view on the same bytes (no copy, no decode). */
+export function dropRecords(view: EpochView, from: number): EpochView {
+  const base = view.starts[from];
+  const bytes = view.bytes.subarray(base);
+  const starts = view.starts.slice(from).map((s) => s - base);
+  const values = view.values.slice(from).map((s) => s - base);
+  return remember({ bytes, count: view.count - from, starts, values });
+}
+
+/** Whether a push goes into the epoch `view` (else it opens the next one). */
+export function hasRoom(view: EpochView): boolean {
+  return view.count < EPOCH_SIZE && view.bytes.length < EPOCH_BYTES;
+}
+
+// ---- building ----
+
+// Nonces are cut from a pool of random bytes: one system call per 8,192 pushes.
+const POOL_BYTES = 64 * 1024;
+let pool = new Uint8Array(0);
+let poolAt = 0;
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+/**
+ * Pushes timestamped as a batch: each is later than the one before and than `seen`, through the
+ * hybrid logical clock (one wall-clock reading per batch).
+ */
+export class Stamper {
+  private last: Timestamp | undefined;
+  private readonly now = Date.now();
+
+  constructor(seen: Timestamp | undefined) {
+    this.last = seen;
+  }
+
+  /** The next push time. */
+  next(): Timestamp {
+    this.last = nextTimestamp(this.last, this.now);
+    return this.last;
+  }
+}
+
+/**
+ * The epoch holding `keep`'s records then one new record for each of `values[from..to)`, stamped by
+ * `stamper` (so their keys come after `keep`'s). Builds the blob in one pass.
+ */
+export function appendRecords(keep: EpochView | undefined, values: readonly Uint8Array[], from: number, to: number, stamper: Stamper): EpochView {
+  const kept = keep?.bytes.length ?? 0;
+  const keptCount = keep?.count ?? 0;
+  let size = kept;
+  for (let i = from; i < to; i++) {
+    const len = values[i].length;
+    if (len > MAX_VALUE) throw corrupt("a queue value is larger than 4 GiB");
+    size += KEY_BYTES + varintLength(len) + len;
+  }
+  const bytes = new Uint8Array(size);
+  const count = keptCount + (to - from);
+  const starts = new Uint32Array(count + 1);
+  const vals = new Uint32Array(count);
+  if (keep !== undefined) {
+    bytes.set(keep.bytes, 0);
+    starts.set(keep.starts.subarray(0, keptCount), 0);
+    vals.set(keep.values, 0);
+  }
+  let at = kept;
+  for (let i = from, r = keptCount; i < to; i++, r++) {
+    const t = stamper.next();
+    starts[r] = at;
+    const high = Math.floor(t.wall / 2 ** 32);
+    const low = t.wall % 2 ** 32;
+    bytes[at] = high >>> 8;
+    bytes[at + 1] = high & 0xff;
+    bytes[at + 2] = low >>> 24;
+    bytes[at + 3] = (low >>> 16) & 0xff;
+    bytes[at + 4] = (low >>> 8) & 0xff;
+    bytes[at + 5] = low & 0xff;
+    bytes[at + 6] = t.logical >>> 24;
+    bytes[at + 7] = (t.logical >>> 16) & 0xff;
+    bytes[at + 8] = (t.logical >>> 8) & 0xff;
+    bytes[at + 9] = t.logical & 0xff;
+    if (poolAt + 8 > pool.length) {
+      pool = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
+      poolAt = 0;
+    }
+    bytes.set(pool.subarray(poolAt, poolAt + 8), at + 10);
+    poolAt += 8;
+    at += KEY_BYTES;
+    let len = values[i].length;
+    while (len >= 128) {
+      bytes[at++] = (len & 0x7f) | 0x80;
+      len = Math.floor(len / 128);
+    }
+    bytes[at++] = len;
+    vals[r] = at;
+    bytes.set(values[i], at);
+    at += values[i].length;
+  }
+  starts[count] = size;
+  return remember({ bytes, count, starts, values: vals });
+}
+
+/**
+ * How many of `values[from..]` an epoch already holding `count` elements in `bytes` bytes takes
+ * before it closes (at {@link EPOCH_SIZE} elements or {@link EPOCH_BYTES} bytes): at least one for
+ * a new epoch (0, 0), possibly none for an existing one.
+ */
+export function takeCount(values: readonly Uint8Array[], from: number, count: number, bytes: number): number {
+  let n = 0;
+  while (from + n < values.length && count < EPOCH_SIZE && bytes < EPOCH_BYTES) {
+    const len = values[from + n].length;
+    bytes += KEY_BYTES + varintLength(len) + len;
+    count++;
+    n++;
+  }
+  return n;
+}
+
+/** The epoch holding `records` (key and value bytes, sorted by key, keys distinct). */
+export function encodeRecords(records: readonly { key: Uint8Array; value: Uint8Array }[]): EpochView {
+  let size = 0;
+  for (const r of records) size += KEY_BYTES + varintLength(r.value.length) + r.value.length;
+  const bytes = new Uint8Array(size);
+  const starts = new Uint32Array(records.length + 1);
+  const vals = new Uint32Array(records.length);
+  let at = 0;
+  records.forEach((r, i) => {
+    starts[i] = at;
+    bytes.set(r.key, at);
+    at += KEY_BYTES;
+    let len = r.value.length;
+    while (len >= 128) {
+      bytes[at++] = (len & 0x7f) | 0x80;
+      len = Math.floor(len / 128);
+    }
+    bytes[at++] = len;
+    vals[i] = at;
+    bytes.set(r.value, at);
+    at += r.value.length;
+  });
+  starts[records.length] = size;
+  return remember({ bytes, count: records.length, starts, values: vals });
+}
