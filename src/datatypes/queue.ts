@@ -19,9 +19,9 @@
  */
 import type { OperationOptions, TypedSlot, ValueCodec } from "./slot.js";
 import { forEachElement, readEpoch, readShape } from "./queue/layout.js";
-import { valueAt } from "./queue/epoch.js";
 import { appendElements, popElement } from "./queue/ops.js";
 import { QueueStage } from "./queue/stage.js";
+import { decodeRange, stageValue } from "./queue/values.js";
 
 export { mergeQueues } from "./queue/merge.js";
 
@@ -51,14 +51,15 @@ export class Queue<T> {
    * I/O, the push is staged and written with the others.
    */
   async push(value: T, options?: OperationOptions): Promise<void> {
-    const bytes = this.contents.encode(value);
+    // Encoded (and so validated) now, whatever happens next.
+    const staged = stageValue(this.contents, value);
     const stage = this.stage();
     if (stage !== undefined) {
-      (await stage).push(bytes);
+      (stage instanceof QueueStage ? stage : await stage).push(staged);
       return;
     }
     const { ctx } = this.slot;
-    await this.slot.update("push", async (node) => ({ node: await appendElements(ctx, node, [bytes], undefined), result: undefined }), options);
+    await this.slot.update("push", async (node) => ({ node: await appendElements(ctx, node, [staged], undefined), result: undefined }), options);
   }
 
   /**
@@ -69,17 +70,15 @@ export class Queue<T> {
    */
   async pop(options?: OperationOptions): Promise<T | undefined> {
     const stage = this.stage();
-    if (stage !== undefined) {
-      const value = await (await stage).first(true);
-      return value === undefined ? undefined : this.contents.decode(value);
-    }
+    if (stage !== undefined) return (stage instanceof QueueStage ? stage : await stage).first(this.contents, true);
     const { ctx } = this.slot;
     return this.slot.update(
       "pop",
       async (node) => {
         const popped = node === undefined ? undefined : await popElement(ctx, node, undefined);
         if (popped === undefined) return { node: undefined, result: undefined };
-        return { node: popped.node, result: this.contents.decode(popped.value) };
+        const { front } = popped;
+        return { node: popped.node, result: decodeRange(this.contents, front.bytes, front.values[0], front.starts[1]) };
       },
       options,
     );
@@ -88,15 +87,13 @@ export class Queue<T> {
   /** The front element without removing it; `undefined` when empty or absent. Two reads at most. */
   async peek(): Promise<T | undefined> {
     const stage = this.stage();
-    if (stage !== undefined) {
-      const value = await (await stage).first(false);
-      return value === undefined ? undefined : this.contents.decode(value);
-    }
+    if (stage !== undefined) return (await stage).first(this.contents, false);
     const node = await this.slot.read();
     if (node === undefined) return undefined;
     const { front } = await readShape(this.slot.ctx, node);
     if (front === undefined) return undefined;
-    return this.contents.decode(valueAt(await readEpoch(this.slot.ctx, front), 0));
+    const view = await readEpoch(this.slot.ctx, front);
+    return decodeRange(this.contents, view.bytes, view.values[0], view.starts[1]);
   }
 
   /** The number of elements (0 when absent): the counts in the root's entry names, one read. */
@@ -114,18 +111,16 @@ export class Queue<T> {
 
   /** Every element, front first ([] when absent). O(n). */
   async toArray(): Promise<T[]> {
-    const out: T[] = [];
-    const collect = (value: Uint8Array): boolean => {
-      out.push(this.contents.decode(value));
-      return true;
-    };
     const stage = this.stage();
-    if (stage !== undefined) {
-      await (await stage).forEach(collect);
-      return out;
-    }
+    if (stage !== undefined) return (await stage).toArray(this.contents);
+    const out: T[] = [];
     const node = await this.slot.read();
-    if (node !== undefined) await forEachElement(this.slot.ctx, node, collect);
+    if (node !== undefined) {
+      await forEachElement(this.slot.ctx, node, (value) => {
+        out.push(this.contents.decode(value));
+        return true;
+      });
+    }
     return out;
   }
 }

@@ -12,6 +12,7 @@
  */
 import { corrupt } from "../../core/errors.js";
 import { nextTimestamp, type Timestamp } from "../hlc.js";
+import { writeValue, type StagedValue } from "./values.js";
 
 /** Elements a push puts in one epoch before opening the next. */
 export const EPOCH_SIZE = 64;
@@ -155,13 +156,27 @@ export class Stamper {
     this.last = nextTimestamp(this.last, this.now);
     return this.last;
   }
+
+  /**
+   * The first of `k` ≥ 1 consecutive push times sharing one wall time (logical, logical + 1, ...),
+   * all issued by the clock; `undefined` when they do not fit one wall time (then call
+   * {@link next} for each).
+   */
+  reserve(k: number): Timestamp | undefined {
+    const first = this.next();
+    if (k === 1) return first;
+    // The clock issues the last one straight after the first (same reading): every time in between is ours.
+    const last = nextTimestamp({ wall: first.wall, logical: first.logical + k - 2 }, this.now);
+    this.last = last;
+    return last.wall === first.wall && last.logical === first.logical + k - 1 ? first : undefined;
+  }
 }
 
 /**
  * The epoch holding `keep`'s records then one new record for each of `values[from..to)`, stamped by
  * `stamper` (so their keys come after `keep`'s). Builds the blob in one pass.
  */
-export function appendRecords(keep: EpochView | undefined, values: readonly Uint8Array[], from: number, to: number, stamper: Stamper): EpochView {
+export function appendRecords(keep: EpochView | undefined, values: readonly StagedValue[], from: number, to: number, stamper: Stamper): EpochView {
   const kept = keep?.bytes.length ?? 0;
   const keptCount = keep?.count ?? 0;
   let size = kept;
@@ -180,26 +195,33 @@ export function appendRecords(keep: EpochView | undefined, values: readonly Uint
     vals.set(keep.values, 0);
   }
   let at = kept;
+  const run = to > from ? stamper.reserve(to - from) : undefined;
   for (let i = from, r = keptCount; i < to; i++, r++) {
-    const t = stamper.next();
+    let wall: number;
+    let logical: number;
+    if (run === undefined) ({ wall, logical } = stamper.next());
+    else {
+      wall = run.wall;
+      logical = run.logical + (i - from);
+    }
     starts[r] = at;
-    const high = Math.floor(t.wall / 2 ** 32);
-    const low = t.wall % 2 ** 32;
+    const high = Math.floor(wall / 2 ** 32);
+    const low = wall % 2 ** 32;
     bytes[at] = high >>> 8;
     bytes[at + 1] = high & 0xff;
     bytes[at + 2] = low >>> 24;
     bytes[at + 3] = (low >>> 16) & 0xff;
     bytes[at + 4] = (low >>> 8) & 0xff;
     bytes[at + 5] = low & 0xff;
-    bytes[at + 6] = t.logical >>> 24;
-    bytes[at + 7] = (t.logical >>> 16) & 0xff;
-    bytes[at + 8] = (t.logical >>> 8) & 0xff;
-    bytes[at + 9] = t.logical & 0xff;
+    bytes[at + 6] = logical >>> 24;
+    bytes[at + 7] = (logical >>> 16) & 0xff;
+    bytes[at + 8] = (logical >>> 8) & 0xff;
+    bytes[at + 9] = logical & 0xff;
     if (poolAt + 8 > pool.length) {
       pool = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
       poolAt = 0;
     }
-    bytes.set(pool.subarray(poolAt, poolAt + 8), at + 10);
+    for (let k = 0; k < 8; k++) bytes[at + 10 + k] = pool[poolAt + k];
     poolAt += 8;
     at += KEY_BYTES;
     let len = values[i].length;
@@ -209,7 +231,7 @@ export function appendRecords(keep: EpochView | undefined, values: readonly Uint
     }
     bytes[at++] = len;
     vals[r] = at;
-    bytes.set(values[i], at);
+    writeValue(values[i], bytes, at);
     at += values[i].length;
   }
   starts[count] = size;
@@ -221,7 +243,7 @@ export function appendRecords(keep: EpochView | undefined, values: readonly Uint
  * before it closes (at {@link EPOCH_SIZE} elements or {@link EPOCH_BYTES} bytes): at least one for
  * a new epoch (0, 0), possibly none for an existing one.
  */
-export function takeCount(values: readonly Uint8Array[], from: number, count: number, bytes: number): number {
+export function takeCount(values: readonly StagedValue[], from: number, count: number, bytes: number): number {
   let n = 0;
   while (from + n < values.length && count < EPOCH_SIZE && bytes < EPOCH_BYTES) {
     const len = values[from + n].length;

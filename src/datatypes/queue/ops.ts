@@ -14,7 +14,8 @@
 import { corrupt } from "../../core/errors.js";
 import { contentsChild, Node, type Child, type ContentsChild, type TreeContext } from "../../tree/node.js";
 import { markerChild, TYPE_ENTRY } from "../marker.js";
-import { appendRecords, dropRecords, lastTime, Stamper, takeCount, valueAt, type EpochView } from "./epoch.js";
+import { appendRecords, dropRecords, lastTime, Stamper, takeCount, type EpochView } from "./epoch.js";
+import type { StagedValue } from "./values.js";
 import {
   blockOf,
   digitOf,
@@ -91,7 +92,7 @@ function storeShape(ctx: TreeContext, root: Node | undefined, old: Shape, shape:
  * caller checked `root` is a queue). Fills the back epoch, then opens new ones: each epoch blob is
  * built and hashed once, O(values / 64 + 1) objects amortised. UNSUPPORTED past the last epoch.
  */
-export async function appendElements(ctx: TreeContext, root: Node | undefined, values: readonly Uint8Array[], owner: object | undefined): Promise<Node> {
+export async function appendElements(ctx: TreeContext, root: Node | undefined, values: readonly StagedValue[], owner: object | undefined): Promise<Node> {
   const shape = root === undefined ? emptyShape(undefined) : await shapeAt(ctx, root);
   // No values: the queue as it is, or a new empty one.
   if (values.length === 0) return root ?? storeShape(ctx, undefined, shape, shape, owner);
@@ -149,14 +150,14 @@ export async function dropFirst(ctx: TreeContext, root: Node, n: number, owner: 
 }
 
 /**
- * `root` without its first element, and that element's value; `undefined` when the queue is empty
- * (the caller checked `root` is a queue). Reads and writes the root and the front epoch.
+ * `root` without its first element, and the front epoch it was taken from (the element is its record
+ * 0); `undefined` when the queue is empty (the caller checked `root` is a queue). Reads and writes the root and the front epoch.
  */
-export async function popElement(ctx: TreeContext, root: Node, owner: object | undefined): Promise<{ node: Node; value: Uint8Array } | undefined> {
+export async function popElement(ctx: TreeContext, root: Node, owner: object | undefined): Promise<{ node: Node; front: EpochView } | undefined> {
   const shape = await shapeAt(ctx, root);
   if (shape.front === undefined) return undefined;
-  const value = valueAt(await readEpoch(ctx, shape.front), 0);
-  return { node: await dropFirst(ctx, root, 1, owner), value };
+  const front = await readEpoch(ctx, shape.front);
+  return { node: await dropFirst(ctx, root, 1, owner), front };
 }
 
 /** `shape` with its full back epoch moved into the groups, for a new back epoch `hi` (the caller sets `back`). */

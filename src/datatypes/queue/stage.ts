@@ -7,10 +7,11 @@
  * the path in the transaction shares the one stage.
  */
 import type { Node, TreeContext } from "../../tree/node.js";
-import type { StageBase, Staged } from "../slot.js";
-import { valueAt, type EpochView } from "./epoch.js";
+import type { StageBase, Staged, ValueCodec } from "../slot.js";
+import type { EpochView } from "./epoch.js";
 import { forEachElement, readEpoch } from "./layout.js";
 import { appendElements, dropFirst, shapeAt } from "./ops.js";
+import { decodeRange, decodeStaged, type StagedValue } from "./values.js";
 
 /** Staged pushes popped in the same transaction are compacted away past this many. */
 const COMPACT = 1024;
@@ -30,7 +31,7 @@ export class QueueStage implements Staged {
   /** Records of {@link front} popped. */
   private consumed = 0;
   /** Values pushed, not yet stored; those before {@link pendingFrom} were popped already. */
-  private pending: Uint8Array[] = [];
+  private pending: StagedValue[] = [];
   private pendingFrom = 0;
   /** Whether a push was staged (an absent queue is then created, even if everything was popped). */
   private pushed = false;
@@ -56,33 +57,28 @@ export class QueueStage implements Staged {
     return this.stored - this.consumed + this.pending.length - this.pendingFrom;
   }
 
-  /** Stages a push of the encoded value. O(1), no I/O. */
-  push(value: Uint8Array): void {
+  /** Stages a push of the value (see queue/values.ts). O(1), no I/O. */
+  push(value: StagedValue): void {
     this.pending.push(value);
     this.pushed = true;
   }
 
   /**
-   * The front element's value (`undefined` when the queue is empty), removed when `take`. O(1)
-   * amortised: reads the next epoch (and its groups) once per epoch.
+   * The front element decoded by `codec` (`undefined` when the queue is empty), removed when `take`
+   * (only once decoded: a value the codec rejects stays). Synchronous but once per epoch, when the
+   * next epoch (and the groups above it) must be read: O(1) amortised.
    */
-  async first(take: boolean): Promise<Uint8Array | undefined> {
+  first<T>(codec: ValueCodec<T>, take: boolean): T | undefined | Promise<T | undefined> {
     if (this.stored > this.consumed) {
-      let front = this.front ?? (await this.readFront());
-      if (this.consumed === front.count) {
-        // The front epoch is used up: drop it, the next one comes to the front.
-        this.root = await dropFirst(this.ctx, this.root!, this.consumed, this.owner);
-        this.changed = true;
-        this.stored -= this.consumed;
-        this.consumed = 0;
-        front = await this.readFront();
-      }
-      const value = valueAt(front, this.consumed);
+      const front = this.front;
+      if (front === undefined || this.consumed === front.count) return this.nextEpoch(codec, take);
+      const i = this.consumed;
+      const value = decodeRange(codec, front.bytes, front.values[i], front.starts[i + 1]);
       if (take) this.consumed++;
       return value;
     }
     if (this.pendingFrom === this.pending.length) return undefined;
-    const value = this.pending[this.pendingFrom];
+    const value = decodeStaged(codec, this.pending[this.pendingFrom]);
     if (take) {
       this.pendingFrom++;
       if (this.pendingFrom >= COMPACT && this.pendingFrom * 2 >= this.pending.length) {
@@ -93,19 +89,41 @@ export class QueueStage implements Staged {
     return value;
   }
 
+  /** {@link first} once the front epoch is used up (or not read yet): drops it, reads the next. */
+  private async nextEpoch<T>(codec: ValueCodec<T>, take: boolean): Promise<T | undefined> {
+    if (this.front !== undefined) {
+      this.root = await dropFirst(this.ctx, this.root!, this.consumed, this.owner);
+      this.changed = true;
+      this.stored -= this.consumed;
+      this.consumed = 0;
+      this.front = undefined;
+    }
+    await this.readFront();
+    return this.first(codec, take);
+  }
+
   private async readFront(): Promise<EpochView> {
     const shape = await shapeAt(this.ctx, this.root!);
     this.front = await readEpoch(this.ctx, shape.front!);
     return this.front;
   }
 
-  /** Calls `fn` on every value, front first (the stored ones, then the staged pushes). */
-  async forEach(fn: (value: Uint8Array) => boolean | Promise<boolean>): Promise<void> {
-    let going = true;
+  /** Every value decoded by `codec`, front first (the stored ones, then the staged pushes). O(n). */
+  async toArray<T>(codec: ValueCodec<T>): Promise<T[]> {
+    const out: T[] = [];
     if (this.root !== undefined && this.stored > this.consumed) {
-      await forEachElement(this.ctx, this.root, async (v) => (going = await fn(v)), this.consumed);
+      await forEachElement(
+        this.ctx,
+        this.root,
+        (v) => {
+          out.push(codec.decode(v));
+          return true;
+        },
+        this.consumed,
+      );
     }
-    for (let i = this.pendingFrom; going && i < this.pending.length; i++) going = await fn(this.pending[i]);
+    for (let i = this.pendingFrom; i < this.pending.length; i++) out.push(decodeStaged(codec, this.pending[i]));
+    return out;
   }
 
   /**
