@@ -25,6 +25,8 @@ import { decodeRange, stageValue } from "./queue/values.js";
 
 export { mergeQueues } from "./queue/merge.js";
 
+const DONE: Promise<void> = Promise.resolve();
+
 /** A queue at a path of a branch or a transaction, front first. */
 export class Queue<T> {
   /** The stage this handle used last (a transaction's, while live). */
@@ -37,8 +39,8 @@ export class Queue<T> {
   ) {}
 
   /** In a transaction, its stage for this queue (made on first use); `undefined` on a branch. */
-  private stage(): QueueStage | Promise<QueueStage> | undefined {
-    if (this.current?.live === true) return this.current;
+  private stage(): Promise<QueueStage> | undefined {
+    if (this.current?.live === true) return Promise.resolve(this.current);
     const made = this.slot.stage((base) => QueueStage.make(this.slot.ctx, base));
     if (made === undefined) return undefined;
     return made.then((s) => (this.current = s));
@@ -50,12 +52,26 @@ export class Queue<T> {
    * the queue's root and back epoch, writes them; once per epoch a few more). In a transaction: no
    * I/O, the push is staged and written with the others.
    */
-  async push(value: T, options?: OperationOptions): Promise<void> {
+  push(value: T, options?: OperationOptions): Promise<void> {
+    const stage = this.current;
+    if (stage?.live === true) {
+      // The common case in a transaction: no async step at all.
+      try {
+        stage.push(stageValue(this.contents, value));
+        return DONE;
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+    }
+    return this.pushSlow(value, options);
+  }
+
+  private async pushSlow(value: T, options: OperationOptions | undefined): Promise<void> {
     // Encoded (and so validated) now, whatever happens next.
     const staged = stageValue(this.contents, value);
     const stage = this.stage();
     if (stage !== undefined) {
-      (stage instanceof QueueStage ? stage : await stage).push(staged);
+      (await stage).push(staged);
       return;
     }
     const { ctx } = this.slot;
@@ -68,9 +84,21 @@ export class Queue<T> {
    * queue's root and front epoch; once per epoch a few more). In a transaction: staged, one read
    * per epoch of elements popped.
    */
-  async pop(options?: OperationOptions): Promise<T | undefined> {
+  pop(options?: OperationOptions): Promise<T | undefined> {
+    const stage = this.current;
+    if (stage?.live === true) {
+      try {
+        return Promise.resolve(stage.first(this.contents, true));
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+    }
+    return this.popSlow(options);
+  }
+
+  private async popSlow(options: OperationOptions | undefined): Promise<T | undefined> {
     const stage = this.stage();
-    if (stage !== undefined) return (stage instanceof QueueStage ? stage : await stage).first(this.contents, true);
+    if (stage !== undefined) return (await stage).first(this.contents, true);
     const { ctx } = this.slot;
     return this.slot.update(
       "pop",

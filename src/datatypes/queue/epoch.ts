@@ -12,7 +12,7 @@
  */
 import { corrupt } from "../../core/errors.js";
 import { nextTimestamp, type Timestamp } from "../hlc.js";
-import { writeValue, type StagedValue } from "./values.js";
+import type { StagedValue } from "./values.js";
 
 /** Elements a push puts in one epoch before opening the next. */
 export const EPOCH_SIZE = 64;
@@ -50,32 +50,42 @@ export function decodeEpoch(bytes: Uint8Array, count: number, where: string): Ep
     if (known.count !== count) throw corrupt(`queue epoch ${where} holds ${known.count} elements, its name says ${count}`);
     return known;
   }
-  const starts: number[] = [];
-  const values: number[] = [];
+  const size = bytes.length;
+  // Every record takes at least a key and a length byte: a count past that is a lie (and no allocation is made for it).
+  if (count < 1 || count > size / (KEY_BYTES + 1)) throw corrupt(`queue epoch ${where} of ${size} bytes cannot hold the ${count} elements its name says`);
+  const starts = new Uint32Array(count + 1);
+  const values = new Uint32Array(count);
   let at = 0;
-  while (at < bytes.length) {
-    if (starts.length >= count) throw corrupt(`queue epoch ${where} holds more than the ${count} elements its name says`);
+  let r = 0;
+  let previous = -1;
+  while (at < size) {
+    if (r === count) throw corrupt(`queue epoch ${where} holds more than the ${count} elements its name says`);
     const start = at;
     at += KEY_BYTES;
-    if (at > bytes.length) throw corrupt(`queue epoch ${where} ends inside a record key`);
-    if (starts.length > 0 && compareKeys(bytes, starts[starts.length - 1], bytes, start) >= 0) throw corrupt(`queue epoch ${where} holds records out of key order`);
-    let len = 0;
-    let shift = 1;
-    for (let i = 0; ; i++) {
-      if (at >= bytes.length || i === 5) throw corrupt(`queue epoch ${where} holds a bad value length`);
-      const b = bytes[at++];
-      len += (b & 0x7f) * shift;
-      shift *= 128;
-      if (b < 0x80) break;
+    if (at > size) throw corrupt(`queue epoch ${where} ends inside a record key`);
+    if (previous >= 0) {
+      // Keys strictly increase: the first byte that differs from the previous key's is greater.
+      let k = 0;
+      while (k < KEY_BYTES && bytes[previous + k] === bytes[start + k]) k++;
+      if (k === KEY_BYTES || bytes[previous + k] > bytes[start + k]) throw corrupt(`queue epoch ${where} holds records out of key order`);
     }
-    if (len > bytes.length - at) throw corrupt(`queue epoch ${where} ends inside a value`);
-    starts.push(start);
-    values.push(at);
+    let b = at < size ? bytes[at++] : 0x80;
+    let len = b & 0x7f;
+    for (let shift = 128, i = 1; b >= 0x80; shift *= 128, i++) {
+      if (at >= size || i === 5) throw corrupt(`queue epoch ${where} holds a bad value length`);
+      b = bytes[at++];
+      len += (b & 0x7f) * shift;
+    }
+    if (len > size - at) throw corrupt(`queue epoch ${where} ends inside a value`);
+    starts[r] = start;
+    values[r] = at;
+    r++;
+    previous = start;
     at += len;
   }
-  if (starts.length !== count) throw corrupt(`queue epoch ${where} holds ${starts.length} elements, its name says ${count}`);
-  starts.push(bytes.length);
-  return remember({ bytes, count, starts: Uint32Array.from(starts), values: Uint32Array.from(values) });
+  if (r !== count) throw corrupt(`queue epoch ${where} holds ${r} elements, its name says ${count}`);
+  starts[count] = size;
+  return remember({ bytes, count, starts, values });
 }
 
 /** The value bytes of record `i`. */
@@ -91,12 +101,6 @@ export function keyAt(view: EpochView, i: number): Uint8Array {
 /** The key of record `i` as a string of byte-valued code units (ordered as the bytes are): a map key. */
 export function keyString(view: EpochView, i: number): string {
   return String.fromCharCode(...keyAt(view, i));
-}
-
-/** Byte order of the keys at `i` of `x` and `j` of `y`. */
-function compareKeys(x: Uint8Array, i: number, y: Uint8Array, j: number): number {
-  for (let k = 0; k < KEY_BYTES; k++) if (x[i + k] !== y[j + k]) return x[i + k] - y[j + k];
-  return 0;
 }
 
 /** The push time of the last record (the epoch is never empty). */
@@ -128,6 +132,7 @@ export function hasRoom(view: EpochView): boolean {
 // Nonces are cut from a pool of random bytes: one system call per 8,192 pushes.
 const POOL_BYTES = 64 * 1024;
 let pool = new Uint8Array(0);
+let poolView = new DataView(pool.buffer);
 let poolAt = 0;
 
 function varintLength(n: number): number {
@@ -196,6 +201,11 @@ export function appendRecords(keep: EpochView | undefined, values: readonly Stag
   }
   let at = kept;
   const run = to > from ? stamper.reserve(to - from) : undefined;
+  // Module state in locals: the loop runs once per element.
+  let nonces = pool;
+  let nonceView = poolView;
+  let nonceAt = poolAt;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = from, r = keptCount; i < to; i++, r++) {
     let wall: number;
     let logical: number;
@@ -205,35 +215,34 @@ export function appendRecords(keep: EpochView | undefined, values: readonly Stag
       logical = run.logical + (i - from);
     }
     starts[r] = at;
-    const high = Math.floor(wall / 2 ** 32);
-    const low = wall % 2 ** 32;
-    bytes[at] = high >>> 8;
-    bytes[at + 1] = high & 0xff;
-    bytes[at + 2] = low >>> 24;
-    bytes[at + 3] = (low >>> 16) & 0xff;
-    bytes[at + 4] = (low >>> 8) & 0xff;
-    bytes[at + 5] = low & 0xff;
-    bytes[at + 6] = logical >>> 24;
-    bytes[at + 7] = (logical >>> 16) & 0xff;
-    bytes[at + 8] = (logical >>> 8) & 0xff;
-    bytes[at + 9] = logical & 0xff;
-    if (poolAt + 8 > pool.length) {
-      pool = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
-      poolAt = 0;
+    dv.setUint16(at, Math.floor(wall / 2 ** 32));
+    dv.setUint32(at + 2, wall % 2 ** 32);
+    dv.setUint32(at + 6, logical);
+    if (nonceAt + 8 > nonces.length) {
+      nonces = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
+      nonceView = new DataView(nonces.buffer);
+      nonceAt = 0;
     }
-    for (let k = 0; k < 8; k++) bytes[at + 10 + k] = pool[poolAt + k];
-    poolAt += 8;
+    dv.setUint32(at + 10, nonceView.getUint32(nonceAt));
+    dv.setUint32(at + 14, nonceView.getUint32(nonceAt + 4));
+    nonceAt += 8;
     at += KEY_BYTES;
-    let len = values[i].length;
+    const value = values[i];
+    let len = value.length;
     while (len >= 128) {
       bytes[at++] = (len & 0x7f) | 0x80;
       len = Math.floor(len / 128);
     }
     bytes[at++] = len;
     vals[r] = at;
-    writeValue(values[i], bytes, at);
-    at += values[i].length;
+    if (typeof value === "string") {
+      for (let k = 0; k < value.length; k++) bytes[at + k] = value.charCodeAt(k);
+    } else bytes.set(value, at);
+    at += value.length;
   }
+  pool = nonces;
+  poolView = nonceView;
+  poolAt = nonceAt;
   starts[count] = size;
   return remember({ bytes, count, starts, values: vals });
 }

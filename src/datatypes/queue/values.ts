@@ -26,15 +26,6 @@ export function stageValue<T>(codec: ValueCodec<T>, value: T): StagedValue {
   return codec.encode(value);
 }
 
-/** Writes the bytes of `value` at `at` of `out`. */
-export function writeValue(value: StagedValue, out: Uint8Array, at: number): void {
-  if (typeof value !== "string") {
-    out.set(value, at);
-    return;
-  }
-  for (let i = 0; i < value.length; i++) out[at + i] = value.charCodeAt(i);
-}
-
 /** The value of staged `value` (a staged string is its own value). */
 export function decodeStaged<T>(codec: ValueCodec<T>, value: StagedValue): T {
   return typeof value === "string" ? (value as T) : codec.decode(value);
