@@ -121,11 +121,13 @@ async function canonicalRoot(ctx: TreeContext, marker: Child, epochs: Map<number
  * returns its number of elements.
  */
 export async function expectCanonical(branch: Branch<string>, ctx: TreeContext, path = "q"): Promise<number> {
-  const tree = await branch.tree();
-  const child = (await ctx.load(tree.node)).get(path);
-  if (child === undefined) return 0;
-  expect(child.kind).toBe("node");
-  const root = (child as { node: Node }).node;
+  let root = (await branch.tree()).node;
+  for (const segment of path.split("/")) {
+    const child = (await ctx.load(root)).get(segment);
+    if (child === undefined) return 0;
+    expect(child.kind).toBe("node");
+    root = (child as { node: Node }).node;
+  }
   const epochs = await epochsOf(ctx, root);
   let total = 0;
   for (const [epoch, d] of epochs) {

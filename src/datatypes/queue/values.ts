@@ -26,9 +26,13 @@ export function stageValue<T>(codec: ValueCodec<T>, value: T): StagedValue {
   return codec.encode(value);
 }
 
-/** The value of staged `value` (a staged string is its own value). */
+/** The value of staged `value` for `codec` (a staged string is its own value for the string codec; for another, its bytes decoded). */
 export function decodeStaged<T>(codec: ValueCodec<T>, value: StagedValue): T {
-  return typeof value === "string" ? (value as T) : codec.decode(value);
+  if (typeof value !== "string") return codec.decode(value);
+  if ((codec as unknown) === Contents.string) return value as T;
+  const bytes = new Uint8Array(value.length);
+  for (let i = 0; i < value.length; i++) bytes[i] = value.charCodeAt(i);
+  return codec.decode(bytes);
 }
 
 const fc = String.fromCharCode;
