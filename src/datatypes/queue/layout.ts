@@ -265,13 +265,39 @@ function decodeShape(entries: Map<string, Child>, marker: Child | undefined): Sh
 
 // ---- blocks and groups ----
 
+/** A block or group's entries by digit, as decoded (or built) for a level and count. */
+interface KnownBlock {
+  readonly parts: ReadonlyMap<number, Part>;
+  readonly size: number;
+  readonly count: number;
+  readonly level: number;
+}
+
+// Decoded blocks by their entry maps (shared only while frozen; in-place edits refresh them).
+const blocks = new WeakMap<Map<string, Child>, KnownBlock>();
+
+/** Records `parts` (digit → entry) as the decoding of the block directory `entries` of level `level` holding `count` elements. */
+export function rememberBlock(entries: Map<string, Child>, parts: ReadonlyMap<number, Part>, count: number, level: number): void {
+  blocks.set(entries, { parts, size: entries.size, count, level });
+}
+
+/** A new block or group directory of level `level` holding `parts` (digit → entry) and `count` elements, owned by `owner`. */
+export function blockDir(parts: ReadonlyMap<number, Part>, count: number, level: number, owner: object | undefined): Node {
+  const entries = new Map<string, Child>();
+  for (const p of parts.values()) entries.set(p.name, p.child);
+  rememberBlock(entries, parts, count, level);
+  return Node.fromEntries(entries, owner);
+}
+
 /**
- * The entries of a block or group directory of level `level` ≥ 1 by digit, with their counts;
- * CORRUPT unless well formed (epoch blobs at level 1, directories above) and adding up to `count`.
- * One read at most.
+ * The entries of a block or group directory of level `level` ≥ 1 by digit, with their counts
+ * (never to be changed: it may be cached); CORRUPT unless well formed (epoch blobs at level 1,
+ * directories above) and adding up to `count`. One read at most; decoded once per directory.
  */
-export async function readBlock(ctx: TreeContext, node: Node, count: number, level: number, where: string): Promise<Map<number, Part>> {
-  const entries = await ctx.load(node);
+export async function readBlock(ctx: TreeContext, node: Node, count: number, level: number, where: string): Promise<ReadonlyMap<number, Part>> {
+  const entries = node.entries ?? (await ctx.load(node));
+  const known = blocks.get(entries);
+  if (known !== undefined && known.size === entries.size && known.count === count && known.level === level) return known.parts;
   const out = new Map<number, Part>();
   let total = 0;
   for (const [name, child] of entries) {
@@ -282,11 +308,12 @@ export async function readBlock(ctx: TreeContext, node: Node, count: number, lev
     total += p.count;
   }
   if (total !== count) throw corrupt(`queue block ${where} holds ${total} elements, its name says ${count}`);
+  rememberBlock(entries, out, count, level);
   return out;
 }
 
 /** The smallest key of a block (it is never empty). */
-export function firstDigit(block: Map<number, Part>): number {
+export function firstDigit(block: ReadonlyMap<number, Part>): number {
   let d = 16;
   for (const k of block.keys()) if (k < d) d = k;
   return d;

@@ -20,7 +20,7 @@ import {
   blockOf,
   digitOf,
   digitPrefix,
-  dirOf,
+  blockDir,
   dirPart,
   emptyShape,
   epochPart,
@@ -33,6 +33,7 @@ import {
   part,
   readBlock,
   readEpoch,
+  rememberBlock,
   rememberShape,
   shapeOf,
   type Part,
@@ -193,14 +194,16 @@ async function carry(ctx: TreeContext, shape: Shape, hi: number, owner: object |
 /** The group or block `group` (level `level`, maybe absent) with `x` added at `digit`, renamed `<prefix>.<count>`. */
 async function addTo(ctx: TreeContext, group: Part | undefined, level: number, digit: number, x: Part, prefix: string, owner: object | undefined): Promise<Part> {
   const entry = part(digitPrefix(digit), x.child, x.count);
-  if (group === undefined) return dirPart(prefix, dirOf([entry], owner), x.count);
+  if (group === undefined) return dirPart(prefix, blockDir(new Map([[digit, entry]]), x.count, level, owner), x.count);
   const node = nodeOf(group);
-  await readBlock(ctx, node, group.count, level, `${group.name} (level ${level})`);
-  const inPlace = mine(node, owner);
-  const entries = inPlace ? node.entries! : new Map(node.entries!);
-  entries.set(entry.name, entry.child);
-  if (inPlace) node.touch();
-  return dirPart(prefix, inPlace ? node : Node.fromEntries(entries, owner), group.count + x.count);
+  const parts = new Map(await readBlock(ctx, node, group.count, level, `${group.name} (level ${level})`));
+  parts.set(digit, entry);
+  const count = group.count + x.count;
+  if (!mine(node, owner)) return dirPart(prefix, blockDir(parts, count, level, owner), count);
+  node.entries!.set(entry.name, entry.child);
+  node.touch();
+  rememberBlock(node.entries!, parts, count, level);
+  return dirPart(prefix, node, count);
 }
 
 /** `shape` without its front epoch (which held one element), the next epoch moved to the front. */
@@ -226,14 +229,14 @@ async function refill(ctx: TreeContext, shape: Shape, owner: object | undefined)
   const low = kind === "b" ? -1 : digitOf(lo, level);
   const high = kind === "f" ? 16 : digitOf(hi, level);
   if (d <= low || d >= high) throw corrupt(`queue group ${group.name} holds a block out of its range`);
-  const rest = without(group, block, d, kind === "b" ? groupPrefix("m", level) : groupPrefix(kind, level), owner);
+  const rest = without(group, block, d, kind === "b" ? groupPrefix("m", level) : groupPrefix(kind, level), level, owner);
   // Descend the first block: at each level the rest of it becomes the front's group.
   let x = block.get(d)!;
   let id = base * 16 + d;
   for (let k = level - 1; k >= 1; k--) {
     const inner = await readBlock(ctx, nodeOf(x), x.count, k, `${group.name}/${x.name}`);
     const e = firstDigit(inner);
-    f[k] = without(x, inner, e, groupPrefix("f", k), owner);
+    f[k] = without(x, inner, e, groupPrefix("f", k), k, owner);
     x = inner.get(e)!;
     id = id * 16 + e;
   }
@@ -251,12 +254,12 @@ async function refill(ctx: TreeContext, shape: Shape, owner: object | undefined)
   return { ...shape, lo: id, front, f, m, b };
 }
 
-/** `group` (whose entries are `block`) without digit `d`, renamed `<prefix>.<count>`; `undefined` when nothing is left. A new directory. */
-function without(group: Part, block: Map<number, Part>, d: number, prefix: string, owner: object | undefined): Part | undefined {
+/** `group` (of level `level`, whose entries are `block`) without digit `d`, renamed `<prefix>.<count>`; `undefined` when nothing is left. A new directory. */
+function without(group: Part, block: ReadonlyMap<number, Part>, d: number, prefix: string, level: number, owner: object | undefined): Part | undefined {
   const removed = block.get(d)!;
   if (block.size === 1) return undefined;
-  const parts: Part[] = [];
-  for (const [k, p] of block) if (k !== d) parts.push(p);
-  return dirPart(prefix, dirOf(parts, owner), group.count - removed.count);
+  const rest = new Map(block);
+  rest.delete(d);
+  const count = group.count - removed.count;
+  return dirPart(prefix, blockDir(rest, count, level, owner), count);
 }
-
