@@ -31,21 +31,31 @@ export interface EpochView {
   readonly values: Uint32Array;
 }
 
-// Decoded epochs by their bytes (the object cache and pending leaves hand out the same array).
-const views = new WeakMap<Uint8Array, EpochView>();
+// The epochs decoded or built last, found by their bytes (the object cache and pending leaves hand
+// out the same array): an operation usually reads what the one before it wrote. A few strong
+// entries, not a WeakMap: one WeakMap entry per epoch cost as much as writing its records.
+const RECENT = 8;
+const recent: (EpochView | undefined)[] = new Array<EpochView | undefined>(RECENT).fill(undefined);
+let recentAt = 0;
 
-/** Remembers `view` as the decoding of its bytes (for an epoch built here). */
+function recall(bytes: Uint8Array): EpochView | undefined {
+  for (const v of recent) if (v !== undefined && v.bytes === bytes) return v;
+  return undefined;
+}
+
+/** Remembers `view` as the decoding of its bytes (for an epoch built or decoded here). */
 function remember(view: EpochView): EpochView {
-  views.set(view.bytes, view);
+  recent[recentAt] = view;
+  recentAt = (recentAt + 1) % RECENT;
   return view;
 }
 
 /**
  * The records of an epoch blob; CORRUPT unless they are well formed, in strictly increasing key
- * order, and `count` of them (the count in the epoch's entry name). O(size) once per blob (cached).
+ * order, and `count` of them (the count in the epoch's entry name). O(size); the few epochs decoded or built last are not decoded again.
  */
 export function decodeEpoch(bytes: Uint8Array, count: number, where: string): EpochView {
-  const known = views.get(bytes);
+  const known = recall(bytes);
   if (known !== undefined) {
     if (known.count !== count) throw corrupt(`queue epoch ${where} holds ${known.count} elements, its name says ${count}`);
     return known;
@@ -199,24 +209,20 @@ export function appendRecords(keep: EpochView | undefined, values: readonly Stag
     starts.set(keep.starts.subarray(0, keptCount), 0);
     vals.set(keep.values, 0);
   }
-  let at = kept;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const run = to > from ? stamper.reserve(to - from) : undefined;
   // Module state in locals: the loop runs once per element.
   let nonces = pool;
   let nonceView = poolView;
   let nonceAt = poolAt;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = kept;
   for (let i = from, r = keptCount; i < to; i++, r++) {
-    let wall: number;
-    let logical: number;
-    if (run === undefined) ({ wall, logical } = stamper.next());
-    else {
-      wall = run.wall;
-      logical = run.logical + (i - from);
-    }
+    // One wall time for the whole run (the usual case), else a clock reading per push.
+    const t = run ?? stamper.next();
+    const logical = run === undefined ? t.logical : t.logical + (i - from);
     starts[r] = at;
-    dv.setUint16(at, Math.floor(wall / 2 ** 32));
-    dv.setUint32(at + 2, wall % 2 ** 32);
+    dv.setUint16(at, Math.floor(t.wall / 2 ** 32));
+    dv.setUint32(at + 2, t.wall % 2 ** 32);
     dv.setUint32(at + 6, logical);
     if (nonceAt + 8 > nonces.length) {
       nonces = crypto.getRandomValues(new Uint8Array(POOL_BYTES));

@@ -273,12 +273,30 @@ interface KnownBlock {
   readonly level: number;
 }
 
-// Decoded blocks by their entry maps (shared only while frozen; in-place edits refresh them).
-const blocks = new WeakMap<Map<string, Child>, KnownBlock>();
+// The blocks decoded or built last, by their entry maps (shared only while frozen; in-place edits
+// refresh them): a carry or refill reads the group the one before built. A few strong entries
+// rather than a WeakMap, whose per-key cost showed in a run of pushes.
+const RECENT_BLOCKS = 16;
+const blocks: { entries: Map<string, Child>; known: KnownBlock }[] = [];
+let blocksAt = 0;
 
 /** Records `parts` (digit → entry) as the decoding of the block directory `entries` of level `level` holding `count` elements. */
 export function rememberBlock(entries: Map<string, Child>, parts: ReadonlyMap<number, Part>, count: number, level: number): void {
-  blocks.set(entries, { parts, size: entries.size, count, level });
+  const known = { parts, size: entries.size, count, level };
+  for (const b of blocks) {
+    if (b.entries === entries) {
+      b.known = known;
+      return;
+    }
+  }
+  if (blocks.length < RECENT_BLOCKS) blocks.push({ entries, known });
+  else blocks[blocksAt] = { entries, known };
+  blocksAt = (blocksAt + 1) % RECENT_BLOCKS;
+}
+
+function recallBlock(entries: Map<string, Child>): KnownBlock | undefined {
+  for (const b of blocks) if (b.entries === entries) return b.known;
+  return undefined;
 }
 
 /** A new block or group directory of level `level` holding `parts` (digit → entry) and `count` elements, owned by `owner`. */
@@ -296,7 +314,7 @@ export function blockDir(parts: ReadonlyMap<number, Part>, count: number, level:
  */
 export async function readBlock(ctx: TreeContext, node: Node, count: number, level: number, where: string): Promise<ReadonlyMap<number, Part>> {
   const entries = node.entries ?? (await ctx.load(node));
-  const known = blocks.get(entries);
+  const known = recallBlock(entries);
   if (known !== undefined && known.size === entries.size && known.count === count && known.level === level) return known.parts;
   const out = new Map<number, Part>();
   let total = 0;
