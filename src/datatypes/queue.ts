@@ -26,6 +26,7 @@ import { decodeRange, stageValue } from "./queue/values.js";
 export { mergeQueues } from "./queue/merge.js";
 
 const DONE: Promise<void> = Promise.resolve();
+const ON_BRANCH: unique symbol = Symbol("on a branch");
 
 /** A queue at a path of a branch or a transaction, front first. */
 export class Queue<T> {
@@ -38,12 +39,22 @@ export class Queue<T> {
     private readonly contents: ValueCodec<T>,
   ) {}
 
-  /** In a transaction, its stage for this queue (made on first use); `undefined` on a branch. */
-  private stage(): Promise<QueueStage> | undefined {
-    if (this.current?.live === true) return Promise.resolve(this.current);
-    const made = this.slot.stage((base) => QueueStage.make(this.slot.ctx, base));
-    if (made === undefined) return undefined;
-    return made.then((s) => (this.current = s));
+  /**
+   * In a transaction: `fn` run on the live stage of this queue (made on first use), synchronously
+   * once it is known live; {@link ON_BRANCH} on a branch (no stages).
+   */
+  private async onStage<R>(fn: (stage: QueueStage) => R | Promise<R>): Promise<R | typeof ON_BRANCH> {
+    for (;;) {
+      const made = this.current?.live === true ? this.current : this.slot.stage((base) => QueueStage.make(this.slot.ctx, base));
+      if (made === undefined) return ON_BRANCH;
+      const stage = await made;
+      // A stage flushed while we waited for it (by a concurrent tree access) is done with: the next
+      // one starts from what it wrote.
+      if (stage.live) {
+        this.current = stage;
+        return fn(stage);
+      }
+    }
   }
 
   /**
@@ -69,11 +80,7 @@ export class Queue<T> {
   private async pushSlow(value: T, options: OperationOptions | undefined): Promise<void> {
     // Encoded (and so validated) now, whatever happens next.
     const staged = stageValue(this.contents, value);
-    const stage = this.stage();
-    if (stage !== undefined) {
-      (await stage).push(staged);
-      return;
-    }
+    if ((await this.onStage((stage) => stage.push(staged))) !== ON_BRANCH) return;
     const { ctx } = this.slot;
     await this.slot.update("push", async (node) => ({ node: await appendElements(ctx, node, [staged], undefined), result: undefined }), options);
   }
@@ -97,8 +104,8 @@ export class Queue<T> {
   }
 
   private async popSlow(options: OperationOptions | undefined): Promise<T | undefined> {
-    const stage = this.stage();
-    if (stage !== undefined) return (await stage).first(this.contents, true);
+    const staged = await this.onStage((stage) => stage.first(this.contents, true));
+    if (staged !== ON_BRANCH) return staged;
     const { ctx } = this.slot;
     return this.slot.update(
       "pop",
@@ -114,8 +121,8 @@ export class Queue<T> {
 
   /** The front element without removing it; `undefined` when empty or absent. Two reads at most. */
   async peek(): Promise<T | undefined> {
-    const stage = this.stage();
-    if (stage !== undefined) return (await stage).first(this.contents, false);
+    const staged = await this.onStage((stage) => stage.first(this.contents, false));
+    if (staged !== ON_BRANCH) return staged;
     const node = await this.slot.read();
     if (node === undefined) return undefined;
     const { front } = await readShape(this.slot.ctx, node);
@@ -126,8 +133,8 @@ export class Queue<T> {
 
   /** The number of elements (0 when absent): the counts in the root's entry names, one read. */
   async length(): Promise<number> {
-    const stage = this.stage();
-    if (stage !== undefined) return (await stage).length;
+    const staged = await this.onStage((stage) => stage.length);
+    if (staged !== ON_BRANCH) return staged;
     const node = await this.slot.read();
     return node === undefined ? 0 : (await readShape(this.slot.ctx, node)).count;
   }
@@ -139,8 +146,8 @@ export class Queue<T> {
 
   /** Every element, front first ([] when absent). O(n). */
   async toArray(): Promise<T[]> {
-    const stage = this.stage();
-    if (stage !== undefined) return (await stage).toArray(this.contents);
+    const staged = await this.onStage((stage) => stage.toArray(this.contents));
+    if (staged !== ON_BRANCH) return staged;
     const out: T[] = [];
     const node = await this.slot.read();
     if (node !== undefined) {

@@ -37,6 +37,7 @@ export class Transaction<V> extends DataTypeAccess<V> {
   /** @internal The working tree; flush the stages ({@link settle}) before reading it. */ node: Node;
   private owner: object = {};
   private readonly stages = new Map<string, StageEntry>();
+  private settling: Promise<void> | undefined;
 
   /** @internal */
   constructor(
@@ -100,15 +101,21 @@ export class Transaction<V> extends DataTypeAccess<V> {
    * commit; a stage whose flush fails fails the access (and so the transaction).
    */
   settle(): Promise<void> {
-    return this.stages.size === 0 ? SETTLED : this.flushStages(undefined);
+    // A flush under way (started by a concurrent access) is waited for: its writes are not in the tree yet.
+    if (this.settling !== undefined) return this.settling.then(() => this.settle());
+    if (this.stages.size === 0) return SETTLED;
+    const settling = this.flushStages(undefined).finally(() => {
+      if (this.settling === settling) this.settling = undefined;
+    });
+    this.settling = settling;
+    return settling;
   }
 
   private async flushStages(which: ((entry: StageEntry) => boolean) | undefined): Promise<void> {
-    for (const [key, entry] of this.stages) {
-      if (which !== undefined && !which(entry)) continue;
-      this.stages.delete(key);
-      await (await entry.stage).flush();
-    }
+    // The stages there are now: one made while these flush starts from their result.
+    const chosen = [...this.stages].filter(([, entry]) => which === undefined || which(entry));
+    for (const [key] of chosen) this.stages.delete(key);
+    for (const [, entry] of chosen) await (await entry.stage).flush();
   }
 
   /** The stage of kind `kind` at `path` (see {@link Slot.stage}). */
@@ -119,6 +126,8 @@ export class Transaction<V> extends DataTypeAccess<V> {
     const entry: StageEntry = { path, kind, stage: SETTLED as unknown as Promise<Staged> };
     const stage = (async () => {
       // Stages above, below or at this path (of another kind) write the subtree this one starts from.
+      // A flush under way writes the tree this stage starts from.
+      while (this.settling !== undefined) await this.settling;
       if (this.stages.size > 1) await this.flushStages((other) => other !== entry && overlaps(other.path, path));
       const base: StageBase = {
         node: await subtreeAt(this.ctx, this.node, path),

@@ -121,6 +121,34 @@ for (const maker of repoMakers()) {
       await repo.close();
     });
 
+    it("concurrent operations in one transaction (Promise.all) across epochs, with tree reads between, lose and repeat nothing", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      await main.transaction(async (tx) => {
+        for (let i = 0; i < 300; i++) await tx.queue("q").push(`v${i}`);
+      });
+      const popped: (string | undefined)[] = [];
+      await main.transaction(async (tx) => {
+        const q = tx.queue("q");
+        // pops crossing epoch boundaries, racing a tree read that flushes the stage and pushes
+        const results = await Promise.all([
+          ...Array.from({ length: 100 }, () => q.pop()),
+          tx.get("nothing"),
+          ...Array.from({ length: 100 }, () => tx.queue("q").pop()),
+          q.push("late"),
+          tx.list("q"),
+          ...Array.from({ length: 90 }, () => q.pop()),
+        ]);
+        popped.push(...(results.filter((r) => typeof r === "string") as string[]));
+      });
+      expect(popped).toHaveLength(290);
+      expect(new Set(popped).size).toBe(290);
+      const rest = await main.queue("q").toArray();
+      expect([...popped, ...rest].sort()).toEqual([...Array.from({ length: 300 }, (_, i) => `v${i}`), "late"].sort());
+      expect(await expectCanonical(main, repo.internals.ctx)).toBe(rest.length);
+      await repo.close();
+    });
+
     it("an element pushed and popped in one transaction is never stored; an absent queue pushed to exists afterwards, empty", async () => {
       const repo = await maker.open();
       const main = repo.branch("main");

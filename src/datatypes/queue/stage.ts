@@ -35,6 +35,8 @@ export class QueueStage implements Staged {
   private pendingFrom = 0;
   /** Whether a push was staged (an absent queue is then created, even if everything was popped). */
   private pushed = false;
+  /** The read of the next front epoch under way, if any. */
+  private loading: Promise<void> | undefined;
   /** Our own token: nodes this stage builds, and only those, change in place. */
   private readonly owner: object = {};
 
@@ -69,9 +71,16 @@ export class QueueStage implements Staged {
    * next epoch (and the groups above it) must be read: O(1) amortised.
    */
   first<T>(codec: ValueCodec<T>, take: boolean): T | undefined | Promise<T | undefined> {
+    // Concurrent operations (Promise.all in a transaction) wait for the epoch being read.
+    if (this.loading !== undefined) return this.loading.then(() => this.first(codec, take));
     if (this.stored > this.consumed) {
       const front = this.front;
-      if (front === undefined || this.consumed === front.count) return this.nextEpoch(codec, take);
+      if (front === undefined || this.consumed === front.count) {
+        this.loading = this.nextEpoch().finally(() => {
+          this.loading = undefined;
+        });
+        return this.loading.then(() => this.first(codec, take));
+      }
       const i = this.consumed;
       const value = decodeRange(codec, front.bytes, front.values[i], front.starts[i + 1]);
       if (take) this.consumed++;
@@ -89,8 +98,8 @@ export class QueueStage implements Staged {
     return value;
   }
 
-  /** {@link first} once the front epoch is used up (or not read yet): drops it, reads the next. */
-  private async nextEpoch<T>(codec: ValueCodec<T>, take: boolean): Promise<T | undefined> {
+  /** Once the front epoch is used up (or not read yet): drops it, reads the next one. */
+  private async nextEpoch(): Promise<void> {
     if (this.front !== undefined) {
       this.root = await dropFirst(this.ctx, this.root!, this.consumed, this.owner);
       this.changed = true;
@@ -99,7 +108,6 @@ export class QueueStage implements Staged {
       this.front = undefined;
     }
     await this.readFront();
-    return this.first(codec, take);
   }
 
   private async readFront(): Promise<EpochView> {
@@ -110,6 +118,7 @@ export class QueueStage implements Staged {
 
   /** Every value decoded by `codec`, front first (the stored ones, then the staged pushes). O(n). */
   async toArray<T>(codec: ValueCodec<T>): Promise<T[]> {
+    while (this.loading !== undefined) await this.loading;
     const out: T[] = [];
     if (this.root !== undefined && this.stored > this.consumed) {
       await forEachElement(
@@ -132,6 +141,8 @@ export class QueueStage implements Staged {
    */
   async flush(): Promise<void> {
     this.live = false;
+    // Operations already started on this stage finish first (they were issued before the flush).
+    while (this.loading !== undefined) await this.loading;
     let root = this.root;
     let changed = this.changed;
     if (this.consumed > 0) {
