@@ -55,6 +55,13 @@ export async function shapeAt(ctx: TreeContext, root: Node): Promise<Shape> {
   return shapeOf(ctx, root.entries ?? (await ctx.load(root)));
 }
 
+/** Replaces the root entry `was` by `now` in `entries` (either may be absent). */
+function swap(entries: Map<string, Child>, was: Part | undefined, now: Part | undefined): void {
+  if (was === now) return;
+  if (was !== undefined) entries.delete(was.name);
+  if (now !== undefined) entries.set(now.name, now.child);
+}
+
 /**
  * The root for `shape`, built from `root` (`undefined`: none yet): only the entries that changed
  * since `old` are replaced, in place when `root` is ours.
@@ -62,17 +69,12 @@ export async function shapeAt(ctx: TreeContext, root: Node): Promise<Shape> {
 function storeShape(ctx: TreeContext, root: Node | undefined, old: Shape, shape: Shape, owner: object | undefined): Node {
   const inPlace = root !== undefined && mine(root, owner);
   const entries = root === undefined ? new Map<string, Child>() : inPlace ? root.entries! : new Map(root.entries!);
-  const swap = (was: Part | undefined, now: Part | undefined): void => {
-    if (was === now) return;
-    if (was !== undefined) entries.delete(was.name);
-    if (now !== undefined) entries.set(now.name, now.child);
-  };
-  swap(old.front, shape.front);
-  swap(old.back, shape.back);
-  swap(old.m, shape.m);
+  swap(entries, old.front, shape.front);
+  swap(entries, old.back, shape.back);
+  swap(entries, old.m, shape.m);
   for (let k = 1; k < old.f.length; k++) {
-    swap(old.f[k], shape.f[k]);
-    swap(old.b[k], shape.b[k]);
+    swap(entries, old.f[k], shape.f[k]);
+    swap(entries, old.b[k], shape.b[k]);
   }
   let marker = shape.marker;
   if (marker === undefined) {
@@ -254,12 +256,21 @@ async function refill(ctx: TreeContext, shape: Shape, owner: object | undefined)
   return { ...shape, lo: id, front, f, m, b };
 }
 
-/** `group` (of level `level`, whose entries are `block`) without digit `d`, renamed `<prefix>.<count>`; `undefined` when nothing is left. A new directory. */
+/**
+ * `group` (of level `level`, whose entries are `block`) without digit `d`, renamed
+ * `<prefix>.<count>`; `undefined` when nothing is left. Changed in place when ours (a run of pops
+ * takes epoch after epoch from the group the one before left), else a new directory.
+ */
 function without(group: Part, block: ReadonlyMap<number, Part>, d: number, prefix: string, level: number, owner: object | undefined): Part | undefined {
   const removed = block.get(d)!;
   if (block.size === 1) return undefined;
   const rest = new Map(block);
   rest.delete(d);
   const count = group.count - removed.count;
-  return dirPart(prefix, blockDir(rest, count, level, owner), count);
+  const node = nodeOf(group);
+  if (!mine(node, owner)) return dirPart(prefix, blockDir(rest, count, level, owner), count);
+  node.entries!.delete(removed.name);
+  node.touch();
+  rememberBlock(node.entries!, rest, count, level);
+  return dirPart(prefix, node, count);
 }
