@@ -97,8 +97,9 @@ export class Transaction<V> extends DataTypeAccess<V> {
   }
 
   /**
-   * @internal Writes every stage into the working tree, oldest first, and drops them. Free when nothing is staged. Runs before any access to the tree and before the
-   * commit; a stage whose flush fails fails the access (and so the transaction).
+   * @internal Writes every stage into the working tree, oldest first, and drops them. Free when
+   * nothing is staged. Runs before any access to the tree and before the commit; a stage whose
+   * flush fails fails the access (and so the transaction).
    */
   settle(): Promise<void> {
     // A flush under way (started by a concurrent access) is waited for: its writes are not in the tree yet.
@@ -123,12 +124,14 @@ export class Transaction<V> extends DataTypeAccess<V> {
     const key = path.join("/");
     const known = this.stages.get(key);
     if (known !== undefined && known.kind === kind) return known.stage as Promise<S>;
+    // The flush under way, if any, writes the tree this stage starts from; a later one may be
+    // waiting for this stage (it includes it), so it is not waited for.
+    const before = this.settling;
     const entry: StageEntry = { path, kind, stage: SETTLED as unknown as Promise<Staged> };
     const stage = (async () => {
+      if (before !== undefined) await before.catch(() => undefined);
       // Stages above, below or at this path (of another kind) write the subtree this one starts from.
-      // A flush under way writes the tree this stage starts from.
-      while (this.settling !== undefined) await this.settling;
-      if (this.stages.size > 1) await this.flushStages((other) => other !== entry && overlaps(other.path, path));
+      if (this.stages.size > 0) await this.flushStages((other) => other !== entry && overlaps(other.path, path));
       const base: StageBase = {
         node: await subtreeAt(this.ctx, this.node, path),
         write: async (node) => {

@@ -314,3 +314,65 @@ describe("queue in a transaction (fast-check)", () => {
     );
   }, 120_000);
 });
+
+describe("queue in a transaction, concurrent operations (fast-check)", () => {
+  type Op = { kind: "push" | "pop" | "length"; queue: "a/q" | "b" } | { kind: "get" | "list" | "tree" };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ kind: fc.constantFrom("push" as const, "pop" as const, "length" as const), queue: fc.constantFrom("a/q" as const, "b" as const) }),
+    fc.record({ kind: fc.constantFrom("get" as const, "list" as const, "tree" as const) }),
+  );
+
+  it("batches of operations on two queues and tree reads run with Promise.all: nothing lost, nothing twice, no hang", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(fc.tuple(op, fc.integer({ min: 1, max: 70 })), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 3 }), async (batches) => {
+        const repo = await Repo.memory();
+        try {
+          const main = repo.branch("main");
+          const initial = new Map<string, string[]>([
+            ["a/q", Array.from({ length: 100 }, (_, i) => `a${i}`)],
+            ["b", Array.from({ length: 100 }, (_, i) => `b${i}`)],
+          ]);
+          await main.transaction(async (tx) => {
+            for (const [path, values] of initial) for (const v of values) await tx.queue(path).push(v);
+          });
+          const pushed = new Map<string, string[]>([...initial].map(([k, v]) => [k, [...v]]));
+          const popped = new Map<string, string[]>([
+            ["a/q", []],
+            ["b", []],
+          ]);
+          let next = 0;
+          for (const batch of batches) {
+            await main.transaction(async (tx) => {
+              const work: Promise<unknown>[] = [];
+              for (const [o, count] of batch) {
+                for (let i = 0; i < count; i++) {
+                  if (o.kind === "push") {
+                    const v = `n${next++}`;
+                    pushed.get(o.queue)!.push(v);
+                    work.push(tx.queue(o.queue).push(v));
+                  } else if (o.kind === "pop") {
+                    work.push(tx.queue(o.queue).pop().then((v) => v !== undefined && popped.get(o.queue)!.push(v)));
+                  } else if (o.kind === "length") work.push(tx.queue(o.queue).length());
+                  else if (o.kind === "get") work.push(tx.get("a/q/.irmin-type"));
+                  else if (o.kind === "list") work.push(tx.list("a"));
+                  else work.push(tx.tree());
+                }
+              }
+              await Promise.all(work);
+            });
+          }
+          for (const path of ["a/q", "b"]) {
+            const rest = await main.queue(path).toArray();
+            const out = popped.get(path)!;
+            expect(new Set(out).size).toBe(out.length);
+            expect([...out, ...rest].sort()).toEqual([...pushed.get(path)!].sort());
+            expect(await expectCanonical(main, repo.internals.ctx, path)).toBe(rest.length);
+          }
+        } finally {
+          await repo.close();
+        }
+      }),
+      { numRuns: 25, seed: 4711 },
+    );
+  }, 120_000);
+});

@@ -13,6 +13,8 @@ import { forEachElement, readEpoch } from "./layout.js";
 import { appendElements, dropFirst, shapeAt } from "./ops.js";
 import { decodeRange, decodeStaged, type StagedValue } from "./values.js";
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** Staged pushes popped in the same transaction are compacted away past this many. */
 const COMPACT = 1024;
 
@@ -35,8 +37,8 @@ export class QueueStage implements Staged {
   private pendingFrom = 0;
   /** Whether a push was staged (an absent queue is then created, even if everything was popped). */
   private pushed = false;
-  /** The read of the next front epoch under way, if any. */
-  private loading: Promise<void> | undefined;
+  /** The last asynchronous operation queued (reading the next epoch), until it is done. */
+  private tail: Promise<void> | undefined;
   /** Our own token: nodes this stage builds, and only those, change in place. */
   private readonly owner: object = {};
 
@@ -71,16 +73,22 @@ export class QueueStage implements Staged {
    * next epoch (and the groups above it) must be read: O(1) amortised.
    */
   first<T>(codec: ValueCodec<T>, take: boolean): T | undefined | Promise<T | undefined> {
-    // Concurrent operations (Promise.all in a transaction) wait for the epoch being read.
-    if (this.loading !== undefined) return this.loading.then(() => this.first(codec, take));
+    // While an operation waits for an epoch, later ones queue behind it (Promise.all in a transaction).
+    if (this.tail !== undefined) return this.serial(() => this.firstNow(codec, take));
+    if (this.stored > this.consumed && (this.front === undefined || this.consumed === this.front.count)) return this.serial(() => this.firstNow(codec, take));
+    return this.take(codec, take);
+  }
+
+  /** {@link first} run alone (no other asynchronous operation of this stage under way): reads the next epoch when needed. */
+  private async firstNow<T>(codec: ValueCodec<T>, take: boolean): Promise<T | undefined> {
+    while (this.stored > this.consumed && (this.front === undefined || this.consumed === this.front.count)) await this.nextEpoch();
+    return this.take(codec, take);
+  }
+
+  /** {@link first} once the front epoch holds the next stored element (or none is left). */
+  private take<T>(codec: ValueCodec<T>, take: boolean): T | undefined {
     if (this.stored > this.consumed) {
-      const front = this.front;
-      if (front === undefined || this.consumed === front.count) {
-        this.loading = this.nextEpoch().finally(() => {
-          this.loading = undefined;
-        });
-        return this.loading.then(() => this.first(codec, take));
-      }
+      const front = this.front!;
       const i = this.consumed;
       const value = decodeRange(codec, front.bytes, front.values[i], front.starts[i + 1]);
       if (take) this.consumed++;
@@ -98,7 +106,24 @@ export class QueueStage implements Staged {
     return value;
   }
 
-  /** Once the front epoch is used up (or not read yet): drops it, reads the next one. */
+  /**
+   * Runs `fn` after the asynchronous operations queued before it. Its changes to the stage are
+   * made before the queue moves on, so that {@link flush}, which waits for the queue, sees them.
+   */
+  private serial<R>(fn: () => Promise<R>): Promise<R> {
+    const run = (this.tail ?? SETTLED).then(fn);
+    const tail: Promise<void> = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tail = tail;
+    void tail.then(() => {
+      if (this.tail === tail) this.tail = undefined;
+    });
+    return run;
+  }
+
+  /** Drops the used-up front epoch (if read), reads the next one. Only inside {@link serial}. */
   private async nextEpoch(): Promise<void> {
     if (this.front !== undefined) {
       this.root = await dropFirst(this.ctx, this.root!, this.consumed, this.owner);
@@ -117,8 +142,11 @@ export class QueueStage implements Staged {
   }
 
   /** Every value decoded by `codec`, front first (the stored ones, then the staged pushes). O(n). */
-  async toArray<T>(codec: ValueCodec<T>): Promise<T[]> {
-    while (this.loading !== undefined) await this.loading;
+  toArray<T>(codec: ValueCodec<T>): Promise<T[]> {
+    return this.serial(() => this.toArrayNow(codec));
+  }
+
+  private async toArrayNow<T>(codec: ValueCodec<T>): Promise<T[]> {
     const out: T[] = [];
     if (this.root !== undefined && this.stored > this.consumed) {
       await forEachElement(
@@ -142,7 +170,7 @@ export class QueueStage implements Staged {
   async flush(): Promise<void> {
     this.live = false;
     // Operations already started on this stage finish first (they were issued before the flush).
-    while (this.loading !== undefined) await this.loading;
+    while (this.tail !== undefined) await this.tail;
     let root = this.root;
     let changed = this.changed;
     if (this.consumed > 0) {
