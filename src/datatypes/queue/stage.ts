@@ -39,6 +39,8 @@ export class QueueStage implements Staged {
   private pushed = false;
   /** The last asynchronous operation queued (reading the next epoch), until it is done. */
   private tail: Promise<void> | undefined;
+  /** Operations queued and not done. */
+  private queued = 0;
   /** Our own token: nodes this stage builds, and only those, change in place. */
   private readonly owner: object = {};
 
@@ -111,15 +113,19 @@ export class QueueStage implements Staged {
    * made before the queue moves on, so that {@link flush}, which waits for the queue, sees them.
    */
   private serial<R>(fn: () => Promise<R>): Promise<R> {
-    const run = (this.tail ?? SETTLED).then(fn);
-    const tail: Promise<void> = run.then(
+    this.queued++;
+    const run = (this.tail ?? SETTLED).then(async () => {
+      try {
+        return await fn();
+      } finally {
+        // The last one queued clears the queue at once: the next operation takes the synchronous path.
+        if (--this.queued === 0) this.tail = undefined;
+      }
+    });
+    this.tail = run.then(
       () => undefined,
       () => undefined,
     );
-    this.tail = tail;
-    void tail.then(() => {
-      if (this.tail === tail) this.tail = undefined;
-    });
     return run;
   }
 
