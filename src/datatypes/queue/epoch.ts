@@ -65,6 +65,7 @@ export function decodeEpoch(bytes: Uint8Array, count: number, where: string): Ep
   if (count < 1 || count > size / (KEY_BYTES + 1)) throw corrupt(`queue epoch ${where} of ${size} bytes cannot hold the ${count} elements its name says`);
   const starts = new Uint32Array(count + 1);
   const values = new Uint32Array(count);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   let r = 0;
   let previous = -1;
@@ -73,12 +74,7 @@ export function decodeEpoch(bytes: Uint8Array, count: number, where: string): Ep
     const start = at;
     at += KEY_BYTES;
     if (at > size) throw corrupt(`queue epoch ${where} ends inside a record key`);
-    if (previous >= 0) {
-      // Keys strictly increase: the first byte that differs from the previous key's is greater.
-      let k = 0;
-      while (k < KEY_BYTES && bytes[previous + k] === bytes[start + k]) k++;
-      if (k === KEY_BYTES || bytes[previous + k] > bytes[start + k]) throw corrupt(`queue epoch ${where} holds records out of key order`);
-    }
+    if (previous >= 0 && compareKeysAt(dv, bytes, previous, start) >= 0) throw corrupt(`queue epoch ${where} holds records out of key order`);
     let b = at < size ? bytes[at++] : 0x80;
     let len = b & 0x7f;
     for (let shift = 128, i = 1; b >= 0x80; shift *= 128, i++) {
@@ -96,6 +92,14 @@ export function decodeEpoch(bytes: Uint8Array, count: number, where: string): Ep
   if (r !== count) throw corrupt(`queue epoch ${where} holds ${r} elements, its name says ${count}`);
   starts[count] = size;
   return remember({ bytes, count, starts, values });
+}
+
+/** Byte order of the keys at `x` and `y` of `bytes` (`dv` on it): the push times as numbers first, then byte by byte. */
+function compareKeysAt(dv: DataView, bytes: Uint8Array, x: number, y: number): number {
+  const d = dv.getUint32(x) - dv.getUint32(y) || dv.getUint32(x + 4) - dv.getUint32(y + 4) || dv.getUint16(x + 8) - dv.getUint16(y + 8);
+  if (d !== 0) return d;
+  for (let k = 10; k < KEY_BYTES; k++) if (bytes[x + k] !== bytes[y + k]) return bytes[x + k] - bytes[y + k];
+  return 0;
 }
 
 /** The value bytes of record `i`. */
