@@ -215,6 +215,9 @@ export function appendRecords(keep: EpochView | undefined, values: readonly Stag
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const run = to > from ? stamper.reserve(to - from) : undefined;
+  let wallHigh = run === undefined ? 0 : Math.floor(run.wall / 2 ** 32);
+  let wallLow = run === undefined ? 0 : run.wall % 2 ** 32;
+  let logical = 0;
   // Module state in locals: the loop runs once per element.
   let nonces = pool;
   let nonceView = poolView;
@@ -222,11 +225,15 @@ export function appendRecords(keep: EpochView | undefined, values: readonly Stag
   let at = kept;
   for (let i = from, r = keptCount; i < to; i++, r++) {
     // One wall time for the whole run (the usual case), else a clock reading per push.
-    const t = run ?? stamper.next();
-    const logical = run === undefined ? t.logical : t.logical + (i - from);
+    if (run === undefined) {
+      const t = stamper.next();
+      wallHigh = Math.floor(t.wall / 2 ** 32);
+      wallLow = t.wall % 2 ** 32;
+      logical = t.logical;
+    } else logical = run.logical + (i - from);
     starts[r] = at;
-    dv.setUint16(at, Math.floor(t.wall / 2 ** 32));
-    dv.setUint32(at + 2, t.wall % 2 ** 32);
+    dv.setUint16(at, wallHigh);
+    dv.setUint32(at + 2, wallLow);
     dv.setUint32(at + 6, logical);
     if (nonceAt + 8 > nonces.length) {
       nonces = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
