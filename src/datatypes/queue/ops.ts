@@ -123,15 +123,41 @@ export async function appendElements(ctx: TreeContext, root: Node | undefined, v
       i = n;
     }
   }
+  // Full back epochs that stay in their level-1 block join its group (b1, or m1 when the front is
+  // in that block too) together, once per run of them, rather than one at a time.
+  const joining = new Map<number, Part>();
+  let joiningCount = 0;
   while (i < values.length) {
     const n = takeCount(values, i, 0, 0);
     const hi = nextEpoch(s.hi);
     const view = appendRecords(undefined, values, i, i + n, stamper);
-    s = await carry(ctx, s, hi, owner);
-    s = { ...s, back: epochPart("hi", hi, blobChild(ctx, view), n), count: s.count + n };
+    if (s.back !== undefined && meetLevel(s.hi, hi) === 1) {
+      const digit = digitOf(s.hi, 1);
+      joining.set(digit, part(digitPrefix(digit), s.back.child, s.back.count));
+      joiningCount += s.back.count;
+    } else {
+      s = await join(ctx, s, joining, joiningCount, owner);
+      joiningCount = 0;
+      s = await carry(ctx, s, hi, owner);
+    }
+    s = { ...s, hi, back: epochPart("hi", hi, blobChild(ctx, view), n), count: s.count + n };
     i += n;
   }
+  s = await join(ctx, s, joining, joiningCount, owner);
   return storeShape(ctx, root, shape, s, owner);
+}
+
+/** `s` with the full epochs `joining` (digit → entry, `count` elements; emptied) added to its level-1 group (`b1`, or `m1` when the front and back meet at level 1). */
+async function join(ctx: TreeContext, s: Shape, joining: Map<number, Part>, count: number, owner: object | undefined): Promise<Shape> {
+  if (joining.size === 0) return s;
+  const inMiddle = s.levels === 1;
+  const group = inMiddle ? s.m : s.b[1];
+  const added = await addAll(ctx, group, 1, joining, count, groupPrefix(inMiddle ? "m" : "b", 1), owner);
+  joining.clear();
+  if (inMiddle) return { ...s, m: added };
+  const b = groups(s.b);
+  b[1] = added;
+  return { ...s, b };
 }
 
 /**
@@ -194,18 +220,22 @@ async function carry(ctx: TreeContext, shape: Shape, hi: number, owner: object |
 }
 
 /** The group or block `group` (level `level`, maybe absent) with `x` added at `digit`, renamed `<prefix>.<count>`. */
-async function addTo(ctx: TreeContext, group: Part | undefined, level: number, digit: number, x: Part, prefix: string, owner: object | undefined): Promise<Part> {
-  const entry = part(digitPrefix(digit), x.child, x.count);
-  if (group === undefined) return dirPart(prefix, blockDir(new Map([[digit, entry]]), x.count, level, owner), x.count);
+function addTo(ctx: TreeContext, group: Part | undefined, level: number, digit: number, x: Part, prefix: string, owner: object | undefined): Promise<Part> {
+  return addAll(ctx, group, level, new Map([[digit, part(digitPrefix(digit), x.child, x.count)]]), x.count, prefix, owner);
+}
+
+/** The group or block `group` (level `level`, maybe absent) with the entries `added` (digit → entry, `count` elements) added, renamed `<prefix>.<count>`. */
+async function addAll(ctx: TreeContext, group: Part | undefined, level: number, added: ReadonlyMap<number, Part>, count: number, prefix: string, owner: object | undefined): Promise<Part> {
+  if (group === undefined) return dirPart(prefix, blockDir(new Map(added), count, level, owner), count);
   const node = nodeOf(group);
   const parts = new Map(await readBlock(ctx, node, group.count, level, `${group.name} (level ${level})`));
-  parts.set(digit, entry);
-  const count = group.count + x.count;
-  if (!mine(node, owner)) return dirPart(prefix, blockDir(parts, count, level, owner), count);
-  node.entries!.set(entry.name, entry.child);
+  for (const [digit, entry] of added) parts.set(digit, entry);
+  const total = group.count + count;
+  if (!mine(node, owner)) return dirPart(prefix, blockDir(parts, total, level, owner), total);
+  for (const entry of added.values()) node.entries!.set(entry.name, entry.child);
   node.touch();
-  rememberBlock(node.entries!, parts, count, level);
-  return dirPart(prefix, node, count);
+  rememberBlock(node.entries!, parts, total, level);
+  return dirPart(prefix, node, total);
 }
 
 /** `shape` without its front epoch (which held one element), the next epoch moved to the front. */
