@@ -7,7 +7,7 @@
  *
  * The paper's queue is a pair of linked lists; a linked list of Git trees would be as deep as the
  * queue is long (Git refuses trees nested more than a few thousand levels). Here the elements sit in
- * a trie of epochs (each one blob of up to 64 records) with bounded fan-out, stored unzipped along
+ * a trie of epochs (each one blob of up to 128 records) with bounded fan-out, stored unzipped along
  * its two ends (see queue/layout.ts) so that the front and back epochs hang right under the queue's
  * root: push and pop read and write O(1) amortised objects, like the paper's functional queue. The
  * paper's merge idea stays: what the ancestor held, what each side popped from its front and what

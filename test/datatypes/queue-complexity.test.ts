@@ -1,12 +1,13 @@
 /**
  * Complexity of queue operations, by counting object reads and writes (`ctx.stats`) with cold
  * caches, as the queue grows from 1,000 to 100,000 elements: push and pop read and write the same
- * objects whatever the size (O(1)), a run of 64 of them (one epoch: the back moves into the groups,
+ * objects whatever the size (O(1)), a run of one epoch of them (the back moves into the groups,
  * the front is refilled) a constant number more, length and isEmpty one read, and a merge only the
  * roots and ends, whatever the size and however many operations each side made.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import type { Repo } from "../../src/store/repo.js";
+import { EPOCH_SIZE } from "../../src/datatypes/queue/epoch.js";
 import { repoMakers } from "../store/backends.js";
 
 interface Cost {
@@ -35,7 +36,7 @@ interface Costs {
 }
 
 /** Pushes (one commit each) and pops of one whole epoch, so every run crosses one epoch boundary. */
-const RUN = 64;
+const RUN = EPOCH_SIZE;
 
 async function measure(repo: Repo, n: number, sideOps: number): Promise<Costs> {
   const main = repo.branch("main");
@@ -72,7 +73,7 @@ async function measure(repo: Repo, n: number, sideOps: number): Promise<Costs> {
   const bigMerge = await cost(repo, () => main.merge(other));
   if (process.env.QUEUE_COSTS) console.log(n, JSON.stringify({ push, pop, pushes, pops, length, merge, bigMerge }));
   expect(await main.queue("q").peek()).toBe(`v${(RUN + 3 + sideOps) % 100}`);
-  // popped 1 + 64 + 2 + sideOps, pushed 1 + 64 + 1 + 2 + sideOps
+  // popped 1 + RUN + 2 + sideOps, pushed 1 + RUN + 1 + 2 + sideOps
   expect(await main.queue("q").length()).toBe(n + 1);
   return { push, pop, pushes, pops, length, merge, bigMerge };
 }
@@ -84,7 +85,7 @@ for (const maker of repoMakers()) {
     it("push, pop, length and merge cost the same at n = 1,000 and n = 100,000 (object reads and writes)", async () => {
       const small = await maker.open();
       const large = await maker.open();
-      // neither size puts the measured push or pop on an epoch boundary (1,000 = 15 × 64 + 40)
+      // neither size puts the measured push or pop on an epoch boundary (1,000 = 7 × 128 + 104, 100,000 = 781 × 128 + 32)
       const s = await measure(small, 1_000, 500);
       const l = await measure(large, 100_000, 500);
       await small.close();
@@ -98,7 +99,7 @@ for (const maker of repoMakers()) {
       expect(l.pop).toEqual({ reads: 4, writes: 4 });
       // length: the commit, the root tree and the queue root
       expect(l.length.reads).toBe(3);
-      // a run of one epoch: a constant number of objects more than 64 single operations, the same at both sizes (± the levels carried)
+      // a run of one epoch: a constant number of objects more than RUN single operations, the same at both sizes (± the levels carried)
       for (const op of ["pushes", "pops"] as const) {
         const single = op === "pushes" ? l.push : l.pop;
         expect(l[op].writes, `${op}: ${show}`).toBeLessThanOrEqual(RUN * single.writes + 4);

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Repo } from "../../src/store/repo.js";
 import type { Branch } from "../../src/store/branch.js";
+import { EPOCH_SIZE } from "../../src/datatypes/queue/epoch.js";
 import { expectCanonical, startAt } from "./queue-canonical.js";
 
 type Command =
@@ -39,7 +40,7 @@ async function run(replicas: number, base: number, commands: Command[], start = 
   const { ctx } = repo.internals;
   try {
     const main = repo.branch("r0");
-    // A common start, large enough that pushes cross into the next epoch (64 elements each); its
+    // A common start, large enough that pushes cross into the next epoch (EPOCH_SIZE elements each); its
     // first element in epoch `start`, so that a few epochs cross blocks of high levels.
     if (start !== 0 && base > 0) await startAt(main, start, valueOf(9, 0));
     await main.transaction(async (tx) => {
@@ -121,7 +122,7 @@ describe("queue convergence (fast-check)", () => {
         fc.integer({ min: 3, max: 4 }).chain((replicas) =>
           fc.record({
             replicas: fc.constant(replicas),
-            base: fc.constantFrom(0, 3, 62, 126),
+            base: fc.constantFrom(0, 3, EPOCH_SIZE - 2, 2 * EPOCH_SIZE - 2),
             commands: fc.array(command(replicas), { minLength: 5, maxLength: 30 }),
           }),
         ),
@@ -136,7 +137,7 @@ describe("queue convergence (fast-check)", () => {
       fc.asyncProperty(
         fc.record({
           start: fc.constantFrom(0x0e, 0xfd, 0x0ffffffd),
-          base: fc.constantFrom(3, 62, 126, 200),
+          base: fc.constantFrom(3, EPOCH_SIZE - 2, 2 * EPOCH_SIZE - 2, 3 * EPOCH_SIZE + 8),
           commands: fc.array(command(3), { minLength: 5, maxLength: 25 }),
         }),
         ({ start, base, commands }) => run(3, base, commands, start),

@@ -8,16 +8,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Repo } from "../../src/store/repo.js";
+import { EPOCH_SIZE as E } from "../../src/datatypes/queue/epoch.js";
 import { expectCanonical, startAt } from "./queue-canonical.js";
 
 type Op = { kind: "push" | "pop"; count: number; tx: boolean };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant("push" as const), count: fc.integer({ min: 1, max: 260 }), tx: fc.constant(true) }),
+  fc.record({ kind: fc.constant("push" as const), count: fc.integer({ min: 1, max: 4 * E + 4 }), tx: fc.constant(true) }),
   // more than 16 epochs: the back's level-1 block fills up while the front is elsewhere
-  fc.record({ kind: fc.constant("push" as const), count: fc.integer({ min: 1000, max: 1400 }), tx: fc.constant(true) }),
+  fc.record({ kind: fc.constant("push" as const), count: fc.integer({ min: 16 * E, max: 22 * E }), tx: fc.constant(true) }),
   fc.record({ kind: fc.constantFrom("push" as const, "pop" as const), count: fc.integer({ min: 1, max: 3 }), tx: fc.boolean() }),
-  fc.record({ kind: fc.constant("pop" as const), count: fc.integer({ min: 1, max: 260 }), tx: fc.constant(true) }),
+  fc.record({ kind: fc.constant("pop" as const), count: fc.integer({ min: 1, max: 4 * E + 4 }), tx: fc.constant(true) }),
 );
 
 /** Epochs just before boundaries of levels 1, 2, 3, 5 and 7, and near the last epoch. */
@@ -79,11 +80,11 @@ describe("queue layout", () => {
   it("a queue crossing into a new top-level block and back: every level carried, then refilled from m, f and b groups", async () => {
     // 0x0fffffff is the last epoch of a level-7 block: the next one differs in every digit.
     await run(0x0fffffff, [
-      { kind: "push", count: 64 * 18 + 5, tx: true },
+      { kind: "push", count: E * 18 + 5, tx: true },
       { kind: "pop", count: 3, tx: false },
-      { kind: "pop", count: 64 * 9, tx: true },
-      { kind: "push", count: 64 * 20, tx: true },
-      { kind: "pop", count: 64 * 30 + 7, tx: true },
+      { kind: "pop", count: E * 9, tx: true },
+      { kind: "push", count: E * 20, tx: true },
+      { kind: "pop", count: E * 30 + 7, tx: true },
     ]);
   }, 60_000);
 
@@ -92,12 +93,12 @@ describe("queue layout", () => {
     const main = repo.branch("main");
     await startAt(main, 0xffffffff, "s");
     await main.transaction(async (tx) => {
-      for (let i = 1; i < 64; i++) await tx.queue("q").push(`v${i}`);
+      for (let i = 1; i < E; i++) await tx.queue("q").push(`v${i}`);
     });
     const head = (await main.head())!.hash;
     await expect(main.queue("q").push("x")).rejects.toMatchObject({ code: "UNSUPPORTED" });
     expect((await main.head())!.hash).toBe(head);
-    expect(await main.queue("q").length()).toBe(64);
+    expect(await main.queue("q").length()).toBe(E);
     expect(await main.queue("q").pop()).toBe("s");
     await repo.close();
   });

@@ -4,7 +4,7 @@
  * Nothing may tell them from operations applied at once: reads and writes of the tree on and
  * around the queue's path see them, handles on one path share them, an element pushed and popped in
  * one transaction is never stored, a transaction that throws commits nothing, and a transaction of
- * 1,000 operations reads and writes O(1,000 / 64 + log n) objects.
+ * 1,000 operations reads and writes O(1,000 / EPOCH_SIZE + log n) objects.
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import type { ValueCodec } from "../../src/datatypes/slot.js";
 import { Repo } from "../../src/store/repo.js";
 import { Node } from "../../src/tree/node.js";
 import { Tree } from "../../src/tree/tree.js";
+import { EPOCH_SIZE as E } from "../../src/datatypes/queue/epoch.js";
 import { repoMakers } from "../store/backends.js";
 import { expectCanonical } from "./queue-canonical.js";
 
@@ -36,35 +37,35 @@ for (const maker of repoMakers()) {
       await main.queue("a/q").push("s");
       const r = await main.transaction(async (tx) => {
         const q = tx.queue("a/q");
-        for (let i = 0; i < 100; i++) await q.push(`v${i}`);
+        for (let i = 0; i < E + 36; i++) await q.push(`v${i}`);
         expect(await q.pop()).toBe("s");
         // unrelated reads and writes, then more queue operations
         expect(await tx.get("other")).toBe("o");
         await tx.set("other", "p");
-        expect(await q.length()).toBe(100);
+        expect(await q.length()).toBe(E + 36);
         expect(await q.pop()).toBe("v0");
         // the working tree shows the queue's entries with its staged pushes and pops (the queue was
         // emptied before the pushes were written: they start over at epoch 0)
-        expect((await tx.list("a/q")).map((e) => e.name)).toEqual([".irmin-type", "hi.00000001.36", "lo.00000000.63"]);
+        expect((await tx.list("a/q")).map((e) => e.name)).toEqual([".irmin-type", "hi.00000001.36", `lo.00000000.${E - 1}`]);
         expect(await tx.exists("a/q/hi.00000001.36")).toBe(true);
         const snapshot = await tx.tree();
         expect((await snapshot.list("a/q")).length).toBe(3);
         // a value beside the queue, in its parent directory
         await q.push("after");
         await tx.set("a/note", "n");
-        expect(await q.toArray()).toEqual([...Array.from({ length: 99 }, (_, i) => `v${i + 1}`), "after"]);
+        expect(await q.toArray()).toEqual([...Array.from({ length: E + 35 }, (_, i) => `v${i + 1}`), "after"]);
         // the snapshot taken earlier does not change
-        expect((await snapshot.list("a/q")).map((e) => e.name)).toEqual([".irmin-type", "hi.00000001.36", "lo.00000000.63"]);
+        expect((await snapshot.list("a/q")).map((e) => e.name)).toEqual([".irmin-type", "hi.00000001.36", `lo.00000000.${E - 1}`]);
         return q.length();
       });
-      expect(r).toMatchObject({ ok: true, value: 100 });
+      expect(r).toMatchObject({ ok: true, value: E + 36 });
       expect(await main.get("other")).toBe("p");
       expect(await main.get("a/note")).toBe("n");
       const q = main.queue("a/q");
-      expect(await q.length()).toBe(100);
+      expect(await q.length()).toBe(E + 36);
       expect(await q.peek()).toBe("v1");
       expect((await q.toArray()).at(-1)).toBe("after");
-      expect(await expectCanonical(main, repo.internals.ctx, "a/q")).toBe(100);
+      expect(await expectCanonical(main, repo.internals.ctx, "a/q")).toBe(E + 36);
       expect((await main.history()).map((c) => c.info.message.trimEnd())[0]).toBe("transaction");
       await repo.close();
     });
@@ -128,6 +129,7 @@ for (const maker of repoMakers()) {
         for (let i = 0; i < 300; i++) await tx.queue("q").push(`v${i}`);
       });
       const popped: (string | undefined)[] = [];
+      expect(300).toBeGreaterThan(2 * E); // the pops below cross epochs
       await main.transaction(async (tx) => {
         const q = tx.queue("q");
         // pops crossing epoch boundaries, racing a tree read that flushes the stage and pushes
@@ -195,7 +197,7 @@ for (const maker of repoMakers()) {
       const last = (await main.head())!.hash;
       await expect(
         main.transaction(async (tx) => {
-          for (let i = 0; i < 64; i++) await tx.queue("q").push(`w${i}`);
+          for (let i = 0; i < E; i++) await tx.queue("q").push(`w${i}`);
         }),
       ).rejects.toMatchObject({ code: "UNSUPPORTED" });
       expect((await main.head())!.hash).toBe(last);
@@ -203,7 +205,7 @@ for (const maker of repoMakers()) {
       await repo.close();
     });
 
-    it("a transaction of 1,000 pushes or pops reads and writes O(1,000 / 64 + log n) objects, the same at n = 1,000 and 100,000", async () => {
+    it("a transaction of 1,000 pushes or pops reads and writes O(1,000 / EPOCH_SIZE + log n) objects, the same at n = 1,000 and 100,000", async () => {
       const measure = async (n: number): Promise<Record<string, { reads: number; writes: number }>> => {
         const repo = await maker.open();
         const main = repo.branch("main");
@@ -238,8 +240,8 @@ for (const maker of repoMakers()) {
       const large = await measure(100_000);
       const show = JSON.stringify({ small, large });
       if (process.env.QUEUE_COSTS) console.log(show);
-      const epochs = Math.ceil(1000 / 64);
-      const half = Math.ceil(500 / 64);
+      const epochs = Math.ceil(1000 / E);
+      const half = Math.ceil(500 / E);
       // pushes: one blob per epoch filled (the back one and the new ones), the groups they join
       // (one per 16 epochs, plus the levels carried), the queue root, the root tree, the commit
       expect(large.push.writes, show).toBeLessThanOrEqual(epochs + 8);

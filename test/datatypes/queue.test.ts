@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Contents } from "../../src/merge/contents.js";
 import type { ValueCodec } from "../../src/datatypes/slot.js";
 import type { Repo } from "../../src/store/repo.js";
+import { EPOCH_SIZE as E } from "../../src/datatypes/queue/epoch.js";
 import { repoMakers } from "../store/backends.js";
 
 const gitDirOf = <V>(repo: Repo<V>): string => (repo.internals.backend as unknown as { gitDir: string }).gitDir;
@@ -189,13 +190,13 @@ for (const maker of repoMakers()) {
       await main.remove("q/lo.00000000.1");
       // a group whose counts do not add up (an element removed behind the queue's back)
       await main.transaction(async (tx) => {
-        for (let i = 0; i < 200; i++) await tx.queue("q").push(`v${i}`);
+        for (let i = 0; i < 3 * E + 8; i++) await tx.queue("q").push(`v${i}`);
       });
-      expect((await main.list("q")).map((e) => e.name)).toEqual([".irmin-type", "hi.00000003.8", "lo.00000000.64", "m1.128"]);
-      await main.remove("q/m1.128/1.64");
+      expect((await main.list("q")).map((e) => e.name)).toEqual([".irmin-type", "hi.00000003.8", `lo.00000000.${E}`, `m1.${2 * E}`]);
+      await main.remove(`q/m1.${2 * E}/1.${E}`);
       await expect(main.queue("q").toArray()).rejects.toMatchObject({ code: "CORRUPT" });
       await expect(main.transaction(async (tx) => {
-        for (let i = 0; i < 70; i++) await tx.queue("q").pop();
+        for (let i = 0; i < E + 6; i++) await tx.queue("q").pop();
       })).rejects.toMatchObject({ code: "CORRUPT" });
       await repo.close();
     });
@@ -226,15 +227,16 @@ for (const maker of repoMakers()) {
         execFileSync("git", ["--git-dir", dir, "fsck", "--strict", "--no-progress"], { stdio: "pipe" });
         expect(execFileSync("git", ["--git-dir", dir, "show", "main:big/.irmin-type"]).toString()).toBe("irmin-ts queue 2\n");
         const paths = execFileSync("git", ["--git-dir", dir, "ls-tree", "-r", "--name-only", "main"], { maxBuffer: 64 << 20 }).toString().trim().split("\n");
-        // one blob per epoch of 64 elements, plus the marker
-        expect(paths).toHaveLength(n / 64 + 1);
+        // one blob per epoch of EPOCH_SIZE elements, plus the marker
+        expect(paths).toHaveLength(Math.ceil(n / E) + 1);
         const depth = paths.reduce((d, p) => Math.max(d, p.split("/").length), 0);
-        // 3,125 full epochs (0 to 0xc34): front and back meet at level 3, so the deepest path is
+        // 1,563 epochs of 128 (0 to 0x61a, the last one half full): front and back meet at level 3, so the deepest path is
         // big/m3.<n>/<level-2 block>/<level-1 block>/<epoch blob>
         expect(depth).toBe(5);
         const root = execFileSync("git", ["--git-dir", dir, "ls-tree", "--name-only", "main:big"]).toString().trim().split("\n");
-        // lo's level-1 and level-2 blocks after it, level-3 blocks 1 to b, hi's blocks before it
-        expect(root.sort()).toEqual([".irmin-type", "b1.256", "b2.3072", "f1.960", "f2.15360", "hi.00000c34.64", "lo.00000000.64", "m3.180224"]);
+        // lo's level-1 and level-2 blocks after it, level-2 blocks 1 to 5, hi's blocks before it
+        expect(E).toBe(128);
+        expect(root.sort()).toEqual([".irmin-type", "b1.1280", "b2.2048", "f1.1920", "f2.30720", "hi.0000061a.64", "lo.00000000.128", "m3.163840"]);
         const q = main.queue("big");
         expect(await q.peek()).toBe("v0");
         expect(await q.length()).toBe(n);

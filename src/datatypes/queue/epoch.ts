@@ -1,6 +1,6 @@
 /**
  * One epoch of a queue (format version 2) is one blob: its elements as records sorted by key, so
- * that 64 pushes cost one hash, not 64.
+ * that 128 pushes cost one hash, not 128.
  *
  *     record = key (18 bytes) · value length (unsigned LEB128) · value bytes
  *     key    = push time: wall ms (6 bytes, big-endian) · logical (4 bytes, big-endian) · nonce (8 random bytes)
@@ -14,8 +14,13 @@ import { corrupt } from "../../core/errors.js";
 import { nextTimestamp, type Timestamp } from "../hlc.js";
 import type { StagedValue } from "./values.js";
 
-/** Elements a push puts in one epoch before opening the next. */
-export const EPOCH_SIZE = 64;
+/**
+ * Elements a push puts in one epoch before opening the next. Per-epoch costs (a hash, a tree entry,
+ * a carry or refill) are paid once per this many elements of a transaction's pushes and pops;
+ * {@link EPOCH_BYTES} keeps the blob a single push or pop rewrites small whatever it is (128
+ * measured ~20% faster than 64 on 1,000-operation transactions, and the same per commit).
+ */
+export const EPOCH_SIZE = 128;
 /** Bytes of records after which a push opens the next epoch (whatever the number of elements). */
 export const EPOCH_BYTES = 16 * 1024;
 /** Bytes of a record's key. */

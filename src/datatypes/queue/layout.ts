@@ -4,7 +4,7 @@
  * Every element has a key `(epoch, time, nonce)`; the queue is its elements in key order, front
  * first. `time` is the hybrid logical timestamp of the push and `nonce` 64 random bits, so two
  * pushes of the same value (on one branch or on two) are two elements that every replica orders the
- * same way. A push goes into the last epoch, or opens the next one when the last is full (64
+ * same way. A push goes into the last epoch, or opens the next one when the last is full (128
  * elements or 16 KiB, see queue/epoch.ts); its time is later than the last element's, so its key is
  * the greatest: first in, first out locally, and concurrent pushes are ordered by (epoch, time).
  * An epoch is one blob of records sorted by key (queue/epoch.ts).
@@ -107,7 +107,7 @@ export function meetLevel(x: number, y: number): number {
 
 /** The epoch after `epoch`; UNSUPPORTED past the last one (2^32 epochs). */
 export function nextEpoch(epoch: number): number {
-  if (epoch >= MAX_EPOCH) throw new IrminError("UNSUPPORTED", "the queue has used all its epochs (2^32 of up to 64 pushes)");
+  if (epoch >= MAX_EPOCH) throw new IrminError("UNSUPPORTED", "the queue has used all its epochs (2^32 of up to 128 pushes)");
   return epoch + 1;
 }
 
@@ -363,7 +363,7 @@ async function visitBlock(ctx: TreeContext, p: Part, level: number, fn: (value: 
 /**
  * Calls `fn` on the value of every element of the queue rooted at `root`, front first, skipping
  * the first `skip` (of the front epoch), until it returns false. Reads every object of the queue it
- * visits (about n / 64 for all of it).
+ * visits (about n / 128 for all of it).
  */
 export async function forEachElement(ctx: TreeContext, root: Node, fn: (value: Uint8Array) => boolean | Promise<boolean>, skip = 0): Promise<void> {
   const s = await readShape(ctx, root);

@@ -93,7 +93,7 @@ function storeShape(ctx: TreeContext, root: Node | undefined, old: Shape, shape:
 /**
  * `root` (`undefined`: a new queue) with new elements holding `values` at the back, in order (the
  * caller checked `root` is a queue). Fills the back epoch, then opens new ones: each epoch blob is
- * built and hashed once, O(values / 64 + 1) objects amortised. UNSUPPORTED past the last epoch.
+ * built and hashed once, O(values / 128 + 1) objects amortised. UNSUPPORTED past the last epoch.
  */
 export async function appendElements(ctx: TreeContext, root: Node | undefined, values: readonly StagedValue[], owner: object | undefined): Promise<Node> {
   const shape = root === undefined ? emptyShape(undefined) : await shapeAt(ctx, root);
