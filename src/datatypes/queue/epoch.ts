@@ -141,11 +141,6 @@ export function dropRecords(view: EpochView, from: number): EpochView {
   return remember({ bytes, count: view.count - from, starts, values });
 }
 
-/** Whether a push goes into the epoch `view` (else it opens the next one). */
-export function hasRoom(view: EpochView): boolean {
-  return view.count < EPOCH_SIZE && view.bytes.length < EPOCH_BYTES;
-}
-
 // ---- building ----
 
 // Nonces are cut from a pool of random bytes: one system call per 8,192 pushes.

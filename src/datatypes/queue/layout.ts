@@ -35,8 +35,6 @@ import { Node, type Child, type ContentsChild, type TreeContext } from "../../tr
 import { markerChild, TYPE_ENTRY } from "../marker.js";
 import { decodeEpoch, valueAt, type EpochView } from "./epoch.js";
 
-export { EPOCH_SIZE } from "./epoch.js";
-
 /** The largest epoch (8 hex digits). */
 export const MAX_EPOCH = 0xffffffff;
 /** Levels of the epoch trie: one per hex digit of an epoch. */
@@ -137,15 +135,9 @@ export function nodeOf(p: Part): Node {
 }
 
 /** The blob of an epoch entry (decoding checked its kind). */
-export function blobOf(p: Part): ContentsChild {
+function blobOf(p: Part): ContentsChild {
   if (p.child.kind !== "contents") throw corrupt(`queue epoch ${p.name} is a directory, expected a value`);
   return p.child;
-}
-
-/** `p` holding `by` more (or fewer) elements: the same subtree, renamed. */
-export function recount(p: Part, by: number): Part {
-  const count = p.count + by;
-  return { prefix: p.prefix, name: `${p.prefix}.${count}`, child: p.child, count };
 }
 
 /** The front (`"lo"`) or back (`"hi"`) epoch entry. */
