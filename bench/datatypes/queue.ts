@@ -8,8 +8,7 @@
  *    and git backends.
  * 2. n = 1,000 × scale, one commit per operation (`push q` / `pop q`), on both backends.
  *
- * Each run checks that the pops return the pushes in order; the baseline runs right before each of
- * ours (medians of both reported). Notes give the speed as a fraction of
+ * Each run checks that the pops return the pushes in order. Notes give the speed as a fraction of
  * the baseline's (`1/40`: forty times slower; the ratio column rounds such small numbers to 0.0x)
  * and the objects read and written per operation (`ctx.stats`).
  */
@@ -54,17 +53,23 @@ function check(got: string, i: number): void {
   if (got !== `v${i}`) throw new Error(`queue bench: pop ${i} returned ${got}`);
 }
 
-/** n pushes then n pops on the JS queue; returns seconds. */
-async function baselineOnce(n: number): Promise<number> {
-  return seconds(async () => {
-    let q: FunctionalQueue<string> = FunctionalQueue.empty;
-    for (let i = 0; i < n; i++) q = q.push(`v${i}`);
-    for (let i = 0; i < n; i++) {
-      const p = q.pop()!;
-      check(p[0], i);
-      q = p[1];
-    }
-  });
+/** n pushes then n pops on the JS queue; returns seconds (median of `runs`). */
+async function baselineSeconds(n: number, runs: number): Promise<number> {
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    times.push(
+      await seconds(async () => {
+        let q: FunctionalQueue<string> = FunctionalQueue.empty;
+        for (let i = 0; i < n; i++) q = q.push(`v${i}`);
+        for (let i = 0; i < n; i++) {
+          const p = q.pop()!;
+          check(p[0], i);
+          q = p[1];
+        }
+      }),
+    );
+  }
+  return median(times);
 }
 
 /** n pushes then n pops on `repo`, in transactions of `batch` operations (1: one commit per operation). */
@@ -103,17 +108,14 @@ export async function runQueueBench(options: BenchOptions = {}): Promise<BenchRo
       { n: scaled(1_000, scale, 20), batch: 1, label: "one commit per op" },
     ];
     for (const { n, batch, label } of cases) {
-      // The baseline runs right before each run of ours, so that both see the same machine (a
-      // loaded machine slows both; their ratio is what is reported).
-      const baseTimes: number[] = [];
+      const base = await baselineSeconds(n, runs);
+      const baseRate = (2 * n) / base;
       for (const backend of ["memory", "git"] as const) {
         log(`queue: ${n} pushes then ${n} pops, ${label}, ${backend} backend`);
-        // The memory backend is quick: the median of 2 × `runs` - 1 (the git backend, slower, runs once).
+        // The memory backend is quick: the median of `runs` (the git backend, slower, runs once).
         const times: number[] = [];
-        const bases: number[] = [];
         let perOp = "";
-        for (let r = 0; r < (backend === "memory" ? 2 * runs - 1 : 1); r++) {
-          bases.push(await baselineOnce(n));
+        for (let r = 0; r < (backend === "memory" ? runs : 1); r++) {
           const repo = backend === "memory" ? await Repo.memory() : await Repo.open({ path: `${await tmp.make("queue")}/repo.git`, backend: "git" });
           try {
             times.push(await seconds(() => ours(repo, n, batch)));
@@ -123,9 +125,7 @@ export async function runQueueBench(options: BenchOptions = {}): Promise<BenchRo
           const { reads, writes } = repo.internals.ctx.stats;
           perOp = `${(reads / (2 * n)).toFixed(2)} object reads and ${(writes / (2 * n)).toFixed(2)} writes per operation`;
         }
-        baseTimes.push(...bases);
         const rate = (2 * n) / median(times);
-        const baseRate = (2 * n) / median(backend === "memory" ? bases : baseTimes);
         rows.push({
           group: GROUP,
           name: `${backend}: ${n} push + ${n} pop, ${label}`,
