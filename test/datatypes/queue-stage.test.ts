@@ -122,6 +122,24 @@ for (const maker of repoMakers()) {
       await repo.close();
     });
 
+    it("a value the codec refuses is INVALID_ARGUMENT at the push, in a transaction as on a branch, and nothing is staged", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      await main.transaction(async (tx) => {
+        const q = tx.queue("q");
+        await q.push("a");
+        await expect(q.push("\uD800")).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+        await expect(q.push(42 as unknown as string)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+        await expect(tx.queue("q2").push("\uDC00")).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+        expect(await q.length()).toBe(1);
+        await q.push("é");
+      });
+      await expect(main.queue("q").push("\uD800")).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+      expect(await main.queue("q").toArray()).toEqual(["a", "é"]);
+      expect((await main.list()).map((e) => e.name)).toEqual(["q"]);
+      await repo.close();
+    });
+
     it("concurrent operations in one transaction (Promise.all) across epochs, with tree reads between, lose and repeat nothing", async () => {
       const repo = await maker.open();
       const main = repo.branch("main");

@@ -10,9 +10,9 @@
  * opens a new epoch when the back one holds {@link EPOCH_SIZE} elements or {@link EPOCH_BYTES}
  * bytes, so that a push or pop on a branch rewrites a bounded blob even with large values.
  */
-import { corrupt } from "../../core/errors.js";
+import { corrupt, invalidArgument } from "../../core/errors.js";
 import { nextTimestamp, type Timestamp } from "../hlc.js";
-import type { StagedValue } from "./values.js";
+import { MAX_VALUE, type StagedValue } from "./values.js";
 
 /**
  * Elements a push puts in one epoch before opening the next. Per-epoch costs (a hash, a tree entry,
@@ -26,7 +26,6 @@ export const EPOCH_BYTES = 16 * 1024;
 /** Bytes of a record's key. */
 export const KEY_BYTES = 18;
 
-const MAX_VALUE = 0xffffffff;
 
 /** A decoded epoch blob: record `i` spans `starts[i]..starts[i + 1]` of `bytes`, its value starts at `values[i]`. */
 export interface EpochView {
@@ -201,7 +200,8 @@ export function appendRecords(keep: EpochView | undefined, values: readonly Stag
   let size = kept;
   for (let i = from; i < to; i++) {
     const len = values[i].length;
-    if (len > MAX_VALUE) throw corrupt("a queue value is larger than 4 GiB");
+    // stageValue refused larger values already.
+    if (len > MAX_VALUE) throw invalidArgument("a queue value is larger than 4 GiB");
     size += KEY_BYTES + varintLength(len) + len;
   }
   const bytes = new Uint8Array(size);

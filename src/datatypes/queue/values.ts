@@ -6,6 +6,7 @@
  * buffer per value and dominated a transaction's pushes; every other value (and codec) goes through
  * the codec, so the bytes and the errors are exactly the codec's.
  */
+import { invalidArgument } from "../../core/errors.js";
 import { Contents } from "../../merge/contents.js";
 import type { ValueCodec } from "../slot.js";
 
@@ -20,10 +21,14 @@ function isAscii(s: string): boolean {
   return true;
 }
 
-/** `value` ready to stage: encoded by `codec` (which validates it), or kept as an ASCII string. */
+/** The largest value a record holds (its length is written in at most 5 LEB128 bytes). */
+export const MAX_VALUE = 0xffffffff;
+
+/** `value` ready to stage: encoded by `codec` (which validates it), or kept as an ASCII string; INVALID_ARGUMENT past {@link MAX_VALUE} bytes. */
 export function stageValue<T>(codec: ValueCodec<T>, value: T): StagedValue {
-  if ((codec as unknown) === Contents.string && typeof value === "string" && isAscii(value)) return value;
-  return codec.encode(value);
+  const staged = (codec as unknown) === Contents.string && typeof value === "string" && isAscii(value) ? value : codec.encode(value);
+  if (staged.length > MAX_VALUE) throw invalidArgument(`a queue value holds at most 4 GiB, got ${staged.length} bytes`);
+  return staged;
 }
 
 /** The value of staged `value` for `codec` (a staged string is its own value for the string codec; for another, its bytes decoded). */
