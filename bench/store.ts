@@ -6,6 +6,8 @@
  * Baselines: `git fast-import` (the same commits), `git cat-file --batch` (`main:<path>` lookups),
  * `git merge-tree --write-tree main other`.
  */
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { gitBackend } from "../src/backends/git/git-backend.js";
 import { Repo } from "../src/store/repo.js";
 import { type BenchOptions, type BenchRow, envScale, formatFsCosts, git, gitInitBare, interleaved, measure, measureFsCosts, median, row, scaled, shuffled, TempDirs } from "./harness.js";
@@ -33,6 +35,18 @@ function fastImportCommits(count: number): Buffer {
   return Buffer.from(parts.join(""));
 }
 
+/** Bytes of the files under `dir` (recursively). */
+function diskBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    total += e.isDirectory() ? diskBytes(path) : statSync(path).size;
+  }
+  return total;
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
 /** Opens a repository on disk (git backend) and makes `count` commits, one `set` each. */
 async function commitAll(repo: Repo, count: number): Promise<void> {
   const main = repo.branch("main");
@@ -57,10 +71,12 @@ export async function runStoreBench(options: BenchOptions = {}): Promise<BenchRo
     // --- (a) one commit per set ---------------------------------------------------------------
     log(`store: ${nCommits} commits, one set each (fast-import, git backend, memory backend)`);
     const stream = fastImportCommits(nCommits);
+    let fastImportDir = "";
     const fastImport = measure({
       setup: async () => {
         const d = await tmp.make("fi");
         await gitInitBare(d);
+        fastImportDir = d;
         return d;
       },
       fn: (d: string) => git(["--git-dir", d, "fast-import", "--quiet"], stream),
@@ -103,7 +119,8 @@ export async function runStoreBench(options: BenchOptions = {}): Promise<BenchRo
           note:
             `${(writes / nCommits).toFixed(1)} objects written per commit; measured once. Durable when it resolves: per commit 3 sequential flush rounds ` +
             `(pack data, pack directory entry, then the ref's directory entry) >= ${floorUs.toFixed(0)} µs on this disk, against ${fiUs.toFixed(0)} µs per commit for fast-import ` +
-            `(0.25x allows ${(4 * fiUs).toFixed(0)} µs); fast-import flushes its one pack once, at the end. Disk now: ${formatFsCosts(costs)}`,
+            `(0.25x allows ${(4 * fiUs).toFixed(0)} µs); fast-import flushes its one pack once, at the end. Disk now: ${formatFsCosts(costs)}. ` +
+            `Objects on disk after the run: ${mb(diskBytes(join(storeDir, "objects")))}, fast-import's ${mb(diskBytes(join(fastImportDir, "objects")))}`,
         },
         nCommits,
         tOurs,

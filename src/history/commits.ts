@@ -76,28 +76,47 @@ function timezoneOf(date: Date): string {
   return `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}${String(abs % 60).padStart(2, "0")}`;
 }
 
-/** Encodes a new commit (author = committer) and returns its id and bytes, without writing it. */
-export function buildCommit(ctx: TreeContext, c: NewCommit): { hash: Hash; data: Uint8Array; node: CommitNode } {
+/**
+ * Encodes a new commit and returns its id and bytes, without writing it. The committer is the
+ * author; the committer time is the author's date, or `notBefore` (seconds) when that is later.
+ */
+function buildCommit(ctx: TreeContext, c: NewCommit, notBefore: number): { hash: Hash; data: Uint8Array; node: CommitNode } {
   const { name, email } = parseAuthor(c.author);
   const date = c.date ?? Date.now();
   if (!Number.isFinite(date)) throw invalidArgument("commit date must be a finite number of milliseconds");
-  const identity: Identity = { name, email, timestamp: Math.floor(date / 1000), timezone: timezoneOf(new Date(date)) };
+  const timezone = timezoneOf(new Date(date));
+  const author: Identity = { name, email, timestamp: Math.floor(date / 1000), timezone };
+  const committer: Identity = author.timestamp >= notBefore ? author : { ...author, timestamp: notBefore };
   const message = c.message.endsWith("\n") ? c.message : c.message + "\n";
-  const data = encodeCommit({ tree: c.tree, parents: [...c.parents], author: identity, committer: identity, extraHeaders: [], message });
+  const data = encodeCommit({ tree: c.tree, parents: [...c.parents], author, committer, extraHeaders: [], message });
   const hash = hashObject(ctx.algorithm, "commit", data);
   const node: CommitNode = {
     hash,
     tree: c.tree,
     parents: [...c.parents],
-    info: { author: `${name} <${email}>`, message, date: identity.timestamp * 1000 },
-    time: identity.timestamp,
+    info: { author: `${name} <${email}>`, message, date: author.timestamp * 1000 },
+    time: committer.timestamp,
   };
   return { hash, data, node };
 }
 
+/**
+ * The latest committer time of `parents` (0 for none): a new commit's committer time is never
+ * earlier, so that committer times never decrease along the history this library writes, even
+ * when the clocks of the replicas that made it disagree. History walks order commits by that time
+ * (as git's do without a commit-graph) and stop below a commit's time when looking for it
+ * (`isAncestor`): with a clock that went back, they would miss ancestors. Reads the parents
+ * (cached: the writer has just read them).
+ */
+async function latestParentTime(ctx: TreeContext, parents: readonly Hash[]): Promise<number> {
+  let t = 0;
+  for (const p of parents) t = Math.max(t, (await readCommit(ctx, p)).time);
+  return t;
+}
+
 /** Writes a new commit; its tree and parents must already be stored. */
 export async function writeCommit(ctx: TreeContext, c: NewCommit): Promise<CommitNode> {
-  const { data, node } = buildCommit(ctx, c);
+  const { data, node } = buildCommit(ctx, c, await latestParentTime(ctx, c.parents));
   ctx.stats.writes++;
   await ctx.objects.put("commit", data);
   ctx.cache.set("c" + node.hash, node, 256 + node.info.message.length);
@@ -110,7 +129,7 @@ export async function writeCommit(ctx: TreeContext, c: NewCommit): Promise<Commi
  * object. The store's write loop should use this rather than `writeNode` + {@link writeCommit}.
  */
 export async function writeTreeCommit(ctx: TreeContext, prepared: PreparedWrite, c: Omit<NewCommit, "tree">): Promise<CommitNode> {
-  const { data, node } = buildCommit(ctx, { ...c, tree: prepared.hash });
+  const { data, node } = buildCommit(ctx, { ...c, tree: prepared.hash }, await latestParentTime(ctx, c.parents));
   ctx.stats.writes += prepared.objects.length + 1;
   await ctx.objects.putMany([...prepared.objects, { type: "commit", data }]);
   ctx.markWritten(prepared);

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { Contents } from "../../src/merge/contents.js";
 import { Merge } from "../../src/merge/merge.js";
 import { hashObject } from "../../src/codec/object.js";
@@ -218,6 +218,50 @@ for (const maker of repoMakers()) {
       expect((await main.merge(wip)).ok).toBe(true);
       expect(await main.get("x")).toBe(9);
       await repo.close();
+    });
+
+    it("replicas whose clocks disagree: committer times never go back along history, LCAs and merges stay right", async () => {
+      const repo = await maker.open<number>({ contents: Contents.custom<number>({ name: "counter", encode: (n) => enc.encode(String(n)), decode: (b) => Number(new TextDecoder().decode(b)), merge: Merge.counter }) });
+      const main = repo.branch("main");
+      const wip = repo.branch("wip");
+      const DAY = 86_400_000;
+      // wip's machine is a day behind (and main's a day ahead of it at every step).
+      const behind = async <T>(fn: () => Promise<T>): Promise<T> => {
+        vi.useFakeTimers({ toFake: ["Date"] });
+        vi.setSystemTime(Date.now() - DAY);
+        try {
+          return await fn();
+        } finally {
+          vi.useRealTimers();
+        }
+      };
+      try {
+        const c0 = await main.set("x", 0);
+        await wip.reset(c0);
+        const m1 = await main.set("x", 1);
+        const w1 = await behind(() => wip.set("x", 2));
+        expect(w1.info.date).toBeLessThan(m1.info.date - DAY / 2);
+        expect((await main.merge(wip)).ok).toBe(true);
+        expect((await behind(() => wip.merge(m1))).ok).toBe(true);
+        await main.set("x", 5);
+        const w3 = await behind(() => wip.set("x", 7));
+        // wip's last commit has main's merge commit as an ancestor: its committer time is not earlier.
+        const git = repo.internals.ctx;
+        const { readCommit } = await import("../../src/history/commits.js");
+        const { isAncestor } = await import("../../src/history/lca.js");
+        for (const h of [w1.hash, w3.hash]) {
+          const c = await readCommit(git, h);
+          for (const p of c.parents) expect(c.time).toBeGreaterThanOrEqual((await readCommit(git, p)).time);
+        }
+        expect(await isAncestor(git, await readCommit(git, m1.hash), w3.hash)).toBe(true);
+        const lcas = await repo.lcas((await main.head())!, (await wip.head())!);
+        expect(lcas.map((c) => c.hash).sort()).toEqual([m1.hash, w1.hash].sort());
+        expect((await main.merge(wip)).ok).toBe(true);
+        expect(await main.get("x")).toBe(9);
+      } finally {
+        vi.useRealTimers();
+        await repo.close();
+      }
     });
 
     it("transaction strategies: set = last writer wins; test-and-set loser fails then succeeds; merge loser conflicts", async () => {

@@ -165,10 +165,13 @@ describe("small packs", () => {
     await expect(pd.consolidate()).rejects.toSatisfy((e: unknown) => isIrminError(e, "CORRUPT"));
     const left = readdirSync(packDir).filter((f) => f.endsWith(".idx"));
     expect(left.sort()).toEqual(names.map((n) => `pack-${n}.idx`).sort());
-    // Intact packs roll up, and git reads the result.
+    // Intact packs roll up, and git reads the result; the sources' other files (a reverse index
+    // git may have written) go with them.
     writeFileSync(victim, bytes);
+    writeFileSync(join(packDir, `pack-${names[1]}.rev`), "");
     expect(await pd.consolidate()).toBe(3);
     expect(readdirSync(packDir).filter((f) => f.endsWith(".idx"))).toHaveLength(1);
+    expect(readdirSync(packDir).filter((f) => names.some((n) => f.includes(n)))).toEqual([]);
     for (const k of [1, 2, 3]) for (const o of batch(k)) expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", o.hash])).toBe(new TextDecoder().decode(o.data).trim());
   });
 

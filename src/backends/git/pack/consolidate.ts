@@ -38,7 +38,7 @@ const DELTIFIED: ReadonlyMap<number, ObjectType> = new Map([
 ]);
 
 /**
- * How a roll-up looks for deltas: the 16 latest trees and blobs placed are the candidate bases,
+ * How a roll-up looks for deltas: the 16 trees (blobs) placed last are the candidate bases of a tree (blob),
  * the two closest in size are tried. Successive versions of a directory (the usual case: every
  * commit rewrites the directories above what it changed) are then stored once whole and as small
  * deltas after, as git's repack and fast-import store them; objects above 1 MiB are copied whole
@@ -47,10 +47,18 @@ const DELTIFIED: ReadonlyMap<number, ObjectType> = new Map([
 const ROLL_UP_DELTAS = { window: 16, tries: 2, maxDepth: 50, maxSize: 1 << 20 } as const;
 
 /**
+ * Sources with more objects than this are copied as they are, deltas or not: the search is for
+ * the packs of single commits and their first roll-ups, and must not turn a roll-up that happens
+ * to include a large pack received whole into seconds of delta search on the commit path.
+ */
+const DELTIFY_MAX_SOURCE = 4096;
+
+/**
  * Writes one pack holding every object of `sources` (duplicates once), copying entries as they
  * are stored: whole objects and REF_DELTAs byte for byte, OFS_DELTAs with their distance
  * recomputed (their base is copied before them, as in the source). Whole trees and blobs of a
- * source that holds no delta (a pack of one commit's objects, written whole for speed) are stored
+ * source that holds no delta (a pack of one commit's objects, written whole for speed) and at most
+ * {@link DELTIFY_MAX_SOURCE} objects are stored
  * as deltas against a similar object placed before them where that saves half their size (no
  * entry of such a pack is anyone's base, so no existing chain grows; new chains are at most 50
  * long). Flushed before it is renamed into place; the caller deletes the sources once the
@@ -72,7 +80,7 @@ export async function mergePacks(
     // Where each source offset landed, for the OFS_DELTA entries that follow.
     const moved = new Map<number, number>();
     const entries = source.rawEntries();
-    const deltify = entries.every((e) => e.code < 6);
+    const deltify = entries.length <= DELTIFY_MAX_SOURCE && entries.every((e) => e.code < 6);
     for (const e of entries) {
       const at = placed.get(e.hash);
       if (at !== undefined) {

@@ -4,7 +4,7 @@
  * lookup that misses rescans the directory (one `readdir`), so packs written by `git gc` or
  * `git repack` are found and packs they deleted are dropped, with no reopening.
  */
-import { existsSync, readFileSync, unlinkSync } from "node:fs";
+import { readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { IrminError, isIrminError } from "../../../core/errors.js";
@@ -237,9 +237,10 @@ export class PackDirectory {
     while (this.consolidating !== undefined) await this.consolidating.catch(() => undefined);
     let merged = 0;
     const run = (async () => {
-      const candidates = this.packs
-        .filter((p) => !existsSync(join(this.packDir, `pack-${p.name}.keep`)))
-        .sort((a, b) => a.reader.index.count - b.reader.index.count);
+      // One listing instead of a lookup per pack and per file kind (creating and deleting files
+      // is what a roll-up mostly pays for on the commit path).
+      const files = new Set(readdirSync(this.packDir));
+      const candidates = this.packs.filter((p) => !files.has(`pack-${p.name}.keep`)).sort((a, b) => a.reader.index.count - b.reader.index.count);
       const split = geometricSplit(
         candidates.map((p) => p.reader.index.count),
         2,
@@ -259,9 +260,13 @@ export class PackDirectory {
       const gone = new Set<string>();
       for (const p of sources) {
         if (p.name === written.name) continue;
-        for (const ext of [".idx", ".pack", ".rev", ".bitmap"]) {
+        // The index first: a pack without one is invisible. Then its other files (`.rev`,
+        // `.bitmap`, `.mtimes`...) as listed.
+        const prefix = `pack-${p.name}.`;
+        const rest = [...files].filter((f) => f.startsWith(prefix) && f !== `${prefix}idx`);
+        for (const f of [`${prefix}idx`, ...rest]) {
           try {
-            unlinkSync(join(this.packDir, `pack-${p.name}${ext}`));
+            unlinkSync(join(this.packDir, f));
           } catch {
             // Already gone (a concurrent gc or roll-up).
           }
