@@ -27,7 +27,7 @@ for (const maker of repoMakers()) {
   describe(`queue format on ${maker.name}`, () => {
     afterAll(() => maker.cleanup());
 
-    it("an epoch is one blob of records sorted by key; it closes at 64 elements or 16 KiB", async () => {
+    it("an epoch is one blob of records sorted by key; it closes at EPOCH_SIZE (128) elements or 16 KiB", async () => {
       const repo = await maker.open();
       const main = repo.branch("main");
       await main.transaction(async (tx) => {
