@@ -235,11 +235,12 @@ describe("log costs (objects read and written, memory backend)", () => {
     // O(log n): one write per level, plus the blob, the length, the log's and the branch's roots and the commit
     for (const c of [small, large]) expect(c.append.writes).toBeLessThanOrEqual(c.height + 6);
     expect(large.append.writes - small.append.writes).toBeLessThanOrEqual(Math.max(2, large.height - small.height + 1));
-    expect(large.append.reads - small.append.reads).toBeLessThanOrEqual(3);
+    expect(large.append.reads - small.append.reads).toBeLessThanOrEqual(Math.max(3, large.height - small.height + 2));
     expect(large.append.reads).toBeLessThanOrEqual(15);
-    // reading k newest: k blobs plus the path down
+    // reading k newest: k blobs plus the path down (one more level per level of height) and the
+    // leaves the k entries span (content-defined, so from random keys: a few either way)
     expect(large.read10.reads).toBeLessThanOrEqual(10 + 12);
-    expect(large.read10.reads - small.read10.reads).toBeLessThanOrEqual(3);
+    expect(large.read10.reads - small.read10.reads).toBeLessThanOrEqual(Math.max(3, large.height - small.height + 3));
     expect(large.read100.reads).toBeLessThanOrEqual(100 + 20);
     expect(large.read10.writes + large.read100.writes).toBe(0);
     expect(large.length.reads).toBeLessThanOrEqual(5);
