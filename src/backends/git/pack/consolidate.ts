@@ -38,8 +38,8 @@ const DELTIFIED: ReadonlyMap<number, ObjectType> = new Map([
 ]);
 
 /**
- * How a roll-up looks for deltas: the 16 trees (blobs) placed last are the candidate bases of a tree (blob),
- * the two closest in size are tried. Successive versions of a directory (the usual case: every
+ * How a roll-up looks for deltas: the 16 trees (blobs) placed last are the candidate bases of a
+ * tree (blob), and the two closest to it in size are tried. Successive versions of a directory (the usual case: every
  * commit rewrites the directories above what it changed) are then stored once whole and as small
  * deltas after, as git's repack and fast-import store them; objects above 1 MiB are copied whole
  * (the delta search stays cheap on the commit path).
@@ -57,11 +57,10 @@ const DELTIFY_MAX_SOURCE = 4096;
  * Writes one pack holding every object of `sources` (duplicates once), copying entries as they
  * are stored: whole objects and REF_DELTAs byte for byte, OFS_DELTAs with their distance
  * recomputed (their base is copied before them, as in the source). Whole trees and blobs of a
- * source that holds no delta (a pack of one commit's objects, written whole for speed) and at most
- * {@link DELTIFY_MAX_SOURCE} objects are stored
- * as deltas against a similar object placed before them where that saves half their size (no
- * entry of such a pack is anyone's base, so no existing chain grows; new chains are at most 50
- * long). Flushed before it is renamed into place; the caller deletes the sources once the
+ * source that holds no delta (a pack of one commit's objects, written whole for speed) and at
+ * most {@link DELTIFY_MAX_SOURCE} objects are stored as deltas against a similar object placed
+ * before them where that saves half their size (no entry of such a pack is anyone's base, so no
+ * existing chain grows; new chains are at most 50 long). Flushed before it is renamed into place; the caller deletes the sources once the
  * directory entry is durable. Cost: one read of each source pack and one write; an inflate and up
  * to two delta computations per whole tree or blob of a delta-free source; no inflate otherwise
  * except for an OFS_DELTA whose base is a duplicate copied from an earlier source.
