@@ -157,6 +157,16 @@ function varintLength(n: number): number {
   return len;
 }
 
+/** Writes `len` at `at` as unsigned LEB128 ({@link varintLength} bytes) and returns where the value starts. */
+function writeLength(bytes: Uint8Array, at: number, len: number): number {
+  while (len >= 128) {
+    bytes[at++] = (len & 0x7f) | 0x80;
+    len = Math.floor(len / 128);
+  }
+  bytes[at++] = len;
+  return at;
+}
+
 /**
  * Pushes timestamped as a batch: each is later than the one before and than `seen`, through the
  * hybrid logical clock (one wall-clock reading per batch).
@@ -245,12 +255,7 @@ export function appendRecords(keep: EpochView | undefined, values: readonly Stag
     nonceAt += 8;
     at += KEY_BYTES;
     const value = values[i];
-    let len = value.length;
-    while (len >= 128) {
-      bytes[at++] = (len & 0x7f) | 0x80;
-      len = Math.floor(len / 128);
-    }
-    bytes[at++] = len;
+    at = writeLength(bytes, at, value.length);
     vals[r] = at;
     if (typeof value === "string") {
       for (let k = 0; k < value.length; k++) bytes[at + k] = value.charCodeAt(k);
@@ -292,12 +297,7 @@ export function encodeRecords(records: readonly { key: Uint8Array; value: Uint8A
     starts[i] = at;
     bytes.set(r.key, at);
     at += KEY_BYTES;
-    let len = r.value.length;
-    while (len >= 128) {
-      bytes[at++] = (len & 0x7f) | 0x80;
-      len = Math.floor(len / 128);
-    }
-    bytes[at++] = len;
+    at = writeLength(bytes, at, r.value.length);
     vals[i] = at;
     bytes.set(r.value, at);
     at += r.value.length;

@@ -77,13 +77,18 @@ export class QueueStage implements Staged {
   first<T>(codec: ValueCodec<T>, take: boolean): T | undefined | Promise<T | undefined> {
     // While an operation waits for an epoch, later ones queue behind it (Promise.all in a transaction).
     if (this.tail !== undefined) return this.serial(() => this.firstNow(codec, take));
-    if (this.stored > this.consumed && (this.front === undefined || this.consumed === this.front.count)) return this.serial(() => this.firstNow(codec, take));
+    if (this.needsEpoch) return this.serial(() => this.firstNow(codec, take));
     return this.take(codec, take);
+  }
+
+  /** Whether stored elements are left but the front epoch holding the next one is not read yet (or used up). */
+  private get needsEpoch(): boolean {
+    return this.stored > this.consumed && (this.front === undefined || this.consumed === this.front.count);
   }
 
   /** {@link first} run alone (no other asynchronous operation of this stage under way): reads the next epoch when needed. */
   private async firstNow<T>(codec: ValueCodec<T>, take: boolean): Promise<T | undefined> {
-    while (this.stored > this.consumed && (this.front === undefined || this.consumed === this.front.count)) await this.nextEpoch();
+    while (this.needsEpoch) await this.nextEpoch();
     return this.take(codec, take);
   }
 
