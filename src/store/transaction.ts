@@ -51,17 +51,27 @@ export class Transaction<V> extends DataTypeAccess<V> {
 
   /** The value at `path` as this transaction sees it, or `undefined`. */
   async get(path: PathInput): Promise<V | undefined> {
-    return (await this.tree()).get(path);
+    return (await this.view()).get(path);
   }
 
   /** Whether a value is at `path`. */
   async has(path: PathInput): Promise<boolean> {
-    return (await this.tree()).has(path);
+    return (await this.view()).has(path);
   }
 
   /** The directory at `path`, sorted by name. */
   async list(path: PathInput = [], options?: ListOptions): Promise<ListEntry[]> {
-    return (await this.tree()).list(path, options);
+    return (await this.view()).list(path, options);
+  }
+
+  /**
+   * The working tree for one read, without freezing it as {@link tree} does: a read hands out no
+   * node, so later writes may still change the transaction's nodes in place (freezing them at every
+   * read made a read-modify-write loop copy its directories at every step: O(size) per write).
+   */
+  private async view(): Promise<Tree<V>> {
+    await this.settle();
+    return new Tree(this.ctx, this.codec, this.node);
   }
 
   /** Sets `path` (non-empty) to `value`, replacing a value or directory there. */

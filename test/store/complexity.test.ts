@@ -24,6 +24,29 @@ describe("work grows with the change, not with the store", () => {
     }
   });
 
+  it("in a transaction, reads between writes do not make the next write copy the directories it changes", async () => {
+    const repo = await build(1_000);
+    await repo.branch("main").transaction(async (tx) => {
+      await tx.set("k/7/a", "first");
+      // The first write copied the path's nodes for the transaction; later ones change them in place.
+      const root = tx.node;
+      for (let i = 0; i < 20; i++) {
+        const v = await tx.get("k/7/a");
+        expect(await tx.has("k/7/507")).toBe(true);
+        expect((await tx.list("k/7")).length).toBe(11);
+        await tx.set("k/7/a", `${v}!`);
+        expect(tx.node).toBe(root);
+      }
+      expect(await tx.get("k/7/a")).toBe(`first${"!".repeat(20)}`);
+      // A snapshot is frozen: writes after it copy, and it keeps what it saw.
+      const snapshot = await tx.tree();
+      await tx.set("k/7/a", "later");
+      expect(tx.node).not.toBe(root);
+      expect(await snapshot.get("k/7/a")).toBe(`first${"!".repeat(20)}`);
+    });
+    await repo.close();
+  });
+
   it("a merge of two small changes reads the same few objects whatever the size of the tree", async () => {
     const reads: number[] = [];
     for (const keys of [1_000, 20_000]) {
