@@ -215,50 +215,6 @@ export function encodeTree(entries: readonly TreeEntry[], algorithm: HashAlgorit
   return out;
 }
 
-const utf8 = new TextEncoder();
-
-/**
- * {@link encodeTree} without its checks, for entries known to be valid: names unique, accepted by
- * Git and well-formed UTF-16 (no `rawName`), modes valid with trees as `"40000"`, ids lower-case
- * hex of `algorithm`. That holds for the entries of trees this library decoded or built from
- * checked paths, and the checks were most of the cost of a commit in a large directory. Sorts
- * `entries` in place (nearly sorted input, as a copied tree with one changed entry, sorts in O(n)).
- * Same output as {@link encodeTree} for the same entries.
- */
-export function encodeTrustedTree(entries: TreeEntry[], algorithm: HashAlgorithm): Uint8Array {
-  const idLength = digestLength(algorithm);
-  const order = (a: TreeEntry, b: TreeEntry) => compareTreeEntryNames(a.name, a.mode === MODE_TREE, b.name, b.mode === MODE_TREE);
-  // Entries of a tree read from Git come in order: check (O(n)) before sorting.
-  let sorted = true;
-  for (let i = 1; i < entries.length && sorted; i++) sorted = order(entries[i - 1], entries[i]) < 0;
-  if (!sorted) entries.sort(order);
-  let bound = 0;
-  for (const e of entries) bound += e.mode.length + e.name.length * 3 + 2 + idLength;
-  const out = new Uint8Array(bound);
-  let pos = 0;
-  for (const e of entries) {
-    const mode = e.mode;
-    for (let i = 0; i < mode.length; i++) out[pos++] = mode.charCodeAt(i);
-    out[pos++] = 0x20;
-    const name = e.name;
-    let ascii = true;
-    for (let i = 0; i < name.length; i++) {
-      const c = name.charCodeAt(i);
-      if (c >= 0x80) {
-        ascii = false;
-        break;
-      }
-      out[pos + i] = c;
-    }
-    // Most names are ASCII: written above without an encoder call; the others through TextEncoder.
-    pos += ascii ? name.length : utf8.encodeInto(name, out.subarray(pos)).written;
-    out[pos++] = 0;
-    writeHex(e.hash, out, pos);
-    pos += idLength;
-  }
-  return pos === bound ? out : out.slice(0, pos);
-}
-
 /**
  * The entries of a tree object body, in stored (Git) order. Throws `CORRUPT` for a truncated
  * entry or id, a missing NUL, a bad or empty mode, a name Git refuses (empty, `.`, `..`, `.git`,

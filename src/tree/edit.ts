@@ -54,7 +54,7 @@ export async function updateAt(
   const copy = new Map(entries);
   if (next === undefined) copy.delete(name);
   else copy.set(name, next);
-  return Node.fromEntries(copy, owner);
+  return Node.fromEntries(copy, owner, root.originForCopy());
 }
 
 /**

@@ -1,7 +1,8 @@
 import { corrupt, IrminError } from "../core/errors.js";
 import type { Hash, HashAlgorithm } from "../core/hash.js";
 import { hashObject, type RawObject } from "../codec/object.js";
-import { decodeTree, encodeTree, encodeTrustedTree, MODE_FILE, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
+import { decodeTree, encodeTree, MODE_FILE, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
+import { encodeTreeLayout, spliceTree, type TreeChange, type TreeLayout } from "../codec/tree-layout.js";
 import type { ObjectStore } from "../backend/object-store.js";
 import { ObjectCache } from "../backend/object-cache.js";
 
@@ -49,13 +50,19 @@ export class Node {
   stored: boolean;
   /** Builder allowed to mutate this node in place; `undefined` for frozen nodes. */
   owner: object | undefined;
+  /**
+   * The (immutable) entries this node's were copied from, until it is encoded: when the context
+   * knows their encoding, this node's is spliced from it (see {@link TreeContext}).
+   */
+  origin: Map<string, Child> | undefined;
   private sortedNames: string[] | undefined;
 
-  private constructor(hash: Hash | undefined, entries: Map<string, Child> | undefined, stored: boolean, owner?: object) {
+  private constructor(hash: Hash | undefined, entries: Map<string, Child> | undefined, stored: boolean, owner?: object, origin?: Map<string, Child>) {
     this.hash = hash;
     this.entries = entries;
     this.stored = stored;
     this.owner = owner;
+    this.origin = origin;
   }
 
   /** A node for a tree already in the store. */
@@ -63,9 +70,17 @@ export class Node {
     return new Node(hash, undefined, true);
   }
 
-  /** A node built in memory from `entries` (taken, not copied). */
-  static fromEntries(entries: Map<string, Child>, owner?: object): Node {
-    return new Node(undefined, entries, false, owner);
+  /**
+   * A node built in memory from `entries` (taken, not copied). `origin`: frozen entries that
+   * `entries` is a changed copy of, which makes encoding it O(changes) (see {@link Node.origin}).
+   */
+  static fromEntries(entries: Map<string, Child>, owner?: object, origin?: Map<string, Child>): Node {
+    return new Node(undefined, entries, false, owner, origin);
+  }
+
+  /** What a changed copy of this node's entries names as its origin (see {@link Node.origin}). */
+  originForCopy(): Map<string, Child> | undefined {
+    return this.origin ?? this.entries;
   }
 
   /** The empty directory. */
@@ -103,6 +118,11 @@ export interface TreeStats {
 /** What the tree layer needs from a repository: its object store, format and caches. */
 export class TreeContext {
   readonly stats: TreeStats = { reads: 0, writes: 0 };
+  /**
+   * The encoding of entries this context encoded (frozen, so it stays right), and whether they
+   * were written since: what a changed copy of them is spliced from.
+   */
+  private readonly layouts = new WeakMap<Map<string, Child>, { layout: TreeLayout; written: boolean }>();
 
   constructor(
     readonly objects: ObjectStore,
@@ -178,10 +198,10 @@ export class TreeContext {
    * {@link markWritten} once the objects are stored. Cost: O(new objects).
    */
   async prepareWrite(node: Node): Promise<PreparedWrite> {
-    if (node.stored) return { hash: node.hash!, objects: [], nodes: [] };
-    const out: WriteBatch = { batch: [], written: [], seen: new Set() };
+    if (node.stored) return { hash: node.hash!, objects: [], nodes: [], pending: [] };
+    const out: WriteBatch = { batch: [], written: [], nodes: new Set(), seen: new Set(), pending: [] };
     const hash = await this.encodeNode(node, out);
-    return { hash, objects: out.batch, nodes: out.written };
+    return { hash, objects: out.batch, nodes: out.written, pending: out.pending };
   }
 
   /** Records that the objects of `prepared` are stored: its trees are marked stored and cached decoded. */
@@ -190,50 +210,144 @@ export class TreeContext {
       n.stored = true;
       // The next commit will most likely read these trees again: keep them decoded.
       this.cache.set("t" + n.hash!, n.entries!, 96 * n.entries!.size + 64);
-      // The blobs are stored now: drop their bytes (same hashes, so the node's value is unchanged).
-      const entries = n.entries!;
-      for (const [name, child] of entries) {
-        if (child.kind === "contents" && child.pending !== undefined) entries.set(name, { kind: "contents", mode: child.mode, hash: child.hash });
-      }
+      const known = this.layouts.get(n.entries!);
+      if (known !== undefined) known.written = true;
+    }
+    // The blobs are stored now: drop their bytes (same ids, so the trees' values are unchanged).
+    for (const [entries, name] of prepared.pending) {
+      const child = entries.get(name);
+      if (child?.kind === "contents" && child.pending !== undefined) entries.set(name, { kind: "contents", mode: child.mode, hash: child.hash });
     }
   }
 
+  /**
+   * Encodes `node` (and, for a write, the in-memory trees and pending blobs under it into `out`)
+   * and returns its id; freezes it. Three ways, cheapest first: a node hashed before and written
+   * now reuses its bytes; a changed copy of entries whose encoding is known (its {@link Node.origin})
+   * is spliced from it, O(changes) entries encoded; else every entry is encoded.
+   */
   private async encodeNode(node: Node, out: WriteBatch | undefined): Promise<Hash> {
     if (node.stored || (node.hash !== undefined && out === undefined)) return node.hash!;
+    // Reachable twice in one write (the same subtree at two paths): stored once.
+    if (out?.nodes.has(node)) return node.hash!;
     const entries = await this.load(node);
-    const gitEntries: TreeEntry[] = [];
-    let raw = false;
-    for (const [key, child] of entries) {
-      let name = key;
-      if (child.rawName !== undefined) {
-        raw = true;
-        // The key is the name as text, made unique with a NUL suffix when two raw names read alike.
-        name = key.split("\0")[0];
-      }
-      if (child.kind === "node") {
-        const sub = child.node;
-        // Most children are stored or already hashed: no await for them (a large directory has thousands).
-        const known = sub.stored || (sub.hash !== undefined && out === undefined);
-        gitEntries.push({ name, rawName: child.rawName, mode: MODE_TREE, hash: known ? sub.hash! : await this.encodeNode(sub, out) });
-      } else {
-        if (child.pending !== undefined && out !== undefined && !out.seen.has(child.hash)) {
-          out.seen.add(child.hash);
-          out.batch.push({ type: "blob", data: child.pending });
-        }
-        gitEntries.push({ name, rawName: child.rawName, mode: child.mode, hash: child.hash });
-      }
+    let layout: TreeLayout | undefined;
+    let data: Uint8Array;
+    const known = node.hash !== undefined ? this.layouts.get(entries) : undefined;
+    if (known !== undefined) {
+      // Hashed before, written now: same bytes; only what is not stored below is visited.
+      for (const [name, child] of entries) if (unwritten(child)) await this.visitUnwritten(entries, name, child, out!);
+      layout = known.layout;
+    } else {
+      layout = await this.splice(node, entries, out);
     }
-    // Names come from checked paths or decoded trees, ids from hashing: no need to check them again.
-    // Non-UTF-8 names (rare: only from trees git wrote) take the checked path, which sorts by bytes.
-    const data = raw ? encodeTree(gitEntries, this.algorithm) : encodeTrustedTree(gitEntries, this.algorithm);
-    node.hash = hashObject(this.algorithm, "tree", data);
+    if (layout !== undefined) {
+      data = layout.data;
+    } else {
+      const gitEntries: TreeEntry[] = [];
+      let raw = false;
+      for (const [key, child] of entries) {
+        if (child.rawName !== undefined) raw = true;
+        if (child.kind === "node") {
+          const sub = child.node;
+          // Most children are stored or already hashed: no await for them (a large directory has thousands).
+          const done = sub.stored || (sub.hash !== undefined && out === undefined);
+          gitEntries.push(this.entryOf(key, child, done ? sub.hash! : await this.encodeNode(sub, out)));
+        } else {
+          if (out !== undefined && child.pending !== undefined) await this.visitUnwritten(entries, key, child, out);
+          gitEntries.push(this.entryOf(key, child, child.hash));
+        }
+      }
+      // Names come from checked paths or decoded trees, ids from hashing: no need to check them again.
+      // Non-UTF-8 names (rare: only from trees git wrote) take the checked path, which sorts by bytes.
+      if (raw) data = encodeTree(gitEntries, this.algorithm);
+      else data = (layout = encodeTreeLayout(gitEntries, this.algorithm)).data;
+    }
+    if (node.hash === undefined) node.hash = hashObject(this.algorithm, "tree", data);
+    if (layout !== undefined && known === undefined) this.layouts.set(entries, { layout, written: false });
     node.owner = undefined;
+    node.origin = undefined;
     if (out !== undefined) {
       out.batch.push({ type: "tree", data });
       out.written.push(node);
+      out.nodes.add(node);
     }
     return node.hash;
   }
+
+  /**
+   * The layout of `node` spliced from the known encoding of its {@link Node.origin}, or undefined
+   * when there is none, or when more than an eighth of the entries changed (encoding them all is
+   * then as cheap). Changes are found by identity: entries are immutable records, so an entry
+   * that is the origin's own record is unchanged (a subtree changed in place has no id yet).
+   */
+  private async splice(node: Node, entries: Map<string, Child>, out: WriteBatch | undefined): Promise<TreeLayout | undefined> {
+    const origin = node.origin;
+    const base = origin === undefined ? undefined : this.layouts.get(origin);
+    if (base === undefined) return undefined;
+    const limit = Math.max(16, entries.size >> 3);
+    const changed: string[] = [];
+    let kept = 0;
+    for (const [key, child] of entries) {
+      const was = origin!.get(key);
+      if (was !== undefined) kept++;
+      if (child === was && (child.kind === "contents" || child.node.hash !== undefined)) continue;
+      if (child.rawName !== undefined || changed.length === limit) return undefined;
+      changed.push(key);
+    }
+    if (kept < origin!.size) {
+      for (const key of origin!.keys()) {
+        if (entries.has(key)) continue;
+        if (changed.length === limit) return undefined;
+        changed.push(key);
+      }
+    }
+    // The origin's trees and blobs are stored once it was written; before, what is not yet
+    // stored under its entries must be written with this node.
+    if (out !== undefined && !base.written) {
+      for (const [key, child] of entries) if (unwritten(child) && origin!.get(key) === child) await this.visitUnwritten(entries, key, child, out);
+    }
+    const changes: TreeChange[] = [];
+    for (const key of changed) {
+      const was = origin!.get(key);
+      const child = entries.get(key);
+      let entry: TreeEntry | undefined;
+      if (child?.kind === "node") {
+        const sub = child.node;
+        entry = this.entryOf(key, child, sub.stored || (sub.hash !== undefined && out === undefined) ? sub.hash! : await this.encodeNode(sub, out));
+      } else if (child !== undefined) {
+        if (out !== undefined) await this.visitUnwritten(entries, key, child, out);
+        entry = this.entryOf(key, child, child.hash);
+      }
+      changes.push({ name: key, wasTree: was === undefined ? undefined : was.kind === "node", entry });
+    }
+    return spliceTree(base.layout, changes, this.algorithm);
+  }
+
+  /** The tree entry of `child`, stored under `key` in its directory's entries, with id `hash`. */
+  private entryOf(key: string, child: Child, hash: Hash): TreeEntry {
+    // The key is the name as text, made unique with a NUL suffix when two raw names read alike.
+    const name = child.rawName === undefined ? key : key.split("\0")[0];
+    return { name, rawName: child.rawName, mode: child.kind === "node" ? MODE_TREE : child.mode, hash };
+  }
+
+  /** For a write: adds what is not yet stored at or under `child` (entry `key` of `entries`) to `out`. */
+  private async visitUnwritten(entries: Map<string, Child>, key: string, child: Child, out: WriteBatch): Promise<void> {
+    if (child.kind === "node") {
+      if (!child.node.stored) await this.encodeNode(child.node, out);
+      return;
+    }
+    if (child.pending === undefined) return;
+    out.pending.push([entries, key]);
+    if (out.seen.has(child.hash)) return;
+    out.seen.add(child.hash);
+    out.batch.push({ type: "blob", data: child.pending });
+  }
+}
+
+/** Whether a write must visit `child`: a subtree not stored, or a blob whose bytes are pending. */
+function unwritten(child: Child): boolean {
+  return child.kind === "node" ? !child.node.stored : child.pending !== undefined;
 }
 
 /** What {@link TreeContext.prepareWrite} encoded: the root's id and the objects to store. */
@@ -242,13 +356,18 @@ export interface PreparedWrite {
   readonly objects: readonly RawObject[];
   /** @internal the in-memory trees the objects come from. */
   readonly nodes: readonly Node[];
+  /** @internal the entries holding pending blob bytes (directory entries, name), dropped once stored. */
+  readonly pending: readonly (readonly [Map<string, Child>, string])[];
 }
 
 interface WriteBatch {
   batch: RawObject[];
   written: Node[];
+  /** `written` as a set: a node reachable twice is written once. */
+  nodes: Set<Node>;
   /** Blob ids already in `batch`: the same value at many paths is written once. */
   seen: Set<Hash>;
+  pending: [Map<string, Child>, string][];
 }
 
 function entriesFromGit(list: readonly TreeEntry[]): Map<string, Child> {

@@ -4,12 +4,12 @@ import { isIrminError } from "../../src/core/errors.js";
 import { digestLength, hexLength, toHex, type HashAlgorithm } from "../../src/core/hash.js";
 import { entryNameProblem } from "../../src/core/path.js";
 import { hashObject } from "../../src/codec/object.js";
+import { encodeTreeLayout, encodeTrustedTree, spliceTree } from "../../src/codec/tree-layout.js";
 import {
   compareTreeEntries,
   compareTreeEntryNames,
   decodeTree,
   encodeTree,
-  encodeTrustedTree,
   isTreeMode,
   isValidTreeMode,
   MODE_EXECUTABLE,
@@ -156,6 +156,39 @@ describe.each(["sha1", "sha256"] as const)("tree codec against git (%s)", (algor
         expect(encodeTrustedTree(shuffled, algorithm)).toEqual(encodeTree(canonical, algorithm));
       }),
     );
+  });
+
+  it("spliceTree gives encodeTreeLayout's layout of the changed entries (removals, replacements, kind changes, additions)", () => {
+    const canonical = (list: TreeEntry[]) => list.map((e) => ({ name: e.name, mode: isTreeMode(e.mode) ? MODE_TREE : e.mode, hash: e.hash }));
+    fc.assert(
+      fc.property(treeEntries(algorithm, false), treeEntries(algorithm, false), fc.array(fc.boolean(), { maxLength: 25 }), (b, u, drop) => {
+        const before = canonical(b);
+        const updates = canonical(u);
+        const base = encodeTreeLayout([...before], algorithm);
+        const final = new Map(before.map((e) => [e.name, e]));
+        before.forEach((e, i) => drop[i] && final.delete(e.name));
+        for (const e of updates) final.set(e.name, e);
+        const touched = new Set([...before.filter((_, i) => drop[i]).map((e) => e.name), ...updates.map((e) => e.name)]);
+        const kinds = new Map(before.map((e) => [e.name, e.mode === MODE_TREE]));
+        const changes = [...touched].map((name) => ({ name, wasTree: kinds.get(name), entry: final.get(name) }));
+        const spliced = spliceTree(base, changes, algorithm);
+        const whole = encodeTreeLayout([...final.values()], algorithm);
+        expect(spliced).toBeDefined();
+        expect(Buffer.from(spliced!.data).equals(Buffer.from(whole.data))).toBe(true);
+        expect(spliced!.names).toEqual(whole.names);
+        expect(spliced!.trees).toEqual(whole.trees);
+        expect(spliced!.offsets).toEqual(whole.offsets);
+      }),
+    );
+  });
+
+  it("spliceTree refuses changes that do not fit the base (the caller then encodes whole)", () => {
+    const id = "1".repeat(hexLength(algorithm));
+    const base = encodeTreeLayout([{ name: "a", mode: MODE_FILE, hash: id }, { name: "b", mode: MODE_TREE, hash: id }], algorithm);
+    expect(spliceTree(base, [{ name: "c", wasTree: false, entry: undefined }], algorithm)).toBeUndefined();
+    expect(spliceTree(base, [{ name: "b", wasTree: false, entry: undefined }], algorithm)).toBeUndefined();
+    expect(spliceTree(base, [{ name: "a", wasTree: undefined, entry: { name: "a", mode: MODE_FILE, hash: id } }], algorithm)).toBeUndefined();
+    expect(spliceTree(base, [{ name: "b", wasTree: true, entry: undefined }], algorithm)?.names).toEqual(["a"]);
   });
 
   it("writes trees that git fsck --strict accepts", () => {

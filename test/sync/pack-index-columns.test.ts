@@ -40,6 +40,29 @@ describe("writePackIndexColumns", () => {
     );
   });
 
+  it("sorts large counts too (the two-byte buckets, from 4,096 ids), with ids sharing their first bytes", () => {
+    for (const n of [4095, 4096, 9000]) {
+      const h = 20;
+      const ids = new Uint8Array(n * h);
+      // A fixed pseudo-random fill; every 3rd id shares its first two bytes with the one before.
+      let x = 12345;
+      for (let i = 0; i < ids.length; i++) ids[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+      for (let k = 3; k < n; k += 3) ids.copyWithin(k * h, (k - 1) * h, (k - 1) * h + 2);
+      const offs = Array.from({ length: n }, (_, k) => 12 + k * 7);
+      const crcs = Array.from({ length: n }, (_, k) => k);
+      const index = PackIndex.parse(writePackIndexColumns(ids, offs, crcs, n, new Uint8Array(h), "sha1"), "sha1");
+      const expected = Array.from({ length: n }, (_, k) => toHex(ids.subarray(k * h, (k + 1) * h))).sort();
+      expect(index.count).toBe(n);
+      for (let i = 0; i < n; i++) {
+        expect(index.hashAt(i)).toBe(expected[i]);
+        // Offsets and CRCs moved with their ids.
+        const k = (index.offsetAt(i) - 12) / 7;
+        expect(toHex(ids.subarray(k * h, (k + 1) * h))).toBe(expected[i]);
+        expect(index.crc32At(i)).toBe(k);
+      }
+    }
+  });
+
   it("refuses an id twice, a bad offset and short columns", () => {
     const ids = new Uint8Array(40).fill(1);
     const sum = new Uint8Array(20);

@@ -93,7 +93,7 @@ export class GitObjectStore implements ObjectStore {
 
   /**
    * Stores a batch: validates everything first (nothing is written for a bad batch), skips
-   * objects already present, then writes the new ones either as loose objects (fewer than
+   * objects already in a pack (and, for loose writes, objects already loose), then writes the new ones either as loose objects (fewer than
    * `options.packThreshold`; see {@link put} for when they are durable) or as one packfile,
    * flushed to disk before it becomes visible (one file and its index instead of many small
    * files: a commit's new trees, blobs and commit cost two file creations).
@@ -108,11 +108,16 @@ export class GitObjectStore implements ObjectStore {
     const hashes = objects.map((o) => hashObject(this.algorithm, o.type, o.data));
     const unique = new Map<Hash, RawObject>();
     hashes.forEach((h, i) => unique.set(h, objects[i]));
-    const present = await mapLimit([...unique.keys()], this.options.concurrency, (h) => this.present(h));
-    const missing = [...unique].filter((_, i) => !present[i]);
+    // Packs first (an in-memory lookup). Enough left for a pack: written without looking for
+    // loose copies (a syscall per object on every commit; an object both loose and packed is
+    // harmless, and git's gc prunes the loose copy). Else only the objects found nowhere are written loose.
+    const inPacks = await mapLimit([...unique.keys()], this.options.concurrency, (h) => this.packs.hasKnown(h));
+    let missing = [...unique].filter((_, i) => !inPacks[i]);
     if (missing.length >= this.options.packThreshold) {
       await this.packs.writeSmallPack(missing.map(([hash, o]) => ({ hash, type: o.type, data: o.data })));
     } else {
+      const loose = await mapLimit(missing, this.options.concurrency, ([h]) => this.loose.has(h));
+      missing = missing.filter((_, i) => !loose[i]);
       await mapLimit(missing, this.options.concurrency, ([h, o]) => this.loose.write(h, o.type, o.data));
     }
     return hashes;

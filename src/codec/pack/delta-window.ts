@@ -18,8 +18,8 @@ export interface DeltaWindowOptions {
   /** Objects larger than this are neither deltified nor kept as bases (default 16 MiB). */
   maxSize?: number;
   /**
-   * Try only this many bases, those closest in size to the object (default: every base in the
-   * window). Bounds the cost to `tries` delta computations per object where objects of unrelated
+   * Try only this many bases, those closest in size to the object, the most recent first among
+   * equals (default: every base in the window). Bounds the cost to `tries` delta computations per object where objects of unrelated
    * sizes share the window (the directories of one commit, say).
    */
   tries?: number;
@@ -60,7 +60,7 @@ export class DeltaWindow {
     this.tries = options.tries ?? Infinity;
   }
 
-  /** The smallest worthwhile delta for `data` against the window, or undefined. */
+  /** The smallest worthwhile delta for `data` against the window (the search stops at one under 1/32 of the object), or undefined. */
   choose(type: ObjectType, data: Uint8Array): DeltaChoice | undefined {
     if (data.length < this.minSize || data.length > this.maxSize) return undefined;
     let best: DeltaChoice | undefined;
@@ -68,8 +68,15 @@ export class DeltaWindow {
     let limit = Math.floor(data.length / 2) - 20;
     let candidates = this.recent.get(type) ?? [];
     if (candidates.length > this.tries) {
+      // Among bases of equal distance the most recent first: successive versions of one
+      // directory often have the same size, and the last one placed usually differs least (its
+      // delta is then found from the common ends alone, with no index of the base).
       const distance = (c: Candidate) => Math.abs(c.data.length - data.length);
-      candidates = [...candidates].sort((a, b) => distance(a) - distance(b)).slice(0, this.tries);
+      candidates = candidates
+        .map((c, i) => ({ c, d: distance(c), i }))
+        .sort((a, b) => a.d - b.d || b.i - a.i)
+        .slice(0, this.tries)
+        .map((x) => x.c);
     }
     for (const c of candidates) {
       if (c.depth >= this.maxDepth) continue;
@@ -79,6 +86,8 @@ export class DeltaWindow {
       if (delta.length < limit) {
         limit = delta.length;
         best = { baseOffset: c.offset, delta, depth: c.depth + 1 };
+        // Under 1/32 of the object: another base could save little more than nothing.
+        if (delta.length * 32 < data.length) break;
       }
     }
     return best;

@@ -228,23 +228,27 @@ export function writePackIndex(entries: Iterable<PackIndexEntry>, packChecksum: 
 
 /**
  * The positions `0..count` ordered by the binary ids `ids[k * h .. (k + 1) * h)`, in linear time
- * on uniformly spread ids: a counting sort on the first two bytes, then insertion sorts of the
- * (small) buckets. Bytes compare as unsigned, which is the order of the hex forms.
+ * on uniformly spread ids: a counting sort on the first byte (below 4,096 ids) or two bytes, then
+ * insertion sorts of the (small) buckets. Bytes compare as unsigned, which is the order of the hex
+ * forms. (One byte for small packs: a 65,537-slot table zeroed for the 5 ids of a commit's pack
+ * was most of that pack's index cost.)
  */
 function sortIds(ids: Uint8Array, count: number, h: number): Uint32Array {
-  const counts = new Uint32Array(65537);
-  for (let k = 0; k < count; k++) counts[((ids[k * h] << 8) | ids[k * h + 1]) + 1]++;
+  const wide = count >= 4096;
+  const bucket = wide ? (k: number) => (ids[k * h] << 8) | ids[k * h + 1] : (k: number) => ids[k * h];
+  const counts = new Uint32Array(wide ? 65537 : 257);
+  for (let k = 0; k < count; k++) counts[bucket(k) + 1]++;
   for (let i = 1; i < counts.length; i++) counts[i] += counts[i - 1];
   const order = new Uint32Array(count);
-  for (let k = 0; k < count; k++) order[counts[(ids[k * h] << 8) | ids[k * h + 1]]++] = k;
+  for (let k = 0; k < count; k++) order[counts[bucket(k)]++] = k;
   for (let i = 1; i < count; i++) {
     const e = order[i];
     const ea = e * h;
     let j = i - 1;
     for (; j >= 0; j--) {
       const oa = order[j] * h;
-      // Bytes 0-1 are equal within a bucket, and earlier buckets are smaller: compare from byte 0
-      // anyway (cheap) so the loop stops at the bucket's start.
+      // The bucket's bytes are equal within it, and earlier buckets are smaller: compare from
+      // byte 0 anyway (cheap) so the loop stops at the bucket's start.
       let d = 0;
       for (let b = 0; b < h && d === 0; b++) d = ids[oa + b] - ids[ea + b];
       if (d <= 0) break;

@@ -1,0 +1,167 @@
+/**
+ * Trees changed by commits and transactions are encoded by splicing the bytes of the tree they
+ * were copied from (codec/tree-layout.ts). Whatever the mix of operations, the result must be the
+ * tree a fresh repository encodes whole from the same contents: same id, so same bytes.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Repo } from "../../src/store/repo.js";
+import type { Branch } from "../../src/store/branch.js";
+import type { Tree } from "../../src/tree/tree.js";
+
+// Names chosen around Git's order: tree "a" sorts as "a/", between file "a.b" and file "a0".
+const NAMES = ["a", "a.b", "a0", "b", "é"];
+const BIG = 40;
+
+type Path = string[];
+type Op =
+  | { kind: "set"; path: Path; value: string }
+  | { kind: "remove"; path: Path }
+  | { kind: "copy"; from: Path; to: Path }
+  | { kind: "hash" };
+
+const path: fc.Arbitrary<Path> = fc.oneof(
+  fc.array(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 3 }),
+  fc.nat(BIG + 5).map((i) => ["big", String(i)]),
+);
+const op: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant("set" as const), path, value: fc.string({ maxLength: 3 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("remove" as const), path }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("copy" as const), from: path, to: path }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "hash" as const }) },
+);
+/** A step: one operation as its own commit, or a transaction of several. */
+const step = fc.oneof(
+  op.map((o) => ({ tx: false, ops: [o] })),
+  fc.array(op, { minLength: 1, maxLength: 25 }).map((ops) => ({ tx: true, ops })),
+);
+
+const key = (p: Path) => p.join("/");
+const under = (k: string, p: Path) => k === key(p) || k.startsWith(`${key(p)}/`);
+
+/** The model: leaf path -> value, with the store's rules (a value replaces a directory and the reverse). */
+function apply(model: Map<string, string>, o: Op): void {
+  if (o.kind === "hash") return;
+  if (o.kind === "remove") {
+    for (const k of [...model.keys()]) if (under(k, o.path)) model.delete(k);
+    return;
+  }
+  const to = o.kind === "set" ? o.path : o.to;
+  const copied = o.kind === "copy" ? [...model].filter(([k]) => under(k, o.from) && k !== key(o.from)).map(([k, v]) => [k.slice(key(o.from).length + 1), v] as const) : [];
+  // Copying from no directory does nothing (see run).
+  if (o.kind === "copy" && copied.length === 0) return;
+  for (const k of [...model.keys()]) if (under(k, to)) model.delete(k);
+  // A value on the way becomes a directory.
+  for (let i = 1; i < to.length; i++) model.delete(key(to.slice(0, i)));
+  if (o.kind === "set") model.set(key(to), o.value);
+  else for (const [k, v] of copied) model.set(`${key(to)}/${k}`, v);
+}
+
+/** What the store does for `o`, on a branch (one commit) or in a transaction. */
+async function run(target: Branch<string> | { set: Branch<string>["set"]; remove: Branch<string>["remove"]; setTree: Branch<string>["setTree"]; tree(): Promise<Tree<string>> }, o: Op): Promise<void> {
+  if (o.kind === "set") await target.set(o.path, o.value);
+  else if (o.kind === "remove") await target.remove(o.path);
+  else if (o.kind === "hash") await (await target.tree()).hash();
+  else {
+    const sub = await (await target.tree()).subtree(o.from);
+    // Only directories are copied (a subtree of a value or of nothing is no tree).
+    if (sub !== undefined && !(await sub.isEmpty())) await target.setTree(o.to, sub);
+  }
+}
+
+/** The id of the tree holding `model`, built in one go by a fresh repository (every tree encoded whole). */
+async function fresh(model: Map<string, string>): Promise<string> {
+  const repo = await Repo.memory();
+  try {
+    let tree = await repo.branch("main").tree();
+    for (const [k, v] of model) tree = await tree.set(k, v);
+    return await tree.hash();
+  } finally {
+    await repo.close();
+  }
+}
+
+describe("tree encoding by splicing", () => {
+  it("commits and transactions give the ids of trees encoded whole (fast-check)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+        const repo = await Repo.memory();
+        try {
+          const main = repo.branch("main");
+          const model = new Map<string, string>();
+          await main.transaction(async (tx) => {
+            for (let i = 0; i < BIG; i++) await tx.set(["big", String(i)], `v${i}`);
+          });
+          for (let i = 0; i < BIG; i++) model.set(`big/${i}`, `v${i}`);
+          for (const s of steps) {
+            if (s.tx) {
+              await main.transaction(async (tx) => {
+                for (const o of s.ops) await run(tx, o);
+              });
+            } else {
+              await run(main, s.ops[0]);
+            }
+            for (const o of s.ops) apply(model, o);
+            expect(await (await main.tree()).hash()).toBe(await fresh(model));
+            // Every object was written (a tree hashed in a transaction, then changed, is still written).
+            for (const [k, v] of model) expect(await main.get(k)).toBe(v);
+          }
+        } finally {
+          await repo.close();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("a tree hashed in a transaction, then changed, is written with what it held (its new blobs too)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "irmin-splice-"));
+    try {
+      const repo = await Repo.open({ path: dir });
+      const main = repo.branch("main");
+      await main.set("d/0", "zero");
+      await main.transaction(async (tx) => {
+        await tx.set("d/1", "one, new in this transaction");
+        await (await tx.tree()).hash();
+        await tx.set("d/2", "two, after the hash");
+      });
+      await repo.close();
+      // Read by another opening of the repository (nothing cached), then checked by git.
+      const again = await Repo.open({ path: dir });
+      expect(await again.branch("main").get("d/1")).toBe("one, new in this transaction");
+      expect(await again.branch("main").get("d/2")).toBe("two, after the hash");
+      await again.close();
+      execFileSync("git", ["--git-dir", dir, "fsck", "--strict", "--no-dangling"], { stdio: "pipe" });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a directory changed in many places at once (more than the splice takes) is encoded whole, same id", async () => {
+    const repo = await Repo.memory();
+    const main = repo.branch("main");
+    const model = new Map<string, string>();
+    await main.transaction(async (tx) => {
+      for (let i = 0; i < 200; i++) await tx.set(["d", String(i)], "x");
+    });
+    for (let i = 0; i < 200; i++) model.set(`d/${i}`, "x");
+    for (const changes of [1, 16, 17, 25, 26, 199]) {
+      await main.transaction(async (tx) => {
+        for (let i = 0; i < changes; i++) {
+          if (i % 3 === 0) await tx.remove(["d", String(i)]);
+          else await tx.set(["d", String(i)], `y${changes}`);
+        }
+      });
+      for (let i = 0; i < changes; i++) {
+        if (i % 3 === 0) model.delete(`d/${i}`);
+        else model.set(`d/${i}`, `y${changes}`);
+      }
+      expect(await (await main.tree()).hash()).toBe(await fresh(model));
+    }
+    await repo.close();
+  });
+});
