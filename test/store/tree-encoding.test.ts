@@ -10,7 +10,6 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Repo } from "../../src/store/repo.js";
-import type { Branch } from "../../src/store/branch.js";
 import type { Tree } from "../../src/tree/tree.js";
 
 // Names chosen around Git's order: tree "a" sorts as "a/", between file "a.b" and file "a0".
@@ -61,8 +60,15 @@ function apply(model: Map<string, string>, o: Op): void {
   else for (const [k, v] of copied) model.set(`${key(to)}/${k}`, v);
 }
 
+interface Target {
+  set(path: Path, value: string): Promise<unknown>;
+  remove(path: Path): Promise<unknown>;
+  setTree(path: Path, tree: Tree<string>): Promise<unknown>;
+  tree(): Promise<Tree<string>>;
+}
+
 /** What the store does for `o`, on a branch (one commit) or in a transaction. */
-async function run(target: Branch<string> | { set: Branch<string>["set"]; remove: Branch<string>["remove"]; setTree: Branch<string>["setTree"]; tree(): Promise<Tree<string>> }, o: Op): Promise<void> {
+async function run(target: Target, o: Op): Promise<void> {
   if (o.kind === "set") await target.set(o.path, o.value);
   else if (o.kind === "remove") await target.remove(o.path);
   else if (o.kind === "hash") await (await target.tree()).hash();
