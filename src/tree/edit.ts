@@ -37,16 +37,22 @@ export async function updateAt(
   } else {
     const sub = current?.kind === "node" ? current.node : undefined;
     const updated = await updateAt(ctx, sub ?? Node.empty(owner), path.slice(1), fn, owner);
-    if (updated === sub) return root;
+    const emptied = updated.entries!.size === 0;
+    if (updated === sub && !(emptied && owner !== undefined && sub.owner === owner)) {
+      // Unchanged, or changed in place (then ours, as `root` is): `root` must re-encode that entry.
+      if (owner !== undefined && root.owner === owner) root.touchEntry(name);
+      return root;
+    }
     // Removing below a missing directory (or below a value) changes nothing.
-    if (sub === undefined && updated.entries!.size === 0) return root;
-    // A directory on the way keeps its raw (non-UTF-8) name, if git gave it one.
-    next = updated.entries!.size === 0 ? undefined : { kind: "node", node: updated, ...(current?.rawName && { rawName: current.rawName }) };
+    if (sub === undefined && emptied) return root;
+    // A directory left empty is pruned, also one emptied in place; one on the way keeps its raw
+    // (non-UTF-8) name, if git gave it one.
+    next = emptied ? undefined : { kind: "node", node: updated, ...(current?.rawName && { rawName: current.rawName }) };
   }
   if (next === current) return root;
   if (next !== undefined && knownSame(next, current)) return root;
   if (owner !== undefined && root.owner === owner) {
-    root.touch();
+    root.touchEntry(name);
     if (next === undefined) entries.delete(name);
     else entries.set(name, next);
     return root;
@@ -54,7 +60,7 @@ export async function updateAt(
   const copy = new Map(entries);
   if (next === undefined) copy.delete(name);
   else copy.set(name, next);
-  return Node.fromEntries(copy, owner, root.originForCopy());
+  return root.copied(copy, name, owner);
 }
 
 /**

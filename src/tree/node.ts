@@ -51,18 +51,20 @@ export class Node {
   /** Builder allowed to mutate this node in place; `undefined` for frozen nodes. */
   owner: object | undefined;
   /**
-   * The (immutable) entries this node's were copied from, until it is encoded: when the context
-   * knows their encoding, this node's is spliced from it (see {@link TreeContext}).
+   * The (immutable) entries this node's were copied from, until it is encoded, and the names
+   * changed since (a superset): when the context knows the origin's encoding, this node's is
+   * spliced from it (see {@link TreeContext}). Kept by {@link touchEntry}; an in-place change
+   * made through {@link touch} drops them (the node is then encoded whole).
    */
   origin: Map<string, Child> | undefined;
+  changed: Set<string> | undefined;
   private sortedNames: string[] | undefined;
 
-  private constructor(hash: Hash | undefined, entries: Map<string, Child> | undefined, stored: boolean, owner?: object, origin?: Map<string, Child>) {
+  private constructor(hash: Hash | undefined, entries: Map<string, Child> | undefined, stored: boolean, owner?: object) {
     this.hash = hash;
     this.entries = entries;
     this.stored = stored;
     this.owner = owner;
-    this.origin = origin;
   }
 
   /** A node for a tree already in the store. */
@@ -70,17 +72,26 @@ export class Node {
     return new Node(hash, undefined, true);
   }
 
-  /**
-   * A node built in memory from `entries` (taken, not copied). `origin`: frozen entries that
-   * `entries` is a changed copy of, which makes encoding it O(changes) (see {@link Node.origin}).
-   */
-  static fromEntries(entries: Map<string, Child>, owner?: object, origin?: Map<string, Child>): Node {
-    return new Node(undefined, entries, false, owner, origin);
+  /** A node built in memory from `entries` (taken, not copied). */
+  static fromEntries(entries: Map<string, Child>, owner?: object): Node {
+    return new Node(undefined, entries, false, owner);
   }
 
-  /** What a changed copy of this node's entries names as its origin (see {@link Node.origin}). */
-  originForCopy(): Map<string, Child> | undefined {
-    return this.origin ?? this.entries;
+  /**
+   * A node holding `entries`, a copy of this node's (loaded) entries where only the entry `name`
+   * may differ: it remembers where it came from, so that encoding it costs O(changes) (see
+   * {@link Node.origin}).
+   */
+  copied(entries: Map<string, Child>, name: string, owner?: object): Node {
+    const copy = new Node(undefined, entries, false, owner);
+    if (this.origin !== undefined) {
+      copy.origin = this.origin;
+      copy.changed = new Set(this.changed).add(name);
+    } else if (this.hash !== undefined) {
+      copy.origin = this.entries;
+      copy.changed = new Set([name]);
+    }
+    return copy;
   }
 
   /** The empty directory. */
@@ -101,6 +112,16 @@ export class Node {
     this.hash = undefined;
     this.stored = false;
     this.sortedNames = undefined;
+    this.origin = undefined;
+    this.changed = undefined;
+  }
+
+  /** {@link touch} for a change of the entry `name` only (or of the subtree under it). */
+  touchEntry(name: string): void {
+    this.hash = undefined;
+    this.stored = false;
+    this.sortedNames = undefined;
+    this.changed?.add(name);
   }
 }
 
@@ -267,6 +288,7 @@ export class TreeContext {
     if (layout !== undefined && known === undefined) this.layouts.set(entries, { layout, written: false });
     node.owner = undefined;
     node.origin = undefined;
+    node.changed = undefined;
     if (out !== undefined) {
       out.batch.push({ type: "tree", data });
       out.written.push(node);
@@ -276,41 +298,27 @@ export class TreeContext {
   }
 
   /**
-   * The layout of `node` spliced from the known encoding of its {@link Node.origin}, or undefined
-   * when there is none, or when more than an eighth of the entries changed (encoding them all is
-   * then as cheap). Changes are found by identity: entries are immutable records, so an entry
-   * that is the origin's own record is unchanged (a subtree changed in place has no id yet).
+   * The layout of `node` spliced from the known encoding of its {@link Node.origin} at the names
+   * in {@link Node.changed}, or undefined when there is none, or when more than an eighth of the
+   * entries changed (encoding them all is then as cheap). Cost O(changes), plus O(n) only when
+   * the origin was hashed but not written (its unwritten entries are written with this node).
    */
   private async splice(node: Node, entries: Map<string, Child>, out: WriteBatch | undefined): Promise<TreeLayout | undefined> {
     const origin = node.origin;
     const base = origin === undefined ? undefined : this.layouts.get(origin);
-    if (base === undefined) return undefined;
-    const limit = Math.max(16, entries.size >> 3);
-    const changed: string[] = [];
-    let kept = 0;
-    for (const [key, child] of entries) {
-      const was = origin!.get(key);
-      if (was !== undefined) kept++;
-      if (child === was && (child.kind === "contents" || child.node.hash !== undefined)) continue;
-      if (child.rawName !== undefined || changed.length === limit) return undefined;
-      changed.push(key);
-    }
-    if (kept < origin!.size) {
-      for (const key of origin!.keys()) {
-        if (entries.has(key)) continue;
-        if (changed.length === limit) return undefined;
-        changed.push(key);
-      }
-    }
+    if (base === undefined || node.changed === undefined || node.changed.size > Math.max(16, entries.size >> 3)) return undefined;
+    const changed = [...node.changed];
+    for (const key of changed) if (entries.get(key)?.rawName !== undefined || origin!.get(key)?.rawName !== undefined) return undefined;
     // The origin's trees and blobs are stored once it was written; before, what is not yet
     // stored under its entries must be written with this node.
     if (out !== undefined && !base.written) {
-      for (const [key, child] of entries) if (unwritten(child) && origin!.get(key) === child) await this.visitUnwritten(entries, key, child, out);
+      for (const [key, child] of entries) if (unwritten(child) && !node.changed.has(key)) await this.visitUnwritten(entries, key, child, out);
     }
     const changes: TreeChange[] = [];
     for (const key of changed) {
       const was = origin!.get(key);
       const child = entries.get(key);
+      if (was === undefined && child === undefined) continue;
       let entry: TreeEntry | undefined;
       if (child?.kind === "node") {
         const sub = child.node;

@@ -20,7 +20,7 @@ type Path = string[];
 type Op =
   | { kind: "set"; path: Path; value: string }
   | { kind: "remove"; path: Path }
-  | { kind: "copy"; from: Path; to: Path }
+  | { kind: "copy"; from: Path; to: Path; edits: { path: Path; value: string }[] }
   | { kind: "hash" };
 
 const path: fc.Arbitrary<Path> = fc.oneof(
@@ -30,7 +30,16 @@ const path: fc.Arbitrary<Path> = fc.oneof(
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("set" as const), path, value: fc.string({ maxLength: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("remove" as const), path }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("copy" as const), from: path, to: path }) },
+  // A subtree copied elsewhere, after changes made to it as an immutable Tree (chains of copies).
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("copy" as const),
+      from: path,
+      to: path,
+      edits: fc.array(fc.record({ path, value: fc.string({ maxLength: 3 }) }), { maxLength: 3 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: "hash" as const }) },
 );
 /** A step: one operation as its own commit, or a transaction of several. */
@@ -56,8 +65,12 @@ function apply(model: Map<string, string>, o: Op): void {
   for (const k of [...model.keys()]) if (under(k, to)) model.delete(k);
   // A value on the way becomes a directory.
   for (let i = 1; i < to.length; i++) model.delete(key(to.slice(0, i)));
-  if (o.kind === "set") model.set(key(to), o.value);
-  else for (const [k, v] of copied) model.set(`${key(to)}/${k}`, v);
+  if (o.kind === "set") {
+    model.set(key(to), o.value);
+    return;
+  }
+  for (const [k, v] of copied) model.set(`${key(to)}/${k}`, v);
+  for (const e of o.edits) apply(model, { kind: "set", path: [...to, ...e.path], value: e.value });
 }
 
 interface Target {
@@ -73,9 +86,11 @@ async function run(target: Target, o: Op): Promise<void> {
   else if (o.kind === "remove") await target.remove(o.path);
   else if (o.kind === "hash") await (await target.tree()).hash();
   else {
-    const sub = await (await target.tree()).subtree(o.from);
+    let sub = await (await target.tree()).subtree(o.from);
     // Only directories are copied (a subtree of a value or of nothing is no tree).
-    if (sub !== undefined && !(await sub.isEmpty())) await target.setTree(o.to, sub);
+    if (sub === undefined || (await sub.isEmpty())) return;
+    for (const e of o.edits) sub = await sub.set(e.path, e.value);
+    await target.setTree(o.to, sub);
   }
 }
 
@@ -122,6 +137,22 @@ describe("tree encoding by splicing", () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("a directory emptied in a transaction is pruned, as outside one (no empty tree is committed)", async () => {
+    const repo = await Repo.memory();
+    const main = repo.branch("main");
+    await main.set("keep", "x");
+    const before = await (await main.tree()).hash();
+    await main.transaction(async (tx) => {
+      await tx.set("a/b/c", "1");
+      await tx.set("a/d", "2");
+      await tx.remove("a/b/c");
+      await tx.remove("a/d");
+    });
+    expect((await main.list("")).map((e) => e.name)).toEqual(["keep"]);
+    expect(await (await main.tree()).hash()).toBe(before);
+    await repo.close();
   });
 
   it("a tree hashed in a transaction, then changed, is written with what it held (its new blobs too)", async () => {
