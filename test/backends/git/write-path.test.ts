@@ -147,14 +147,17 @@ describe("small packs", () => {
   it("a roll-up copies entries only when they match their CRC-32, and keeps the source packs otherwise", async () => {
     const dir = bareRepo();
     const packDir = join(dir, "objects", "pack");
-    const pd = new PackDirectory(packDir, "sha1", { durability: new Durability(false), maxPacks: Infinity });
-    cleanups.push(() => void pd.close());
+    const writer = new PackDirectory(packDir, "sha1", { durability: new Durability(false), maxPacks: Infinity });
     const batch = (k: number) =>
       Array.from({ length: 4 }, (_, i) => {
         const data = enc.encode(`object ${k}.${i} `.repeat(20));
         return { hash: hashObject("sha1", "blob", data), type: "blob" as const, data };
       });
-    const names = [await pd.writeSmallPack(batch(1)), await pd.writeSmallPack(batch(2)), await pd.writeSmallPack(batch(3))];
+    const names = [await writer.writeSmallPack(batch(1)), await writer.writeSmallPack(batch(2)), await writer.writeSmallPack(batch(3))];
+    await writer.close();
+    // Packs read from disk (the writer kept its own in memory, where the disk's bit flips do not reach).
+    const pd = new PackDirectory(packDir, "sha1", { durability: new Durability(false), maxPacks: Infinity });
+    cleanups.push(() => void pd.close());
     // Flip one byte inside the compressed data of the first entry of the smallest pack.
     const victim = join(packDir, `pack-${names[0]}.pack`);
     chmodSync(victim, 0o644);

@@ -49,6 +49,13 @@ export interface PackDirectoryOptions {
 
 const IDX_NAME = /^pack-([0-9a-f]{40}|[0-9a-f]{64})\.idx$/;
 
+/**
+ * Packs this process writes up to this size stay in memory as well as on disk (a commit's pack,
+ * ~30 KiB in the store bench, and early roll-ups): the next commit reads its trees, and the next
+ * roll-up its entries, with no system call. At most about `maxPacks` such packs are open.
+ */
+const KEEP_IN_MEMORY = 1 << 20;
+
 function isMissingFile(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return code === "ENOENT" || code === "ENOTDIR";
@@ -237,6 +244,7 @@ export class PackDirectory {
     while (this.consolidating !== undefined) await this.consolidating.catch(() => undefined);
     let merged = 0;
     const run = (async () => {
+      await this.ensureScanned();
       // One listing instead of a lookup per pack and per file kind (creating and deleting files
       // is what a roll-up mostly pays for on the commit path).
       const files = new Set(readdirSync(this.packDir));
@@ -296,7 +304,7 @@ export class PackDirectory {
     const options = { cache: this.cache, cacheKey: written.name };
     const reader =
       written.fd !== undefined
-        ? PackReader.adopt(written.fd, written.size, index, options)
+        ? PackReader.adopt(written.fd, written.size, index, options, written.size <= KEEP_IN_MEMORY ? written.bytes : undefined)
         : PackReader.openSync(join(this.packDir, `pack-${written.name}.pack`), index, options);
     this.packs = [{ name: written.name, reader }, ...this.packs];
   }

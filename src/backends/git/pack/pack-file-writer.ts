@@ -11,12 +11,12 @@ import { join } from "node:path";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { IrminError, invalidArgument, isIrminError } from "../../../core/errors.js";
 import type { Hash, HashAlgorithm } from "../../../core/hash.js";
-import { toHex } from "../../../core/hash.js";
+import { digestLength, toHex, writeHex } from "../../../core/hash.js";
 import { hashObject, isObjectType, type RawObject } from "../../../codec/object.js";
 import { createHasher } from "../../../platform/native.js";
 import { DeltaWindow, type DeltaWindowOptions } from "../../../codec/pack/delta-window.js";
 import type { PackIndexEntry } from "../../../codec/pack/pack-index.js";
-import { writePackIndex } from "../../../codec/pack/pack-index.js";
+import { writePackIndex, writePackIndexColumns } from "../../../codec/pack/pack-index.js";
 import { PACK_HEADER_LENGTH, encodePackHeader } from "../../../codec/pack/pack-format.js";
 import { DEFAULT_PACK_COMPRESSION, encodeObjectEntry, encodeOfsDeltaEntry } from "../../../codec/pack/pack-writer.js";
 import { closeQuietly, datasync } from "../durability.js";
@@ -182,6 +182,8 @@ export interface WrittenPackWithIndex extends WrittenPack {
    * owned by the caller, so that the pack is read with no second `open`; undefined otherwise.
    */
   readonly fd?: number;
+  /** The `.pack` file's bytes, as written (not to be changed). */
+  readonly bytes: Uint8Array;
 }
 
 /** CRC-32 of pack entries: zlib's native one (this is Node-only code; Node >= 20.15 has it), ~50x the pure one. */
@@ -203,15 +205,25 @@ export async function writePackEntries(
   entries: readonly EncodedEntry[],
   options: { fsync: boolean; keepOpen?: boolean },
 ): Promise<WrittenPackWithIndex> {
-  if (entries.length === 0) return { name: "", count: 0, entries: [], index: new Uint8Array(0), size: 0 };
+  if (entries.length === 0) return { name: "", count: 0, entries: [], index: new Uint8Array(0), size: 0, bytes: new Uint8Array(0) };
   const header = encodePackHeader(entries.length);
   const parts: Uint8Array[] = [header];
   const indexEntries: PackIndexEntry[] = [];
+  // The index's columns, built directly: the ids are ours (hashed here or read from an index),
+  // so the per-id check of writePackIndex is not needed.
+  const h = digestLength(algorithm);
+  const ids = new Uint8Array(entries.length * h);
+  const offsets: number[] = [];
+  const crcs: number[] = [];
   let position = PACK_HEADER_LENGTH;
   const hasher = createHasher(algorithm);
   hasher.update(header);
   for (const e of entries) {
-    indexEntries.push({ hash: e.hash, offset: position, crc32: e.crc32 ?? entryCrc(e.bytes) });
+    const crc = e.crc32 ?? entryCrc(e.bytes);
+    indexEntries.push({ hash: e.hash, offset: position, crc32: crc });
+    writeHex(e.hash, ids, offsets.length * h);
+    offsets.push(position);
+    crcs.push(crc);
     hasher.update(e.bytes);
     parts.push(e.bytes);
     position += e.bytes.length;
@@ -219,7 +231,7 @@ export async function writePackEntries(
   const checksum = hasher.digest();
   parts.push(checksum);
   const pack = Buffer.concat(parts);
-  const index = writePackIndex(indexEntries, checksum, algorithm);
+  const index = writePackIndexColumns(ids, offsets, crcs, entries.length, checksum, algorithm);
   const name = toHex(checksum);
   const suffix = randomBytes(6).toString("hex");
   const tmpPack = join(packDir, `tmp_pack_${suffix}`);
@@ -243,7 +255,7 @@ export async function writePackEntries(
     renameSync(tmpPack, join(packDir, `pack-${name}.pack`));
     renamed = true;
     renameSync(tmpIdx, join(packDir, `pack-${name}.idx`));
-    return { name, count: entries.length, entries: indexEntries, index, size: pack.length, fd: packFd };
+    return { name, count: entries.length, entries: indexEntries, index, size: pack.length, fd: packFd, bytes: pack };
   } catch (e) {
     closeQuietly(packFd);
     closeQuietly(idxFd);

@@ -118,6 +118,9 @@ export interface PackReaderOptions {
   cacheKey?: string;
 }
 
+/** {@link PackReader.rawEntries} reads packs up to this size in one call, larger ones entry by entry. */
+const WHOLE_READ_MAX = 64 << 20;
+
 /**
  * One `.pack` file opened for positioned reads, with its parsed index. Each entry read is one or
  * two `read` calls bounded by the entry's header (see `readEntry`), never a scan of the index.
@@ -136,6 +139,8 @@ export class PackReader {
     readonly size: number,
     private readonly cache: DeltaBaseCache | undefined,
     cacheKey: string | undefined,
+    /** The whole pack, when the writer handed it over (see {@link adopt}): reads then make no system call. */
+    private readonly bytes?: Uint8Array,
   ) {
     this.packEnd = size - digestLength(index.algorithm);
     this.cacheKey = cacheKey ?? toHex(index.packChecksum);
@@ -154,10 +159,13 @@ export class PackReader {
   /**
    * A reader on a pack this process has just written through `fd` (opened for reading too), of
    * `size` bytes, with its index in hand: no `open`, no checks (the writer made both files from
-   * the same bytes). The reader owns `fd` from now on.
+   * the same bytes). The reader owns `fd` from now on. `bytes`: the pack's bytes as written, kept
+   * and read from instead of the file (for small packs: a commit's, read back by the next commit
+   * and by the roll-up that soon merges it); the caller must not change them.
    */
-  static adopt(fd: number, size: number, index: PackIndex, options: PackReaderOptions = {}): PackReader {
-    return new PackReader(fd, index, size, options.cache, options.cacheKey);
+  static adopt(fd: number, size: number, index: PackIndex, options: PackReaderOptions = {}, bytes?: Uint8Array): PackReader {
+    if (bytes !== undefined && bytes.length !== size) throw new RangeError(`pack bytes are ${bytes.length} long, not ${size}`);
+    return new PackReader(fd, index, size, options.cache, options.cacheKey, bytes);
   }
 
   /** Synchronous {@link open}: an open, an fstat and two small reads. */
@@ -181,20 +189,22 @@ export class PackReader {
 
   /**
    * Every entry as stored, in pack order, with its exact bytes (for copying entries into another
-   * pack without inflating them). Cost: a sort of the offsets and one read of the pack's entries.
+   * pack without inflating them; the caller must not change them). Cost: a sort of the offsets
+   * and one read of the pack (entry by entry above 64 MiB), none for a pack held in memory.
    */
   rawEntries(): RawPackEntry[] {
     const n = this.index.count;
     const order = Array.from({ length: n }, (_, i) => i);
     const offsets = order.map((i) => this.index.offsetAt(i));
     order.sort((a, b) => offsets[a] - offsets[b]);
+    const whole = this.bytes ?? (this.size <= WHOLE_READ_MAX ? this.readExact(0, this.size) : undefined);
     const out: RawPackEntry[] = [];
     for (let k = 0; k < n; k++) {
       const i = order[k];
       const offset = offsets[i];
       const end = k + 1 < n ? offsets[order[k + 1]] : this.packEnd;
       if (end <= offset || end > this.packEnd) throw corrupt(`pack entry at offset ${offset} lies outside the pack`);
-      const bytes = this.readExact(offset, end - offset);
+      const bytes = whole !== undefined ? whole.subarray(offset, end) : this.readExact(offset, end - offset);
       const header = decodeEntryHeader(bytes, 0);
       let baseOffset: number | undefined;
       let dataAt = header.length;
@@ -407,6 +417,10 @@ export class PackReader {
    * thread-pool round trip per read costs far more than the read (bench/: ~40 µs against ~1 µs).
    */
   private readExact(position: number, length: number): Uint8Array {
+    if (this.bytes !== undefined) {
+      if (position + length > this.bytes.length) throw corrupt(`pack truncated at ${this.bytes.length}`);
+      return this.bytes.subarray(position, position + length);
+    }
     const buf = new Uint8Array(length);
     let done = 0;
     try {
