@@ -18,8 +18,6 @@ export interface PackSource {
   openPackSink?(): PackSink;
   /** Writes distinct, hashed objects as one pack, flushed before it is visible. */
   writeSmallPack(objects: readonly { hash: Hash; type: ObjectType; data: Uint8Array }[]): Promise<string>;
-  /** Resolves once the pack maintenance started so far (a roll-up, the deletion of the packs it replaced) is done. */
-  settled?(): Promise<void>;
 }
 
 /** Tuning of {@link GitObjectStore}. */
@@ -85,14 +83,12 @@ export class GitObjectStore implements ObjectStore {
 
   /**
    * Makes every object written so far durable (flushed to disk with the directory entries that
-   * name them), and waits for the pack maintenance under way (the deletion of packs a roll-up
-   * replaced). Ref updates of this backend flush first; call it to make objects that no ref
+   * name them). Ref updates of this backend do it first; call it to make objects that no ref
    * points at durable. Cost: one parallel round of flushes of what was written since the last.
    */
   async flush(): Promise<void> {
     this.live();
     await this.options.flush();
-    await this.packs.settled?.();
   }
 
   /**

@@ -57,8 +57,6 @@ describe("git backend durability and small packs", () => {
     for (let round = 0; round < 40; round++) {
       const batch = Array.from({ length: 3 }, (_, i) => ({ type: "blob" as const, data: enc.encode(`round ${round} blob ${i}\n`) }));
       all.push(...(await b.objects.putMany(batch)));
-      // Once the deletions of the packs a roll-up replaced are done (they run in the background).
-      await b.objects.flush();
       maxSeen = Math.max(maxSeen, packsOf(dir).length);
       head = await commitOf(b, all, head);
       await b.refs.set("refs/heads/main", head);
@@ -99,7 +97,6 @@ describe("git backend durability and small packs", () => {
     const b = await gitBackend({ path: dir, maxPacks: 1 });
     // One more small pack: three packs above maxPacks = 1, all of them rolled up.
     ids.push(...(await b.objects.putMany([1, 2, 3].map((i) => ({ type: "blob" as const, data: enc.encode(`small ${i}\n`) })))));
-    await b.objects.flush();
     expect(packsOf(dir).length).toBe(1);
     for (const h of ids) expect((await b.objects.get(h))?.type).toBe("blob");
     await b.close();

@@ -4,8 +4,8 @@
  * lookup that misses rescans the directory (one `readdir`), so packs written by `git gc` or
  * `git repack` are found and packs they deleted are dropped, with no reopening.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { readdir, unlink } from "node:fs/promises";
+import { readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { IrminError, isIrminError } from "../../../core/errors.js";
 import type { Hash, HashAlgorithm } from "../../../core/hash.js";
@@ -77,8 +77,6 @@ export class PackDirectory {
   private queuedScan: Promise<boolean> | undefined;
   private runningScan: Promise<boolean> | undefined;
   private consolidating: Promise<void> | undefined;
-  /** The deletions of rolled-up packs' files still running (see {@link rollUp}); never rejects. */
-  private deleting: Promise<void> = Promise.resolve();
   private readonly durability: Durability;
 
   constructor(
@@ -230,7 +228,7 @@ export class PackDirectory {
     this.durability.noteDir(this.packDir);
     this.durability.start();
     this.adopt(written);
-    if (this.packs.length > (this.options.maxPacks ?? 16)) await this.rollUp();
+    if (this.packs.length > (this.options.maxPacks ?? 16)) await this.consolidate();
     return written.name;
   }
 
@@ -239,23 +237,9 @@ export class PackDirectory {
    * alone), flushes the new pack and its directory entry, then deletes the packs it replaces
    * (index first). Concurrent calls share one run. Safe against other processes: a pack is only
    * deleted once a durable pack holds all its objects, and readers that lose a pack find the
-   * objects in the new one. Resolves to the number of packs merged (0 when nothing to do), once
-   * the replaced packs' files are deleted.
+   * objects in the new one. Resolves to the number of packs merged (0 when nothing to do).
    */
   async consolidate(): Promise<number> {
-    const merged = await this.rollUp();
-    await this.deleting;
-    return merged;
-  }
-
-  /**
-   * {@link consolidate}, except that the replaced packs' files are deleted in the background
-   * (awaited by {@link close} and {@link consolidate}): on a commit's path, a roll-up's dozens
-   * of unlinks each waited on the file system's journal (measured with flushes on: ~0.3 ms per
-   * commit on average). Their order is kept: a pack's index first, so that no reader ever finds
-   * an index without its pack.
-   */
-  private async rollUp(): Promise<number> {
     this.live();
     while (this.consolidating !== undefined) await this.consolidating.catch(() => undefined);
     let merged = 0;
@@ -282,24 +266,21 @@ export class PackDirectory {
       this.durability.noteDir(this.packDir);
       await this.durability.flush();
       const gone = new Set<string>();
-      const deletions: Promise<void>[] = [this.deleting];
       for (const p of sources) {
         if (p.name === written.name) continue;
         // The index first: a pack without one is invisible. Then its other files (`.rev`,
         // `.bitmap`, `.mtimes`...) as listed.
         const prefix = `pack-${p.name}.`;
         const rest = [...files].filter((f) => f.startsWith(prefix) && f !== `${prefix}idx`);
-        deletions.push(
-          (async () => {
-            for (const f of [`${prefix}idx`, ...rest]) {
-              // An error: already gone (a concurrent gc or roll-up).
-              await unlink(join(this.packDir, f)).catch(() => undefined);
-            }
-          })(),
-        );
+        for (const f of [`${prefix}idx`, ...rest]) {
+          try {
+            unlinkSync(join(this.packDir, f));
+          } catch {
+            // Already gone (a concurrent gc or roll-up).
+          }
+        }
         gone.add(p.name);
       }
-      this.deleting = Promise.all(deletions).then(() => undefined);
       this.durability.noteDir(this.packDir);
       this.drop(gone);
       merged = sources.length;
@@ -350,8 +331,8 @@ export class PackDirectory {
     this.live();
     if (this.queuedScan !== undefined) return this.queuedScan;
     const before = this.runningScan ?? Promise.resolve(false);
-    // After this process's pending deletions: a scan must not reopen a pack it is deleting.
-    const scan: Promise<boolean> = Promise.all([before.catch(() => false), this.deleting])
+    const scan: Promise<boolean> = before
+      .catch(() => false)
       .then(() => {
         this.queuedScan = undefined;
         this.runningScan = scan;
@@ -362,12 +343,6 @@ export class PackDirectory {
       });
     this.queuedScan = scan;
     return scan;
-  }
-
-  /** Resolves once the roll-up under way, if any, and the deletion of the packs replaced so far are done. */
-  async settled(): Promise<void> {
-    await this.consolidating?.catch(() => undefined);
-    await this.deleting;
   }
 
   /** Names (checksums) of the packs currently open, newest first. */
@@ -381,7 +356,6 @@ export class PackDirectory {
     this.closed = true;
     await this.runningScan?.catch(() => undefined);
     await this.consolidating?.catch(() => undefined);
-    await this.deleting;
     const packs = this.packs;
     this.packs = [];
     await Promise.all(packs.map((p) => p.reader.close()));
