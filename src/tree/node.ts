@@ -284,7 +284,7 @@ export class TreeContext {
       if (raw) data = encodeTree(gitEntries, this.algorithm);
       else data = (layout = encodeTreeLayout(gitEntries, this.algorithm)).data;
     }
-    if (node.hash === undefined) node.hash = hashObject(this.algorithm, "tree", data);
+    if (known === undefined) node.hash = hashObject(this.algorithm, "tree", data);
     if (layout !== undefined && known === undefined) this.layouts.set(entries, { layout, written: false });
     node.owner = undefined;
     node.origin = undefined;

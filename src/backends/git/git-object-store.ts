@@ -93,10 +93,11 @@ export class GitObjectStore implements ObjectStore {
 
   /**
    * Stores a batch: validates everything first (nothing is written for a bad batch), skips
-   * objects already in a pack (and, for loose writes, objects already loose), then writes the new ones either as loose objects (fewer than
-   * `options.packThreshold`; see {@link put} for when they are durable) or as one packfile,
-   * flushed to disk before it becomes visible (one file and its index instead of many small
-   * files: a commit's new trees, blobs and commit cost two file creations).
+   * objects already in a pack (and, for loose writes, objects already loose), then writes the
+   * new ones either as loose objects (fewer than `options.packThreshold`; see {@link put} for
+   * when they are durable) or as one packfile, flushed to disk before it becomes visible (one
+   * file and its index instead of many small files: a commit's new trees, blobs and commit cost
+   * two file creations).
    */
   async putMany(objects: readonly RawObject[]): Promise<Hash[]> {
     this.live();
@@ -110,7 +111,7 @@ export class GitObjectStore implements ObjectStore {
     hashes.forEach((h, i) => unique.set(h, objects[i]));
     // Packs first (an in-memory lookup). Enough left for a pack: written without looking for
     // loose copies (a syscall per object on every commit; an object both loose and packed is
-    // harmless, and git's gc prunes the loose copy). Else only the objects found nowhere are written loose.
+    // harmless, and git's gc prunes the loose copy). Else only objects found nowhere go loose.
     const inPacks = await mapLimit([...unique.keys()], this.options.concurrency, (h) => this.packs.hasKnown(h));
     let missing = [...unique].filter((_, i) => !inPacks[i]);
     if (missing.length >= this.options.packThreshold) {

@@ -19,8 +19,9 @@ export interface DeltaWindowOptions {
   maxSize?: number;
   /**
    * Try only this many bases, those closest in size to the object, the most recent first among
-   * equals (default: every base in the window). Bounds the cost to `tries` delta computations per object where objects of unrelated
-   * sizes share the window (the directories of one commit, say).
+   * equals (default: every base in the window). Bounds the cost to `tries` delta computations
+   * per object where objects of unrelated sizes share the window (the directories of one
+   * commit, say).
    */
   tries?: number;
 }
@@ -60,7 +61,10 @@ export class DeltaWindow {
     this.tries = options.tries ?? Infinity;
   }
 
-  /** The smallest worthwhile delta for `data` against the window (the search stops at one under 1/32 of the object), or undefined. */
+  /**
+   * The smallest worthwhile delta for `data` against the window, or undefined. The search stops
+   * at a delta under 1/32 of the object.
+   */
   choose(type: ObjectType, data: Uint8Array): DeltaChoice | undefined {
     if (data.length < this.minSize || data.length > this.maxSize) return undefined;
     let best: DeltaChoice | undefined;
