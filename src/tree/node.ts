@@ -284,7 +284,8 @@ export class TreeContext {
       if (raw) data = encodeTree(gitEntries, this.algorithm);
       else data = (layout = encodeTreeLayout(gitEntries, this.algorithm)).data;
     }
-    if (known === undefined) node.hash = hashObject(this.algorithm, "tree", data);
+    const hash = known === undefined ? hashObject(this.algorithm, "tree", data) : node.hash!;
+    node.hash = hash;
     if (layout !== undefined && known === undefined) this.layouts.set(entries, { layout, written: false });
     node.owner = undefined;
     node.origin = undefined;
@@ -294,7 +295,7 @@ export class TreeContext {
       out.written.push(node);
       out.nodes.add(node);
     }
-    return node.hash;
+    return hash;
   }
 
   /**
