@@ -229,10 +229,12 @@ export class TreeContext {
   markWritten(prepared: PreparedWrite): void {
     for (const n of prepared.nodes) {
       n.stored = true;
-      // The next commit will most likely read these trees again: keep them decoded.
-      this.cache.set("t" + n.hash!, n.entries!, 96 * n.entries!.size + 64);
+      // The next commit will most likely read these trees again: keep them decoded (with their
+      // encoding, which the cache keeps alive too: counted in the size).
       const known = this.layouts.get(n.entries!);
       if (known !== undefined) known.written = true;
+      const size = 96 * n.entries!.size + 64 + (known === undefined ? 0 : known.layout.data.length + 13 * n.entries!.size);
+      this.cache.set("t" + n.hash!, n.entries!, size);
     }
     // The blobs are stored now: drop their bytes (same ids, so the trees' values are unchanged).
     for (const [entries, name] of prepared.pending) {
