@@ -58,6 +58,11 @@ export class Node {
    */
   origin: Map<string, Child> | undefined;
   changed: Set<string> | undefined;
+  /**
+   * True when the origin was copied before it was written: its entries may then hold blob bytes
+   * (`pending`) that the write of the origin dropped from its own records only.
+   */
+  originUnwritten = false;
   private sortedNames: string[] | undefined;
 
   private constructor(hash: Hash | undefined, entries: Map<string, Child> | undefined, stored: boolean, owner?: object) {
@@ -87,9 +92,11 @@ export class Node {
     if (this.origin !== undefined) {
       copy.origin = this.origin;
       copy.changed = new Set(this.changed).add(name);
+      copy.originUnwritten = this.originUnwritten;
     } else if (this.hash !== undefined) {
       copy.origin = this.entries;
       copy.changed = new Set([name]);
+      copy.originUnwritten = !this.stored;
     }
     return copy;
   }
@@ -114,6 +121,7 @@ export class Node {
     this.sortedNames = undefined;
     this.origin = undefined;
     this.changed = undefined;
+    this.originUnwritten = false;
   }
 
   /** {@link touch} for a change of the entry `name` only (or of the subtree under it). */
@@ -292,6 +300,7 @@ export class TreeContext {
     node.owner = undefined;
     node.origin = undefined;
     node.changed = undefined;
+    node.originUnwritten = false;
     if (out !== undefined) {
       out.batch.push({ type: "tree", data });
       out.written.push(node);
@@ -313,8 +322,10 @@ export class TreeContext {
     const changed = [...node.changed];
     for (const key of changed) if (entries.get(key)?.rawName !== undefined || origin!.get(key)?.rawName !== undefined) return undefined;
     // The origin's trees and blobs are stored once it was written; before, what is not yet
-    // stored under its entries must be written with this node.
-    if (out !== undefined && !base.written) {
+    // stored under its entries must be written with this node. A copy made before the origin was
+    // written may also hold blob bytes the origin's write dropped only from its own records:
+    // visited too (stored already, they are skipped by the store; their bytes are dropped).
+    if (out !== undefined && (!base.written || node.originUnwritten)) {
       for (const [key, child] of entries) if (unwritten(child) && !node.changed.has(key)) await this.visitUnwritten(entries, key, child, out);
     }
     const changes: TreeChange[] = [];

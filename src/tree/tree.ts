@@ -3,6 +3,7 @@ import type { Hash } from "../core/hash.js";
 import { parsePath, type Path, type PathInput } from "../core/path.js";
 import { findChild, keepMode, updateAt } from "./edit.js";
 import { diffNodes, type DiffEntry } from "./diff.js";
+import { importNode } from "./import.js";
 import type { LeafCodec } from "./leaf-codec.js";
 import { contentsChild, Node, type ContentsChild, type TreeContext } from "./node.js";
 
@@ -86,10 +87,17 @@ export class Tree<V> {
     return node === undefined ? undefined : this.with(node);
   }
 
-  /** A tree with `tree` grafted at `path` (replacing what was there); an empty `tree` removes it. */
+  /**
+   * A tree with `tree` grafted at `path` (replacing what was there); an empty `tree` removes it.
+   * A tree read from another repository (same hash algorithm, else `INVALID_ARGUMENT`) first has
+   * the objects its store holds and this one lacks copied here, so that a commit of the result is
+   * complete.
+   */
   async setTree(path: PathInput, tree: Tree<V>): Promise<Tree<V>> {
     const p = parsePath(path);
     if (!(tree instanceof Tree)) throw invalidArgument("setTree expects a Tree");
+    // A tree of another repository: what its store holds and ours lacks is copied first.
+    if (tree.ctx !== this.ctx) await importNode(this.ctx, tree.ctx, tree.node);
     if (p.length === 0) return this.with(tree.node);
     const empty = (await this.ctx.load(tree.node)).size === 0;
     return this.with(await updateAt(this.ctx, this.node, p, () => (empty ? undefined : { kind: "node", node: tree.node }), undefined));

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Repo } from "../../src/store/repo.js";
+import type { Node } from "../../src/tree/node.js";
 import type { Tree } from "../../src/tree/tree.js";
 
 // Names chosen around Git's order: tree "a" sorts as "a/", between file "a.b" and file "a0".
@@ -176,6 +177,28 @@ describe("tree encoding by splicing", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("a tree copied from a hashed tree, both committed, keeps no blob bytes once they are stored", async () => {
+    const repo = await Repo.memory();
+    const main = repo.branch("main");
+    await main.transaction(async (tx) => {
+      for (let i = 0; i < 40; i++) await tx.set(`d/${i}`, "v");
+    });
+    const t1 = await (await main.tree()).set("d/a", "x".repeat(100_000));
+    await t1.hash();
+    // Copied before t1 is written: its unchanged entry "a" still holds the bytes t1's write drops.
+    const t2 = await t1.set("d/b", "y");
+    await main.setTree([], t1);
+    await main.setTree([], t2);
+    await main.set("d/c", "z");
+    const ctx = repo.internals.ctx;
+    const d = (await ctx.load((await main.tree()).node)).get("d");
+    expect(d?.kind).toBe("node");
+    const entries = await ctx.load((d as { node: Node }).node);
+    expect([...entries.values()].filter((c) => c.kind === "contents" && c.pending !== undefined)).toEqual([]);
+    expect(await main.get("d/a")).toBe("x".repeat(100_000));
+    await repo.close();
   });
 
   it("a directory changed in many places at once (more than the splice takes) is encoded whole, same id", async () => {
