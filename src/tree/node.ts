@@ -394,16 +394,23 @@ interface WriteBatch {
 
 function entriesFromGit(list: readonly TreeEntry[]): Map<string, Child> {
   const entries = new Map<string, Child>();
+  const raw: TreeEntry[] = [];
+  const childOf = (e: TreeEntry): Child =>
+    treeModeType(e.mode) === "tree"
+      ? { kind: "node", node: Node.stored(e.hash), ...(e.rawName && { rawName: e.rawName }) }
+      : { kind: "contents", mode: e.mode, hash: e.hash, ...(e.rawName && { rawName: e.rawName }) };
+  // Exact (UTF-8) names first: they are the keys paths address.
   for (const e of list) {
-    const child: Child =
-      treeModeType(e.mode) === "tree"
-        ? { kind: "node", node: Node.stored(e.hash), ...(e.rawName && { rawName: e.rawName }) }
-        : { kind: "contents", mode: e.mode, hash: e.hash, ...(e.rawName && { rawName: e.rawName }) };
-    // Names that are not UTF-8 read as text with U+FFFD; two such names may read alike: the second
-    // gets a key no path can address (paths have no NUL), so that it is kept as it is.
+    if (e.rawName === undefined) entries.set(e.name, childOf(e));
+    else raw.push(e);
+  }
+  // Names that are not UTF-8 read as text with U+FFFD, so one may read like another name (raw or
+  // exact, whichever git sorts first): it then gets a key no path can address (paths have no
+  // NUL), so that it is kept as it is.
+  for (const e of raw) {
     let key = e.name;
-    for (let i = 1; e.rawName !== undefined && entries.has(key); i++) key = `${e.name}\0${i}`;
-    entries.set(key, child);
+    for (let i = 1; entries.has(key); i++) key = `${e.name}\0${i}`;
+    entries.set(key, childOf(e));
   }
   return entries;
 }

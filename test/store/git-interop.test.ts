@@ -94,8 +94,16 @@ describe("the store on disk is a Git repository", () => {
         .trim();
     const sub = mktree([["100644", blob, Buffer.from("x")]]);
     const latin = (s: string) => Buffer.from(s, "latin1");
-    const rawNames = [latin("caf\xe9"), latin("a\xfe"), latin("a\xff")]; // the last two read alike as text
-    const tree = mktree([...rawNames.map((n): [string, string, Buffer] => ["100644", blob, n]), ["040000", sub, latin("d\xff")], ["100644", blob, Buffer.from("seed")]]);
+    // "a\xfe" and "a\xff" read alike as text; "a\x80" reads like the real (UTF-8) name "a\uFFFD"
+    // and git sorts it first: the real name must keep its key (paths address it), the raw one too.
+    const rawNames = [latin("caf\xe9"), latin("a\xfe"), latin("a\xff"), latin("a\x80")];
+    const exact = execFileSync("git", [`--git-dir=${path}`, "hash-object", "-w", "--stdin"], { input: "exact\n" }).toString().trim();
+    const tree = mktree([
+      ...rawNames.map((n): [string, string, Buffer] => ["100644", blob, n]),
+      ["100644", exact, Buffer.from("a\uFFFD")],
+      ["040000", sub, latin("d\xff")],
+      ["100644", blob, Buffer.from("seed")],
+    ]);
     git(path, "update-ref", "refs/heads/main", git(path, "commit-tree", tree, "-p", "main", "-m", "raw names"));
     const wip = await main.fork("wip");
     await main.set("other", "1");
@@ -106,7 +114,8 @@ describe("the store on disk is a Git repository", () => {
       .toString("latin1")
       .split("\0")
       .filter((n) => n !== "");
-    expect(listed.sort()).toEqual(["a\xfe", "a\xff", "caf\xe9", "d\xff/x", "d\xff/y", "more", "other", "seed"].sort());
+    expect(listed.sort()).toEqual(["a\x80", "a\xef\xbf\xbd", "a\xfe", "a\xff", "caf\xe9", "d\xff/x", "d\xff/y", "more", "other", "seed"].sort());
+    expect(await main.get("a\uFFFD")).toBe("exact\n");
     execFileSync("git", [`--git-dir=${path}`, "fsck", "--strict"], { stdio: "pipe" });
     await repo.close();
   });
