@@ -38,6 +38,8 @@ export class Transaction<V> extends DataTypeAccess<V> {
   private owner: object = {};
   private readonly stages = new Map<string, StageEntry>();
   private settling: Promise<void> | undefined;
+  /** The last operation called (see {@link exclusive}); never rejects. */
+  private tail: Promise<unknown> = SETTLED;
 
   /** @internal */
   constructor(
@@ -50,18 +52,31 @@ export class Transaction<V> extends DataTypeAccess<V> {
   }
 
   /** The value at `path` as this transaction sees it, or `undefined`. */
-  async get(path: PathInput): Promise<V | undefined> {
-    return (await this.view()).get(path);
+  get(path: PathInput): Promise<V | undefined> {
+    return this.exclusive(async () => (await this.view()).get(path));
   }
 
   /** Whether a value is at `path`. */
-  async has(path: PathInput): Promise<boolean> {
-    return (await this.view()).has(path);
+  has(path: PathInput): Promise<boolean> {
+    return this.exclusive(async () => (await this.view()).has(path));
   }
 
   /** The directory at `path`, sorted by name. */
-  async list(path: PathInput = [], options?: ListOptions): Promise<ListEntry[]> {
-    return (await this.view()).list(path, options);
+  list(path: PathInput = [], options?: ListOptions): Promise<ListEntry[]> {
+    return this.exclusive(async () => (await this.view()).list(path, options));
+  }
+
+  /**
+   * Runs `fn` once every operation of this transaction called before it is done, so that
+   * operations started together (`Promise.all` of writes) apply one after the other, in call
+   * order, and reads see the writes called before them. Each write reads the working tree,
+   * changes it and stores the result: run at the same time, two writes that both copied a shared
+   * directory kept only one of their changes.
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
+    this.tail = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -79,31 +94,39 @@ export class Transaction<V> extends DataTypeAccess<V> {
     const p = parsePath(path);
     if (p.length === 0) throw invalidArgument("cannot set the root: give a path");
     const child = contentsChild(this.ctx, this.codec.encode(value));
-    await this.settle();
-    this.node = await updateAt(this.ctx, this.node, p, (current) => keepMode(current, child), this.owner);
+    return this.exclusive(async () => {
+      await this.settle();
+      this.node = await updateAt(this.ctx, this.node, p, (current) => keepMode(current, child), this.owner);
+    });
   }
 
   /** Removes the value or directory at `path` (everything for the root). */
   async remove(path: PathInput): Promise<void> {
     const p = parsePath(path);
-    await this.settle();
-    if (p.length === 0) {
-      this.node = Node.empty(this.owner);
-      return;
-    }
-    this.node = await updateAt(this.ctx, this.node, p, () => undefined, this.owner);
+    return this.exclusive(async () => {
+      await this.settle();
+      if (p.length === 0) {
+        this.node = Node.empty(this.owner);
+        return;
+      }
+      this.node = await updateAt(this.ctx, this.node, p, () => undefined, this.owner);
+    });
   }
 
   /** Grafts `tree` at `path` (the whole tree for the root). */
-  async setTree(path: PathInput, tree: Tree<V>): Promise<void> {
-    this.node = (await (await this.tree()).setTree(path, tree)).node;
+  setTree(path: PathInput, tree: Tree<V>): Promise<void> {
+    return this.exclusive(async () => {
+      this.node = (await (await this.snapshot()).setTree(path, tree)).node;
+    });
   }
 
   /** Whether something (a value or a directory) is at `path`. */
   async exists(path: PathInput): Promise<boolean> {
     const p = parsePath(path);
-    await this.settle();
-    return p.length === 0 || (await findChild(this.ctx, this.node, p)) !== undefined;
+    return this.exclusive(async () => {
+      await this.settle();
+      return p.length === 0 || (await findChild(this.ctx, this.node, p)) !== undefined;
+    });
   }
 
   /**
@@ -171,16 +194,18 @@ export class Transaction<V> extends DataTypeAccess<V> {
       get owner() {
         return tx.owner;
       },
-      read: async () => {
-        await this.settle();
-        return subtreeAt(ctx, this.node, path);
-      },
-      update: async <R>(_op: string, fn: (node: Node | undefined) => Promise<{ node: Node | undefined; result: R }>) => {
-        await this.settle();
-        const u = await fn(await subtreeAt(ctx, this.node, path));
-        if (u.node !== undefined) this.node = await graft(ctx, this.node, path, u.node, this.owner);
-        return u.result;
-      },
+      read: () =>
+        this.exclusive(async () => {
+          await this.settle();
+          return subtreeAt(ctx, this.node, path);
+        }),
+      update: <R>(_op: string, fn: (node: Node | undefined) => Promise<{ node: Node | undefined; result: R }>) =>
+        this.exclusive(async () => {
+          await this.settle();
+          const u = await fn(await subtreeAt(ctx, this.node, path));
+          if (u.node !== undefined) this.node = await graft(ctx, this.node, path, u.node, this.owner);
+          return u.result;
+        }),
       stage: <S extends Staged>(kind: string, make: (base: StageBase) => Promise<S>) => this.stageAt(path, kind, make),
     };
   }
@@ -191,7 +216,11 @@ export class Transaction<V> extends DataTypeAccess<V> {
   }
 
   /** A snapshot of the working tree (staged operations included); later writes of the transaction do not change it. */
-  async tree(): Promise<Tree<V>> {
+  tree(): Promise<Tree<V>> {
+    return this.exclusive(() => this.snapshot());
+  }
+
+  private async snapshot(): Promise<Tree<V>> {
     await this.settle();
     // Hand out the current nodes frozen: a new token makes later writes copy them first.
     this.owner = {};
