@@ -262,9 +262,11 @@ export class TreeContext {
     // Reachable twice in one write (the same subtree at two paths): stored once.
     if (out?.nodes.has(node)) return node.hash!;
     const entries = await this.load(node);
+    // Hashed meanwhile by a concurrent encoding of the same node (two `hash()` calls at once).
+    if (out === undefined && node.hash !== undefined) return node.hash;
     let layout: TreeLayout | undefined;
     let data: Uint8Array;
-    const known = node.hash !== undefined ? this.layouts.get(entries) : undefined;
+    const known = node.hash !== undefined && out !== undefined ? this.layouts.get(entries) : undefined;
     if (known !== undefined) {
       // Hashed before, written now: same bytes; only what is not stored below is visited.
       for (const [name, child] of entries) if (unwritten(child)) await this.visitUnwritten(entries, name, child, out!);
@@ -316,17 +318,20 @@ export class TreeContext {
    * the origin was hashed but not written (its unwritten entries are written with this node).
    */
   private async splice(node: Node, entries: Map<string, Child>, out: WriteBatch | undefined): Promise<TreeLayout | undefined> {
+    // Read once: a concurrent encoding of the same node clears them when it finishes.
     const origin = node.origin;
+    const changedSet = node.changed;
+    const originUnwritten = node.originUnwritten;
     const base = origin === undefined ? undefined : this.layouts.get(origin);
-    if (base === undefined || node.changed === undefined || node.changed.size > Math.max(16, entries.size >> 3)) return undefined;
-    const changed = [...node.changed];
+    if (base === undefined || changedSet === undefined || changedSet.size > Math.max(16, entries.size >> 3)) return undefined;
+    const changed = [...changedSet];
     for (const key of changed) if (entries.get(key)?.rawName !== undefined || origin!.get(key)?.rawName !== undefined) return undefined;
     // The origin's trees and blobs are stored once it was written; before, what is not yet
     // stored under its entries must be written with this node. A copy made before the origin was
     // written may also hold blob bytes the origin's write dropped only from its own records:
     // visited too (stored already, they are skipped by the store; their bytes are dropped).
-    if (out !== undefined && (!base.written || node.originUnwritten)) {
-      for (const [key, child] of entries) if (unwritten(child) && !node.changed.has(key)) await this.visitUnwritten(entries, key, child, out);
+    if (out !== undefined && (!base.written || originUnwritten)) {
+      for (const [key, child] of entries) if (unwritten(child) && !changedSet.has(key)) await this.visitUnwritten(entries, key, child, out);
     }
     const changes: TreeChange[] = [];
     for (const key of changed) {

@@ -201,6 +201,27 @@ describe("tree encoding by splicing", () => {
     await repo.close();
   });
 
+  it("hashes of one tree taken at the same time agree, then the tree is written with all it holds", async () => {
+    // Found by test/store/transaction-order.test.ts: a node hashed by a concurrent call while
+    // another was encoding it took the "hashed before, written now" path with nothing to write to.
+    const repo = await Repo.memory();
+    const main = repo.branch("main");
+    await main.set("d/seed", "s");
+    const hashes: string[] = [];
+    await main.transaction(async (tx) => {
+      await tx.set("a", "");
+      await tx.remove("a/c");
+      await tx.set("d/f/g", "");
+      const hash = async () => hashes.push(await (await tx.tree()).hash());
+      await Promise.all([hash(), hash(), hash(), tx.remove("a")]);
+      await tx.remove("a");
+    });
+    expect(new Set(hashes).size).toBe(1);
+    expect(await main.get("d/f/g")).toBe("");
+    expect(await main.get("d/seed")).toBe("s");
+    await repo.close();
+  });
+
   it("a directory changed in many places at once (more than the splice takes) is encoded whole, same id", async () => {
     const repo = await Repo.memory();
     const main = repo.branch("main");
