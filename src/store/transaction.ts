@@ -27,7 +27,8 @@ function overlaps(p: Path, q: Path): boolean {
  * The working tree of a transaction: reads see the transaction's own writes; nothing reaches the
  * branch until the transaction function returns and its tree is committed. Writes change the
  * transaction's nodes in place (each shared node is copied once), so many writes to one large
- * directory cost O(1) each.
+ * directory cost O(1) each. Operations started together (`Promise.all`) run one after the other
+ * in call order, as if awaited one by one.
  *
  * Data types may stage their operations in memory (see {@link Staged}: a queue's pushes and pops
  * cost no tree edit each); every read or write of the tree below, and the commit, first flushes
