@@ -175,8 +175,9 @@ export class Branch<V = string> extends DataTypeAccess<V> {
       const start = await this.headNode();
       const tx = new Transaction(ctx, this.core.contents, start === undefined ? Node.empty() : Node.stored(start.tree));
       const value = await fn(tx);
-      // Operations a data type staged in memory (a queue's pushes and pops) are written now.
-      await tx.settle();
+      // Operations still running (called, not awaited) finish first; operations a data type
+      // staged in memory (a queue's pushes and pops) are written now.
+      await tx.finish();
       const prepared = await ctx.prepareWrite(tx.node);
       if (start !== undefined && prepared.hash === start.tree) return { ok: true, value, commit: undefined };
       // Nothing written on a branch that does not exist yet: no commit of an empty tree either.

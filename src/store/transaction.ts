@@ -130,6 +130,11 @@ export class Transaction<V> extends DataTypeAccess<V> {
     });
   }
 
+  /** @internal Waits for the operations called so far, then writes the stages ({@link settle}): before the commit. */
+  finish(): Promise<void> {
+    return this.exclusive(() => this.settle());
+  }
+
   /**
    * @internal Writes every stage into the working tree, oldest first, and drops them. Free when
    * nothing is staged. Runs before any access to the tree and before the commit; a stage whose

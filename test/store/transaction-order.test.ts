@@ -32,6 +32,17 @@ describe("transaction operations started together", () => {
     await repo.close();
   });
 
+  it("writes called but not awaited when the function returns still land in the commit", async () => {
+    const repo = await Repo.memory();
+    const main = repo.branch("main");
+    await main.transaction(async (tx) => {
+      void tx.set("a", "1");
+      void tx.set("b/c", "2");
+    });
+    expect([await main.get("a"), await main.get("b/c")]).toEqual(["1", "2"]);
+    await repo.close();
+  });
+
   it("any batch gives what the same operations awaited one by one give (fast-check)", async () => {
     type Op = { kind: "set"; path: string; value: string } | { kind: "remove"; path: string } | { kind: "get"; path: string } | { kind: "hash" };
     const path = fc.constantFrom("a", "a/b", "a/c", "d/e", "d/f/g");
