@@ -5,7 +5,8 @@
  * one O(n) copy of bytes and references, instead of n entry encodings (measured on the store
  * bench: re-encoding its 1,000-entry directory was a sixth of a commit's time).
  *
- * "Trusted" entries are as {@link encodeTrustedTree} requires: names unique, accepted by Git,
+ * "Trusted" entries are taken as they are, without `encodeTree`'s checks (for entries known valid
+ * they were most of a commit's cost in a large directory): names unique, accepted by Git,
  * well-formed UTF-16 and without `rawName`; modes valid, trees as `"40000"`; ids lower-case hex.
  */
 import { digestLength, writeHex, type HashAlgorithm } from "../core/hash.js";
@@ -90,15 +91,6 @@ export function encodeTreeLayout(entries: TreeEntry[], algorithm: HashAlgorithm)
   }
   offsets[n] = pos;
   return { data: pos === bound ? out : out.slice(0, pos), names, trees, offsets };
-}
-
-/**
- * {@link encodeTreeLayout}'s bytes only: the body of a tree of trusted entries, without the checks
- * of `encodeTree` (for entries known valid they were most of the cost of a commit in a large
- * directory). Same output as `encodeTree` for the same entries. Sorts `entries` in place.
- */
-export function encodeTrustedTree(entries: TreeEntry[], algorithm: HashAlgorithm): Uint8Array {
-  return encodeTreeLayout(entries, algorithm).data;
 }
 
 /** The first position of `layout` whose entry sorts at or after (`name`, `isTree`). */

@@ -173,7 +173,7 @@ export interface EncodedEntry {
 }
 
 /** A pack written by {@link writePackEntries}: also its index bytes, so it opens with no read. */
-export interface WrittenPackWithIndex extends WrittenPack {
+export interface WrittenPackWithIndex extends Omit<WrittenPack, "entries"> {
   readonly index: Uint8Array;
   /** Size of the `.pack` file in bytes. */
   readonly size: number;
@@ -205,10 +205,9 @@ export async function writePackEntries(
   entries: readonly EncodedEntry[],
   options: { fsync: boolean; keepOpen?: boolean },
 ): Promise<WrittenPackWithIndex> {
-  if (entries.length === 0) return { name: "", count: 0, entries: [], index: new Uint8Array(0), size: 0, bytes: new Uint8Array(0) };
+  if (entries.length === 0) return { name: "", count: 0, index: new Uint8Array(0), size: 0, bytes: new Uint8Array(0) };
   const header = encodePackHeader(entries.length);
   const parts: Uint8Array[] = [header];
-  const indexEntries: PackIndexEntry[] = [];
   // The index's columns, built directly: the ids are ours (hashed here or read from an index),
   // so the per-id check of writePackIndex is not needed.
   const h = digestLength(algorithm);
@@ -220,7 +219,6 @@ export async function writePackEntries(
   hasher.update(header);
   for (const e of entries) {
     const crc = e.crc32 ?? entryCrc(e.bytes);
-    indexEntries.push({ hash: e.hash, offset: position, crc32: crc });
     writeHex(e.hash, ids, offsets.length * h);
     offsets.push(position);
     crcs.push(crc);
@@ -255,7 +253,7 @@ export async function writePackEntries(
     renameSync(tmpPack, join(packDir, `pack-${name}.pack`));
     renamed = true;
     renameSync(tmpIdx, join(packDir, `pack-${name}.idx`));
-    return { name, count: entries.length, entries: indexEntries, index, size: pack.length, fd: packFd, bytes: pack };
+    return { name, count: entries.length, index, size: pack.length, fd: packFd, bytes: pack };
   } catch (e) {
     closeQuietly(packFd);
     closeQuietly(idxFd);
