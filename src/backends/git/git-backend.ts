@@ -7,6 +7,7 @@ import { openGitDirectory } from "./git-dir.js";
 import { GitObjectStore } from "./git-object-store.js";
 import { GitRefStore } from "./git-ref-store.js";
 import { Durability } from "./durability.js";
+import { Journal, recoverJournals } from "./journal.js";
 import { LooseObjects } from "./loose-objects.js";
 import { PackDirectory } from "./pack/pack-directory.js";
 import { repack as repackPacks } from "./pack/repack.js";
@@ -24,24 +25,29 @@ export interface GitBackendOptions {
   /** Create a bare repository when `path` is missing or empty (default true); otherwise `NOT_FOUND`. */
   readonly create?: boolean;
   /**
-   * Durability policy (default true: durability first). With `true`, stronger than git's default
-   * `core.fsync` (git 2.39 flushes packs, but neither loose objects nor refs), with no window
-   * where a ref points at an object a power cut can lose:
-   * - packs (every `putMany` of at least `packThreshold` new objects, and roll-ups) are flushed to
-   *   disk before they become visible;
+   * Durability policy (default true: durability first). With `true`, a resolved ref update
+   * survives a power cut, and so does everything it points at that this backend wrote (stronger
+   * than git's default `core.fsync`: git 2.39 flushes packs, but neither loose objects nor refs):
    * - loose objects (`put`, small `putMany`) are not flushed when written (git does not flush
    *   them either), but every ref update of this backend first flushes, in one parallel round,
-   *   all the objects written before it, then flushes the ref file and its directory: a resolved
-   *   ref update survives a power cut, and so does everything it points at that this backend
-   *   wrote. `objects.flush()` does the same for objects no ref points at yet;
+   *   all the objects written before it; `objects.flush()` does the same for objects no ref
+   *   points at yet;
+   * - with `journal` (the default), a small pack (a commit's) and each ref change are recorded in
+   *   a journal file, flushed once per update, and git's own files are flushed every few
+   *   megabytes (see `journal.ts`): a commit costs one flush. After a power cut, the next open
+   *   replays the journal; until then git may see what the cut left, as with git's own commits;
+   * - without it, packs are flushed before they become visible, and the ref file and its
+   *   directory after: no window, even for git, but three flushes in a row per commit;
+   * - large packs (fetches, roll-ups) are always flushed before they become visible;
    * - a process crash loses nothing that a resolved call wrote (the page cache keeps it).
    *
    * With `false`, nothing is flushed (tests, throwaway repositories, or git's own trade-off for
    * loose objects and refs): a power cut may lose or truncate recent files; a process crash still
-   * loses nothing a resolved call wrote. A commit then costs no device round trip (with `true`:
-   * three sequential flush rounds, see bench/README.md).
+   * loses nothing a resolved call wrote. A commit then costs no device round trip.
    */
   readonly fsync?: boolean;
+  /** With `fsync`: make small packs and ref changes durable through a journal (default true); see `fsync`. */
+  readonly journal?: boolean;
   /** How long a ref update waits for a lock held by another writer before `LOCKED` (default 5000 ms). */
   readonly lockTimeoutMs?: number;
   /** Period of the poll backing up `fs.watch` while refs are watched (default 2000 ms). */
@@ -74,6 +80,9 @@ export interface GitRepackResult {
   /** Old packs deleted (with `all`). */
   readonly packsRemoved: readonly string[];
 }
+
+/** Where the journals live, in the git directory (git ignores it). */
+const JOURNAL_DIR = "irmin-journal";
 
 const SUPPORTS: BackendSupports = {
   persistent: true,
@@ -115,7 +124,7 @@ export class GitBackend implements Backend {
     private readonly packs: PackDirectory,
     refs: (live: () => void) => GitRefStore,
     packThreshold: number,
-    durability: Durability,
+    private readonly durability: Durability,
   ) {
     const live = () => this.live();
     this.objects = new GitObjectStore(algorithm, loose, packs, live, { packThreshold, concurrency: 16, flush: () => durability.flush() });
@@ -157,7 +166,7 @@ export class GitBackend implements Backend {
    */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.objects.flush();
+    await this.durability.close();
     this.closed = true;
     this.refs.close();
     await this.packs.close();
@@ -194,14 +203,16 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
   const packThreshold = positive(options.packThreshold, "packThreshold", 3);
   const maxPacks = positive(options.maxPacks, "maxPacks", 16);
   const fsync = options.fsync ?? true;
+  const journaled = fsync && (options.journal ?? true);
   const dir = await openGitDirectory({ path: options.path, hash: options.hash, create: options.create ?? true });
   const objectsDir = join(dir.gitDir, "objects");
-  const durability = new Durability(fsync);
+  const journalDir = join(dir.gitDir, JOURNAL_DIR);
+  const durability = new Durability(fsync, journaled ? new Journal(journalDir) : undefined);
   const loose = new LooseObjects(objectsDir, dir.algorithm, durability);
   const packs = new PackDirectory(join(objectsDir, "pack"), dir.algorithm, { durability, maxPacks });
   // Thin-pack style REF_DELTA bases may be loose objects.
   packs.setExternalResolver((h) => loose.read(h));
-  return new GitBackend(
+  const backend = new GitBackend(
     dir.gitDir,
     dir.algorithm,
     loose,
@@ -215,11 +226,21 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
         fsync,
         pollIntervalMs,
         live,
-        beforeUpdate: () => durability.flush(),
+        journaled,
+        beforeUpdate: (change) => durability.beforeRefUpdate(change),
+        afterUpdate: (paths, refDir) => durability.afterRefUpdate(paths, refDir),
       }),
     packThreshold,
     durability,
   );
+  try {
+    // What a process that died before a restart left in its journal (see `journal.ts`).
+    await recoverJournals(journalDir, join(objectsDir, "pack"), { ref: async (change) => void (await backend.refs.replay(change)) });
+  } catch (e) {
+    await backend.close().catch(() => undefined);
+    throw e;
+  }
+  return backend;
 }
 
 /**

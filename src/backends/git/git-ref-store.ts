@@ -4,6 +4,7 @@ import { corrupt, invalidArgument } from "../../core/errors.js";
 import { checkHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
 import { checkRefName } from "../../core/ref-name.js";
 import type { RefChange, RefEntry, RefStore } from "../../backend/ref-store.js";
+import type { JournalRefChange } from "./journal.js";
 import { RefWatchers } from "../../backend/ref-watchers.js";
 import type { GitConfig } from "./git-config.js";
 import { errnoCode, ioError } from "./io-error.js";
@@ -27,10 +28,21 @@ export interface GitRefStoreOptions {
   /** Throws `CLOSED` once the backend is closed. */
   readonly live: () => void;
   /**
-   * Runs before a ref is moved to a new value (in parallel with the flush of the ref's lock file):
-   * the object store's durability barrier, so a ref never points at an object a crash can lose.
+   * Runs before a ref is moved or deleted, under its lock (in parallel with the write of the lock
+   * file): the object store's durability barrier, so a ref never points at an object a crash can
+   * lose, and with `journaled` the record that makes the change itself durable.
    */
-  readonly beforeUpdate?: () => Promise<void>;
+  readonly beforeUpdate?: (change: JournalRefChange) => Promise<void>;
+  /**
+   * Runs after every update whose `beforeUpdate` resolved, moved or not (`paths`: the files it
+   * changed; `dir`: their directory). See `Durability.afterRefUpdate`.
+   */
+  readonly afterUpdate?: (paths: readonly string[], dir: string) => Promise<void>;
+  /**
+   * Ref changes are made durable by `beforeUpdate` (a journal): loose ref files and their
+   * directory are then not flushed on each update. `packed-refs` and `HEAD` still are.
+   */
+  readonly journaled?: boolean;
 }
 
 const ANY = Symbol("any");
@@ -53,7 +65,10 @@ export class GitRefStore implements RefStore {
   private external: ExternalRefWatcher | undefined;
   private readonly packed: PackedRefsFile;
   private readonly reflogs: Reflogs;
+  /** Locks of loose ref updates (not flushed with a journal). */
   private readonly lock: LockOptions;
+  /** Locks of `packed-refs`, `HEAD` and replayed changes: flushed whenever `fsync` is set. */
+  private readonly durableLock: LockOptions;
   readonly gitDir: string;
   readonly algorithm: HashAlgorithm;
 
@@ -62,7 +77,8 @@ export class GitRefStore implements RefStore {
     this.algorithm = options.algorithm;
     this.packed = new PackedRefsFile(join(options.gitDir, "packed-refs"), options.algorithm);
     this.reflogs = new Reflogs(options.gitDir, options.algorithm, options.config);
-    this.lock = { timeoutMs: options.lockTimeoutMs, fsync: options.fsync };
+    this.durableLock = { timeoutMs: options.lockTimeoutMs, fsync: options.fsync };
+    this.lock = { timeoutMs: options.lockTimeoutMs, fsync: options.fsync && options.journaled !== true };
   }
 
   /** Loose file first, then `packed-refs`; symbolic refs followed. `CORRUPT` for an unreadable ref file. */
@@ -86,6 +102,20 @@ export class GitRefStore implements RefStore {
     if (expected !== undefined) checkHash(expected, this.algorithm);
     if (next !== undefined) checkHash(next, this.algorithm);
     return this.update(name, expected, next);
+  }
+
+  /**
+   * Replays a journal's ref change after a restart (see `journal.ts`): applied, and flushed, when
+   * the ref holds `change.before` or its loose file is unreadable (what a power cut leaves of a
+   * file written but not flushed); left alone otherwise. Resolves to whether it was applied.
+   */
+  async replay(change: JournalRefChange): Promise<boolean> {
+    this.options.live();
+    checkRefName(change.name);
+    if (change.before !== undefined) checkHash(change.before, this.algorithm);
+    if (change.after !== undefined) checkHash(change.after, this.algorithm);
+    if (change.before === change.after) return false;
+    return this.update(change.name, change.before, change.after, true);
   }
 
   /** Removes the loose file and, under `packed-refs.lock`, the packed entry, as `git update-ref -d` does. */
@@ -156,7 +186,7 @@ export class GitRefStore implements RefStore {
     if (name !== "HEAD") throw invalidArgument(`only HEAD can be made symbolic, not ${JSON.stringify(name)}`);
     checkRefName(target);
     if (!target.startsWith("refs/")) throw invalidArgument(`HEAD must point under refs/, not to ${JSON.stringify(target)}`);
-    const lock = await this.acquire("HEAD");
+    const lock = await this.acquire("HEAD", this.durableLock);
     try {
       await lock.write(`ref: ${target}\n`);
       await lock.commit();
@@ -207,9 +237,9 @@ export class GitRefStore implements RefStore {
     throw corrupt(`symbolic ref loop at ${name}`);
   }
 
-  private async acquire(ref: string): Promise<LockFile> {
+  private async acquire(ref: string, options: LockOptions = this.lock): Promise<LockFile> {
     try {
-      return await LockFile.acquire(join(this.gitDir, ref), this.lock);
+      return await LockFile.acquire(join(this.gitDir, ref), options);
     } catch (e) {
       if (errnoCode(e) === "ENOTDIR") throw invalidArgument(`cannot create ${ref}: a ref exists at one of its parent paths`);
       throw ioError(e, `locking ${ref}`);
@@ -219,19 +249,22 @@ export class GitRefStore implements RefStore {
   /**
    * The one write path: lock the ref, read its current value (loose, else packed), compare,
    * then write (lock file renamed over the ref) or delete (packed entry, then loose file), release.
+   * With `replay` (see {@link replay}): an unreadable loose file counts as `expected`, no hook
+   * runs, and everything is flushed in place.
    */
-  private async update(name: string, expected: Hash | undefined | typeof ANY, next: Hash | undefined): Promise<boolean> {
+  private async update(name: string, expected: Hash | undefined | typeof ANY, next: Hash | undefined, replay = false): Promise<boolean> {
+    const lockOptions = replay ? this.durableLock : this.lock;
     // As git: lock the name first and read it under the lock (one read); only a symbolic ref
     // (HEAD) needs its target resolved and locked instead.
     let ref = name;
-    let lock = await this.acquire(ref);
+    let lock = await this.acquire(ref, lockOptions);
     let loose: LooseRef | undefined;
     try {
       loose = readLooseRefSync(this.gitDir, ref, this.algorithm);
       if (loose?.kind === "symref") {
         await lock.release();
         ref = await this.target(name);
-        lock = await this.acquire(ref);
+        lock = await this.acquire(ref, lockOptions);
         loose = readLooseRefSync(this.gitDir, ref, this.algorithm);
       }
     } catch (e) {
@@ -240,14 +273,26 @@ export class GitRefStore implements RefStore {
     }
     const path = join(this.gitDir, ref);
     let change: RefChange | undefined;
+    // Whether `beforeUpdate` resolved: `afterUpdate` must then run, whatever happens next.
+    let began = false;
     try {
-      if (loose?.kind === "broken") throw corrupt(`ref ${ref} does not hold an object id: ${JSON.stringify(loose.text.slice(0, 100))}`);
+      const broken = loose?.kind === "broken";
+      if (broken && !replay) throw corrupt(`ref ${ref} does not hold an object id: ${JSON.stringify((loose as { text: string }).text.slice(0, 100))}`);
       const current =
-        loose === undefined ? (await this.packed.read()).refs.get(ref)?.hash : loose.kind === "hash" ? loose.hash : await this.resolve(ref, 0);
-      if (expected !== ANY && current !== expected) return false;
-      if (current === next) return true;
+        loose === undefined || broken
+          ? (await this.packed.read()).refs.get(ref)?.hash
+          : loose.kind === "hash"
+            ? loose.hash
+            : await this.resolve(ref, 0);
+      if (expected !== ANY && current !== expected && !broken) return false;
+      if (current === next && !broken) return true;
+      const hooks = !replay && this.options.beforeUpdate !== undefined;
       if (next === undefined) {
-        await this.packed.deleteRefs([ref], this.lock, async () => {
+        if (hooks) {
+          await this.options.beforeUpdate!({ name: ref, before: current, after: undefined });
+          began = true;
+        }
+        await this.packed.deleteRefs([ref], this.durableLock, async () => {
           await unlink(path).catch((e: unknown) => {
             if (errnoCode(e) !== "ENOENT") throw ioError(e, `deleting ${ref}`);
           });
@@ -255,13 +300,20 @@ export class GitRefStore implements RefStore {
         await this.reflogs.remove(ref);
       } else {
         if (current === undefined) await this.checkCreatable(ref);
-        await Promise.all([lock.write(`${next}\n`), this.options.beforeUpdate?.()]);
+        const [written, barrier] = await Promise.allSettled([
+          lock.write(`${next}\n`),
+          hooks ? this.options.beforeUpdate!({ name: ref, before: current, after: next }) : undefined,
+        ]);
+        began = hooks && barrier.status === "fulfilled";
+        if (written.status === "rejected") throw written.reason;
+        if (barrier.status === "rejected") throw barrier.reason;
         this.reflogs.append(ref, current, next, REFLOG_MESSAGE, () => this.headTarget());
-        await this.commit(lock, ref, loose !== undefined);
+        await this.commit(lock, ref, loose !== undefined && !broken);
       }
       change = { name: ref, before: current, after: next };
     } finally {
       await lock.release();
+      if (began) await this.options.afterUpdate?.(change === undefined ? [] : [path], dirname(path));
     }
     if (change === undefined) return true;
     if (next === undefined) await pruneEmptyParents(this.gitDir, ref);

@@ -1,0 +1,293 @@
+import { afterEach, describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { gitBackend } from "../../../src/backends/git/git-backend.js";
+import { Durability } from "../../../src/backends/git/durability.js";
+import {
+  currentOwner,
+  decodeJournalRecords,
+  encodeJournalRecord,
+  Journal,
+  judgeOwner,
+  readJournal,
+  type JournalRecord,
+} from "../../../src/backends/git/journal.js";
+import { Repo } from "../../../src/store/repo.js";
+import { GIT_ENV, git, gitText, tempDir } from "./git-cli.js";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const ROOT = resolve(import.meta.dirname, "../../..");
+
+function scratch(): string {
+  const t = tempDir("irmin-journal-");
+  cleanups.push(t.remove);
+  return t.dir;
+}
+
+const journalsIn = (gitDir: string): string[] => {
+  const dir = join(gitDir, "irmin-journal");
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".journal")).map((n) => join(dir, n)) : [];
+};
+
+const concat = (parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
+const recordArb: fc.Arbitrary<JournalRecord> = fc.record(
+  {
+    packs: fc.array(fc.record({ name: hex(40), pack: fc.uint8Array({ maxLength: 64 }), index: fc.uint8Array({ maxLength: 32 }) }), { maxLength: 3 }),
+    ref: fc.record({
+      name: fc.constantFrom("refs/heads/main", "refs/heads/é/x", "refs/tags/v1"),
+      before: fc.option(hex(40), { nil: undefined }),
+      after: fc.option(hex(40), { nil: undefined }),
+    }),
+  },
+  { requiredKeys: ["packs"] },
+);
+
+describe("journal records", () => {
+  it("decode what was encoded, and stop at a cut, a damaged record or another generation", () => {
+    fc.assert(
+      fc.property(fc.array(recordArb, { minLength: 1, maxLength: 5 }), fc.nat(), fc.nat(), (records, cutSeed, flipSeed) => {
+        const encoded = records.map((r) => encodeJournalRecord(r, 7));
+        const body = concat([...encoded, new Uint8Array(40)]);
+        const normalize = (rs: readonly JournalRecord[]) => rs.map((r) => ({ packs: r.packs.map((p) => ({ ...p, pack: [...p.pack], index: [...p.index] })), ref: r.ref }));
+        expect(normalize(decodeJournalRecords(body, 7))).toEqual(normalize(records));
+        // Another generation: nothing counts.
+        expect(decodeJournalRecords(body, 8)).toEqual([]);
+        // A cut anywhere keeps exactly the whole records before it.
+        const cut = cutSeed % (body.length - 40);
+        let whole = 0;
+        for (let at = 0; whole < encoded.length && at + encoded[whole].length <= cut; at += encoded[whole++].length);
+        expect(decodeJournalRecords(body.subarray(0, cut), 7)).toHaveLength(whole);
+        // A flipped bit stops the decoding at the record holding it.
+        const damaged = body.slice();
+        const bit = flipSeed % ((body.length - 40) * 8);
+        damaged[bit >> 3] ^= 1 << (bit & 7);
+        let holder = 0;
+        for (let at = encoded[0].length; at <= bit >> 3; at += encoded[++holder].length);
+        expect(decodeJournalRecords(damaged, 7).length).toBe(holder);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("tell a live owner from a dead one, another boot and another host", async () => {
+    const self = currentOwner();
+    expect(judgeOwner(self)).toBe("live");
+    expect(judgeOwner({ ...self, host: `${self.host}-elsewhere` })).toBe("foreign");
+    expect(judgeOwner({ ...self, boot: "another-boot" })).toBe("rebooted");
+    const pid = await new Promise<number>((ok, fail) => {
+      const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+      child.on("error", fail);
+      child.on("exit", () => ok(child.pid!));
+    });
+    expect(judgeOwner({ ...self, pid, start: "1" })).toBe("dead");
+    if (self.start !== "") expect(judgeOwner({ ...self, start: `${self.start}0` })).toBe("dead");
+  });
+});
+
+/** Rewrites a journal's owner as if the machine had restarted since it was written. */
+function asIfRebooted(path: string): void {
+  const bytes = readFileSync(path);
+  const first = bytes.indexOf(10);
+  const second = bytes.indexOf(10, first + 1);
+  const owner = JSON.parse(bytes.subarray(first + 1, second).toString("utf8"));
+  const line = Buffer.from(`${JSON.stringify({ ...owner, boot: "before-the-restart" })}\n`);
+  writeFileSync(path, Buffer.concat([bytes.subarray(0, first + 1), line, bytes.subarray(second + 1)]));
+}
+
+/** Runs `n` commits on `main` in a child process that is then killed; resolves to the acknowledged commit ids. */
+async function commitsThenKill(gitDir: string, n: number): Promise<string[]> {
+  const worker = join(gitDir, "..", "worker.mts");
+  writeFileSync(
+    worker,
+    `
+import { Repo } from ${JSON.stringify(join(ROOT, "src/store/repo.ts"))};
+const repo = await Repo.open({ path: process.argv[2] });
+const main = repo.branch("main");
+for (let i = 0; i < ${n}; i++) {
+  await main.set("k/" + i, "value " + i);
+  console.log((await main.head()).hash);
+}
+process.kill(process.pid, "SIGKILL");
+`,
+  );
+  const out = await new Promise<string>((ok, fail) => {
+    const child = spawn(process.execPath, ["--import", "tsx", worker, gitDir], { cwd: ROOT, env: { ...process.env, ...GIT_ENV }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", fail);
+    child.on("close", (code, signal) => (signal === "SIGKILL" ? ok(stdout) : fail(new Error(`worker exited ${code}: ${stderr}`))));
+  });
+  return out.trim().split("\n");
+}
+
+async function readAll(gitDir: string, n: number): Promise<(string | undefined)[]> {
+  const repo = await Repo.open({ path: gitDir });
+  try {
+    const main = repo.branch("main");
+    return await Promise.all(Array.from({ length: n }, (_, i) => main.get(`k/${i}`)));
+  } finally {
+    await repo.close();
+  }
+}
+
+describe("git backend journal", () => {
+  it("a commit is recorded in the journal (its pack and its ref change) and is visible to git at once; close empties and removes it", async () => {
+    const dir = join(scratch(), "repo.git");
+    const repo = await Repo.open({ path: dir });
+    const main = repo.branch("main");
+    await main.set("a/b", "one");
+    await main.set("a/c", "two");
+    const head = (await main.head())!.hash;
+    expect(gitText(dir, ["--git-dir", dir, "rev-parse", "main"])).toBe(head);
+    expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", "main:a/c"])).toBe("two");
+    const [path] = journalsIn(dir);
+    const journal = readJournal(path)!;
+    expect(journal.owner.pid).toBe(process.pid);
+    expect(journal.records.map((r) => r.ref?.after)).toEqual([expect.any(String), head]);
+    expect(journal.records[1].ref).toEqual({ name: "refs/heads/main", before: journal.records[0].ref!.after, after: head });
+    // Each record holds the pack of its commit, exactly as written in objects/pack.
+    for (const r of journal.records) {
+      expect(r.packs).toHaveLength(1);
+      const file = join(dir, "objects", "pack", `pack-${r.packs[0].name}.pack`);
+      expect(Buffer.from(readFileSync(file)).equals(r.packs[0].pack)).toBe(true);
+    }
+    git(dir, ["--git-dir", dir, "fsck", "--strict"]);
+    await repo.close();
+    expect(journalsIn(dir)).toEqual([]);
+  });
+
+  it("after a restart, the next open restores lost packs and a ref rolled back or left empty by the power cut", async () => {
+    for (const loss of ["ref rolled back, packs gone", "ref file empty, packs empty"] as const) {
+      const dir = join(scratch(), "repo.git");
+      // A commit from before, durable: the first recorded change moves main from it.
+      const before = await Repo.open({ path: dir });
+      await before.branch("main").set("base", "from before");
+      const base = (await before.branch("main").head())!.hash;
+      await before.close();
+      const acknowledged = await commitsThenKill(dir, 4);
+      expect(acknowledged).toHaveLength(4);
+      const [path] = journalsIn(dir);
+      const { records } = readJournal(path)!;
+      expect(records.map((r) => r.ref?.after)).toEqual(acknowledged);
+      expect(records[0].ref?.before).toBe(base);
+      // What a power cut may leave of files written but never flushed.
+      for (const r of records) {
+        for (const p of r.packs) {
+          for (const f of [`pack-${p.name}.pack`, `pack-${p.name}.idx`]) {
+            if (loss === "ref rolled back, packs gone") unlinkSync(join(dir, "objects", "pack", f));
+            else truncateSync(join(dir, "objects", "pack", f), 0);
+          }
+        }
+      }
+      if (loss === "ref rolled back, packs gone") writeFileSync(join(dir, "refs/heads/main"), `${acknowledged[1]}\n`);
+      else writeFileSync(join(dir, "refs/heads/main"), "");
+      asIfRebooted(path);
+      const b = await gitBackend({ path: dir });
+      expect(await b.refs.get("refs/heads/main")).toBe(acknowledged[3]);
+      await b.close();
+      expect(journalsIn(dir)).toEqual([]);
+      expect(await readAll(dir, 4)).toEqual(["value 0", "value 1", "value 2", "value 3"]);
+      git(dir, ["--git-dir", dir, "fsck", "--strict"]);
+    }
+  });
+
+  it("a replay leaves a ref someone else moved, and ignores a record cut short", async () => {
+    const dir = join(scratch(), "repo.git");
+    const acknowledged = await commitsThenKill(dir, 3);
+    const [path] = journalsIn(dir);
+    // A record cut short by the crash: never acknowledged, never replayed.
+    const { records } = readJournal(path)!;
+    const last = encodeJournalRecord({ packs: [], ref: { name: "refs/heads/other", before: undefined, after: acknowledged[0] } }, 1);
+    const bytes = readFileSync(path);
+    const end = bytes.length - bytes.reverse().findIndex((x) => x !== 0);
+    writeFileSync(path, Buffer.concat([readFileSync(path).subarray(0, end), last.subarray(0, last.length - 3)]));
+    expect(readJournal(path)!.records).toHaveLength(records.length);
+    // Another writer moved main after the crash: the replay must not move it back.
+    git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", acknowledged[0]]);
+    git(dir, ["--git-dir", dir, "update-ref", "refs/heads/side", acknowledged[2]]);
+    const moved = gitText(dir, ["--git-dir", dir, "commit-tree", "-p", acknowledged[2], "-m", "elsewhere", `${acknowledged[2]}^{tree}`]);
+    git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", moved]);
+    asIfRebooted(path);
+    const b = await gitBackend({ path: dir });
+    expect(await b.refs.get("refs/heads/main")).toBe(moved);
+    expect(await b.refs.get("refs/heads/other")).toBeUndefined();
+    await b.close();
+    expect(journalsIn(dir)).toEqual([]);
+  });
+
+  it("with no restart, a dead writer's journal is deleted unplayed: a rollback made with git after it died stays", async () => {
+    const dir = join(scratch(), "repo.git");
+    const acknowledged = await commitsThenKill(dir, 3);
+    expect(journalsIn(dir)).toHaveLength(1);
+    git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", acknowledged[0]]);
+    const b = await gitBackend({ path: dir });
+    expect(await b.refs.get("refs/heads/main")).toBe(acknowledged[0]);
+    await b.close();
+    expect(journalsIn(dir)).toEqual([]);
+  });
+
+  it("a live writer's journal is left alone by another backend opening the repository", async () => {
+    const dir = join(scratch(), "repo.git");
+    const writer = await Repo.open({ path: dir });
+    await writer.branch("main").set("x", "1");
+    const [path] = journalsIn(dir);
+    const other = await gitBackend({ path: dir });
+    expect(journalsIn(dir)).toEqual([path]);
+    await other.close();
+    await writer.branch("main").set("x", "2");
+    expect(readJournal(path)!.records).toHaveLength(2);
+    await writer.close();
+    expect(journalsIn(dir)).toEqual([]);
+  });
+
+  it("a checkpoint waits for the ref update in progress, flushes what the journal covers and empties it; updates after it wait", async () => {
+    const dir = scratch();
+    const journal = new Journal(join(dir, "irmin-journal"));
+    const d = new Durability(true, journal, 1);
+    const file = join(dir, "pack-x.pack");
+    writeFileSync(file, "pack");
+    d.notePack({ name: "a".repeat(40), pack: new Uint8Array([1]), index: new Uint8Array([2]) }, [file], dir);
+    const change = { name: "refs/heads/main", before: undefined, after: "b".repeat(40) };
+    await d.beforeRefUpdate(change);
+    expect(journal.length).toBeGreaterThan(0);
+    let checkpointed = false;
+    const checkpoint = d.checkpoint().then(() => (checkpointed = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(checkpointed).toBe(false);
+    // An update that starts now waits for the checkpoint, which waits for the first update.
+    let second = false;
+    const next = d.beforeRefUpdate({ ...change, before: change.after, after: "c".repeat(40) }).then(() => (second = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(second).toBe(false);
+    await d.afterRefUpdate([file], dir);
+    await checkpoint;
+    await next;
+    expect(second).toBe(true);
+    const [path] = readdirSync(join(dir, "irmin-journal")).map((n) => join(dir, "irmin-journal", n));
+    expect(readJournal(path)!.records.map((r) => r.ref?.after)).toEqual(["c".repeat(40)]);
+    // The journal is past its (1-byte) threshold: the end of this update checkpoints again.
+    await d.afterRefUpdate([], undefined);
+    expect(journal.length).toBe(0);
+    expect(readJournal(path)!.records).toEqual([]);
+    await d.close();
+    expect(existsSync(path)).toBe(false);
+  });
+});
