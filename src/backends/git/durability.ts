@@ -11,7 +11,7 @@
  * (the default: see `journal.ts`): one flush per ref update instead of three in a row. A process
  * crash loses nothing either way: written data is in the page cache.
  */
-import { fdatasync as fdatasyncCb, fsync as fsyncCb, openSync, closeSync } from "node:fs";
+import { fdatasync as fdatasyncCb, fsync as fsyncCb, openSync, closeSync, unlinkSync } from "node:fs";
 import { errnoCode, ioError } from "./io-error.js";
 import type { JournalPack, JournalRecord, JournalRefChange } from "./journal.js";
 
@@ -63,6 +63,8 @@ export interface DurabilityJournal {
 
 /** A checkpoint empties the journal once it holds this many bytes of records. */
 const CHECKPOINT_BYTES = 4 << 20;
+/** ... or once this many roll-ups wait for it to delete the packs they replaced (which git and other processes still list). */
+const CHECKPOINT_ROLL_UPS = 8;
 
 /**
  * Files and directories written but not yet flushed; see the module comment. With a journal
@@ -82,6 +84,8 @@ export class Durability {
   private recording = 0;
   private idleWaiters: (() => void)[] = [];
   private checkpointing: Promise<void> | undefined;
+  /** Files the next checkpoint deletes once it has flushed the rest (a roll-up's sources). */
+  private retired: { files: readonly string[]; done: () => void }[] = [];
 
   /**
    * @param enabled false: never flush anything (the `fsync: false` option).
@@ -128,6 +132,18 @@ export class Durability {
   }
 
   /**
+   * Takes a roll-up (only when {@link journaled}): its new pack's files (`paths`, in `dir`),
+   * written unflushed, are flushed by the next checkpoint, which then deletes `obsolete` (the
+   * packs it replaces, each index first) and calls `done`. Until then the old packs stay on disk:
+   * a power cut before the checkpoint leaves them, not a new pack that may have lost its bytes.
+   */
+  noteRollUp(paths: readonly string[], dir: string, obsolete: readonly string[], done: () => void): void {
+    for (const p of paths) this.coveredFiles.add(p);
+    this.coveredDirs.add(dir);
+    this.retired.push({ files: obsolete, done });
+  }
+
+  /**
    * The barrier before a ref update: resolves once every object written before the call is durable
    * and, with a journal, once the change itself is recorded there (the ref's own files then need no
    * flush). Every call must be followed by {@link afterRefUpdate}, whether the ref moved or not.
@@ -140,14 +156,15 @@ export class Durability {
   /**
    * Ends what {@link beforeRefUpdate} began: `paths` are the files the update changed (none when it
    * did not happen) and `dir` their directory, flushed by the next checkpoint, which starts here
-   * when the journal is large (its failure is left to the next one: the update itself is done).
+   * when the journal is large or roll-ups wait for it (its failure is left to the next one: the
+   * update itself is done).
    */
   async afterRefUpdate(paths: readonly string[], dir: string | undefined): Promise<void> {
     if (!this.journaled) return;
     for (const p of paths) this.coveredFiles.add(p);
     if (dir !== undefined) this.coveredDirs.add(dir);
     this.endRecording();
-    if (this.journal!.length >= this.checkpointBytes) await this.checkpoint().catch(() => undefined);
+    if (this.journal!.length >= this.checkpointBytes || this.retired.length >= CHECKPOINT_ROLL_UPS) await this.checkpoint().catch(() => undefined);
   }
 
   /**
@@ -172,18 +189,34 @@ export class Durability {
     const run = (async () => {
       try {
         if (this.recording > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-        const files = [...this.coveredFiles];
+        const retired = this.retired;
+        // Packs about to be deleted need no flush: the roll-up's pack that replaces them gets one.
+        const deleted = new Set(retired.flatMap((r) => r.files));
+        const files = [...this.coveredFiles].filter((f) => !deleted.has(f));
         const dirs = [...this.coveredDirs];
         this.coveredFiles = new Set();
         this.coveredDirs = new Set();
+        this.retired = [];
         try {
           await Promise.all(files.map((f) => syncPath(f, false)));
           await Promise.all(dirs.map((d) => syncPath(d, true)));
           await this.journal!.clear();
         } catch (e) {
+          for (const f of deleted) this.coveredFiles.add(f);
           for (const f of files) this.coveredFiles.add(f);
           for (const d of dirs) this.coveredDirs.add(d);
+          this.retired = retired.concat(this.retired);
           throw ioError(e, "checkpointing the journal");
+        }
+        for (const r of retired) {
+          for (const f of r.files) {
+            try {
+              unlinkSync(f);
+            } catch {
+              // Already gone (a concurrent gc or roll-up).
+            }
+          }
+          r.done();
         }
       } finally {
         this.checkpointing = undefined;

@@ -258,6 +258,33 @@ describe("git backend journal", () => {
     expect(journalsIn(dir)).toEqual([]);
   });
 
+  it("a roll-up leaves the packs it replaced on disk until the checkpoint, unread here; then they go, and git agrees", async () => {
+    const dir = join(scratch(), "repo.git");
+    const b = await gitBackend({ path: dir, maxPacks: 4 });
+    const packs = () => readdirSync(join(dir, "objects", "pack")).filter((f) => f.endsWith(".pack"));
+    const ids: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      ids.push(...(await b.objects.putMany([0, 1, 2].map((i) => ({ type: "blob" as const, data: new TextEncoder().encode(`round ${round} blob ${i}\n`) })))));
+    }
+    // Five small packs went above maxPacks = 4 and were rolled up; the old ones are still on disk.
+    expect(packs().length).toBeGreaterThan(5);
+    // This process reads the new pack only, even after a rescan (a lookup that misses).
+    const internals = b as unknown as { packs: { packNames(): string[]; rescan(): Promise<boolean> } };
+    await internals.packs.rescan();
+    expect(internals.packs.packNames().length).toBeLessThanOrEqual(5);
+    // Another reader meanwhile sees every object (in the old packs or the new one).
+    const other = await gitBackend({ path: dir, fsync: false });
+    for (const h of ids) expect((await other.objects.get(h))?.type).toBe("blob");
+    await other.close();
+    for (const h of ids) git(dir, ["--git-dir", dir, "cat-file", "-e", h]);
+    await b.close();
+    expect(packs().length).toBeLessThanOrEqual(5);
+    for (const h of ids) git(dir, ["--git-dir", dir, "cat-file", "-e", h]);
+    const again = await gitBackend({ path: dir });
+    for (const h of ids) expect((await again.objects.get(h))?.type).toBe("blob");
+    await again.close();
+  });
+
   it("a checkpoint waits for the ref update in progress, flushes what the journal covers and empties it; updates after it wait", async () => {
     const dir = scratch();
     const journal = new Journal(join(dir, "irmin-journal"));

@@ -77,6 +77,8 @@ function isMissingFile(e: unknown): boolean {
 export class PackDirectory {
   private packs: { name: string; reader: PackReader }[] = [];
   private readonly broken = new Map<string, IrminError>();
+  /** Packs a roll-up replaced, left on disk until the journal's next checkpoint (see `consolidate`). */
+  private readonly retiring = new Set<string>();
   private readonly cache: DeltaBaseCache;
   private external: ((hash: Hash) => Promise<RawObject | undefined>) | undefined;
   private scanned = false;
@@ -250,9 +252,11 @@ export class PackDirectory {
   /**
    * Rolls the smallest packs up into one (geometric, factor 2; packs with a `.keep` file are left
    * alone), flushes the new pack and its directory entry, then deletes the packs it replaces
-   * (index first). Concurrent calls share one run. Safe against other processes: a pack is only
-   * deleted once a durable pack holds all its objects, and readers that lose a pack find the
-   * objects in the new one. Resolves to the number of packs merged (0 when nothing to do).
+   * (index first). With a journal, the flush and the deletions wait for its next checkpoint (one
+   * flush round for many roll-ups; this process stops reading the old packs at once). Concurrent
+   * calls share one run. Safe against other processes: a pack is only deleted once a durable pack
+   * holds all its objects, and readers that lose a pack find the objects in the new one. Resolves
+   * to the number of packs merged (0 when nothing to do).
    */
   async consolidate(): Promise<number> {
     this.live();
@@ -270,33 +274,41 @@ export class PackDirectory {
       );
       if (split < 2) return;
       const sources = candidates.slice(0, split);
+      const journaled = this.durability.journaled;
       const written = await mergePacks(
         this.packDir,
         this.algorithm,
         sources.map((p) => p.reader),
-        { fsync: this.durability.enabled, level: this.options.smallPackCompression ?? 1, keepOpen: true },
+        { fsync: this.durability.enabled && !journaled, level: this.options.smallPackCompression ?? 1, keepOpen: true },
       );
       // Readable at once; its directory entry must be durable before the old packs go.
       this.adopt(written);
-      this.durability.noteDir(this.packDir);
-      await this.durability.flushNoted();
-      const gone = new Set<string>();
-      for (const p of sources) {
-        if (p.name === written.name) continue;
-        // The index first: a pack without one is invisible. Then its other files (`.rev`,
-        // `.bitmap`, `.mtimes`...) as listed.
-        const prefix = `pack-${p.name}.`;
-        const rest = [...files].filter((f) => f.startsWith(prefix) && f !== `${prefix}idx`);
-        for (const f of [`${prefix}idx`, ...rest]) {
+      const gone = new Set(sources.filter((p) => p.name !== written.name).map((p) => p.name));
+      // The index first: a pack without one is invisible. Then its other files (`.rev`,
+      // `.bitmap`, `.mtimes`...) as listed.
+      const obsolete = [...gone].flatMap((name) => {
+        const prefix = `pack-${name}.`;
+        return [`${prefix}idx`, ...[...files].filter((f) => f.startsWith(prefix) && f !== `${prefix}idx`)].map((f) => join(this.packDir, f));
+      });
+      if (journaled) {
+        // Flushed, then the old packs deleted, by the next checkpoint; hidden from rescans until then.
+        const base = join(this.packDir, `pack-${written.name}`);
+        for (const name of gone) this.retiring.add(name);
+        this.durability.noteRollUp([`${base}.pack`, `${base}.idx`], this.packDir, obsolete, () => {
+          for (const name of gone) this.retiring.delete(name);
+        });
+      } else {
+        this.durability.noteDir(this.packDir);
+        await this.durability.flushNoted();
+        for (const f of obsolete) {
           try {
-            unlinkSync(join(this.packDir, f));
+            unlinkSync(f);
           } catch {
             // Already gone (a concurrent gc or roll-up).
           }
         }
-        gone.add(p.name);
+        this.durability.noteDir(this.packDir);
       }
-      this.durability.noteDir(this.packDir);
       this.drop(gone);
       merged = sources.length;
     })();
@@ -449,7 +461,7 @@ export class PackDirectory {
     const added: { name: string; reader: PackReader }[] = [];
     let vanished = false;
     for (const name of present) {
-      if (known.has(name) || this.broken.has(name)) continue;
+      if (known.has(name) || this.broken.has(name) || this.retiring.has(name)) continue;
       const reader = await this.openPack(name);
       if (reader === undefined) {
         vanished ||= !this.broken.has(name);
