@@ -12,6 +12,7 @@
  * crash loses nothing either way: written data is in the page cache.
  */
 import { fdatasync as fdatasyncCb, fsync as fsyncCb, openSync, closeSync, unlinkSync } from "node:fs";
+import { IrminError } from "../../core/errors.js";
 import { errnoCode, ioError } from "./io-error.js";
 import type { JournalPack, JournalRecord, JournalRefChange } from "./journal.js";
 
@@ -47,6 +48,11 @@ async function syncPath(path: string, directory: boolean): Promise<void> {
   }
 }
 
+/** Flushes a file's data to disk (nothing when it is gone). */
+export function syncFile(path: string): Promise<void> {
+  return syncPath(path, false);
+}
+
 /** Flushes a directory's entries (a rename into it) to disk; best effort where refused. */
 export function syncDirectory(dir: string): Promise<void> {
   return syncPath(dir, true);
@@ -80,12 +86,15 @@ export class Durability {
   /** Files and directories the journal covers, flushed by the next checkpoint. */
   private coveredFiles = new Set<string>();
   private coveredDirs = new Set<string>();
-  /** Journal records whose effects are not yet all noted in `covered*` (a ref being renamed). */
+  /** Records appended, or being appended, whose effects are not yet all noted in `covered*`. */
   private recording = 0;
   private idleWaiters: (() => void)[] = [];
   private checkpointing: Promise<void> | undefined;
+  /** Records are appended one after the other (each takes the packs the previous one gave back on failure). */
+  private records: Promise<unknown> = Promise.resolve();
   /** Files the next checkpoint deletes once it has flushed the rest (a roll-up's sources). */
   private retired: { files: readonly string[]; done: () => void }[] = [];
+  private closed = false;
 
   /**
    * @param enabled false: never flush anything (the `fsync: false` option).
@@ -122,13 +131,19 @@ export class Durability {
 
   /**
    * Takes a small pack written and renamed into `dir` without a flush (only when
-   * {@link journaled}): the next journal record holds its bytes, the next checkpoint flushes its
-   * files (`paths`) and their directory entries.
+   * {@link journaled}): recorded in the journal at once, not awaited (its flush overlaps the work
+   * before the ref update that follows, whose own record is then small; on failure the pack is
+   * left to the next record); its files (`paths`) and their directory entry are flushed by the
+   * next checkpoint.
    */
   notePack(pack: JournalPack, paths: readonly string[], dir: string): void {
     this.unrecorded.push(pack);
     for (const p of paths) this.coveredFiles.add(p);
     this.coveredDirs.add(dir);
+    void this.record(undefined).then(
+      () => this.endRecording(),
+      () => undefined,
+    );
   }
 
   /**
@@ -146,7 +161,8 @@ export class Durability {
   /**
    * The barrier before a ref update: resolves once every object written before the call is durable
    * and, with a journal, once the change itself is recorded there (the ref's own files then need no
-   * flush). Every call must be followed by {@link afterRefUpdate}, whether the ref moved or not.
+   * flush). Every call that resolves must be followed by {@link afterRefUpdate}. `CLOSED` once
+   * {@link close} has begun.
    */
   async beforeRefUpdate(change: JournalRefChange): Promise<void> {
     if (!this.journaled) return this.flush();
@@ -154,34 +170,45 @@ export class Durability {
   }
 
   /**
-   * Ends what {@link beforeRefUpdate} began: `paths` are the files the update changed (none when it
-   * did not happen) and `dir` their directory, flushed by the next checkpoint, which starts here
+   * Ends what {@link beforeRefUpdate} began. `applied` false: the update failed after it was
+   * recorded, and an abort record (flushed) keeps a replay from applying it. `paths` are the files
+   * the update changed and `dir` their directory, flushed by the next checkpoint, which starts here
    * when the journal is large or roll-ups wait for it (its failure is left to the next one: the
    * update itself is done).
    */
-  async afterRefUpdate(paths: readonly string[], dir: string | undefined): Promise<void> {
+  async afterRefUpdate(change: JournalRefChange, applied: boolean, paths: readonly string[], dir: string): Promise<void> {
     if (!this.journaled) return;
     for (const p of paths) this.coveredFiles.add(p);
-    if (dir !== undefined) this.coveredDirs.add(dir);
+    this.coveredDirs.add(dir);
     this.endRecording();
-    if (this.journal!.length >= this.checkpointBytes || this.retired.length >= CHECKPOINT_ROLL_UPS) await this.checkpoint().catch(() => undefined);
+    if (!applied) {
+      // Best effort: if even this fails, a replay may apply the change, as one made just before a crash.
+      await this.record({ ...change, abort: true }).then(
+        () => this.endRecording(),
+        () => undefined,
+      );
+    }
+    await this.maybeCheckpoint();
   }
 
   /**
    * Makes everything noted so far durable: file data first, then the directory entries, and with a
-   * journal the small packs it does not hold yet. Resolves once the flushes started by earlier
-   * calls have finished too, so whoever awaits it may point a ref at any object written before
-   * the call. Throws `IO` when the file system refuses.
+   * journal the small packs it does not hold yet (once the records before have settled, so a pack
+   * a failed record gave back is included). Resolves once the flushes started by earlier calls
+   * have finished too, so whoever awaits it may point a ref at any object written before the
+   * call. Throws `IO` when the file system refuses.
    */
   async flush(): Promise<void> {
-    if (!this.journaled || this.unrecorded.length === 0) return this.flushNoted();
+    if (!this.journaled) return this.flushNoted();
     await this.record(undefined);
     this.endRecording();
+    await this.maybeCheckpoint();
   }
 
   /**
-   * With a journal: flushes the files and directories it covers, then empties it. Waits for the
-   * ref updates in progress; those that start meanwhile wait for it. Without: {@link flush}.
+   * With a journal: flushes the files and directories it covers, deletes the packs roll-ups
+   * replaced, then empties it. Waits for the records in progress; those that start meanwhile wait
+   * for it. Without: {@link flush}.
    */
   async checkpoint(): Promise<void> {
     if (!this.journaled) return this.flush();
@@ -226,27 +253,53 @@ export class Durability {
     return run;
   }
 
-  /** The backend's close: everything flushed, the journal emptied and removed. */
+  /**
+   * The backend's close: later records are refused (`CLOSED`); once the records in progress are
+   * done, everything is flushed, and the journal emptied and removed.
+   */
   async close(): Promise<void> {
-    await this.flush();
-    if (!this.journaled) return;
+    if (!this.journaled) return this.flush();
+    if (!this.closed) {
+      // What was written before the close is recorded or flushed.
+      await this.flush();
+      this.closed = true;
+    }
+    await this.records.catch(() => undefined);
+    await this.flushNoted();
     await this.checkpoint();
     await this.journal!.remove();
   }
 
-  /** Appends a record of the unrecorded packs and `ref`, once no checkpoint runs; counts it in `recording`. */
-  private async record(ref: JournalRefChange | undefined): Promise<void> {
-    while (this.checkpointing !== undefined) await this.checkpointing.catch(() => undefined);
-    this.recording++;
-    const packs = this.unrecorded;
-    this.unrecorded = [];
-    try {
-      await Promise.all([this.flushNoted(), packs.length > 0 || ref !== undefined ? this.journal!.append(ref === undefined ? { packs } : { packs, ref }) : undefined]);
-    } catch (e) {
-      this.unrecorded = packs.concat(this.unrecorded);
-      this.endRecording();
-      throw e;
-    }
+  private async maybeCheckpoint(): Promise<void> {
+    if (this.journal!.length >= this.checkpointBytes || this.retired.length >= CHECKPOINT_ROLL_UPS) await this.checkpoint().catch(() => undefined);
+  }
+
+  /**
+   * Appends a record of the unrecorded packs and `ref` after the records before it, once no
+   * checkpoint runs and the objects noted so far are flushed; counts it in `recording` (the
+   * caller ends it once its effects are noted; a failure ends it here and gives the packs back).
+   */
+  private record(ref: (JournalRefChange & { abort?: boolean }) | undefined): Promise<void> {
+    const run = this.records.then(async () => {
+      while (this.checkpointing !== undefined) await this.checkpointing.catch(() => undefined);
+      if (this.closed) throw new IrminError("CLOSED", "the git backend is closed");
+      this.recording++;
+      const packs = ref?.abort === true ? [] : this.unrecorded;
+      if (ref?.abort !== true) this.unrecorded = [];
+      try {
+        await this.flushNoted();
+        if (packs.length > 0 || ref !== undefined) {
+          const change = ref === undefined ? undefined : { name: ref.name, before: ref.before, after: ref.after };
+          await this.journal!.append({ packs, ref: change, abort: ref?.abort });
+        }
+      } catch (e) {
+        this.unrecorded = packs.concat(this.unrecorded);
+        this.endRecording();
+        throw e;
+      }
+    });
+    this.records = run.catch(() => undefined);
+    return run;
   }
 
   private endRecording(): void {
@@ -259,7 +312,7 @@ export class Durability {
   /**
    * Flushes the files and directory entries noted so far (and those whose flush {@link start}
    * began), but not the packs waiting for the journal: for a writer whose own files must be
-   * durable before it deletes others (a roll-up).
+   * durable before it deletes others (a roll-up without a journal).
    */
   async flushNoted(): Promise<void> {
     this.start();

@@ -114,6 +114,7 @@ export class GitBackend implements Backend {
     },
   };
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   /** @internal use {@link gitBackend} */
   constructor(
@@ -165,11 +166,19 @@ export class GitBackend implements Backend {
    * later call on the backend throws `CLOSED`.
    */
   async close(): Promise<void> {
-    if (this.closed) return;
-    await this.durability.close();
+    if (this.closing !== undefined) return this.closing;
+    // New calls are refused at once; what is under way finishes (or fails with CLOSED when it
+    // would record a change after this point) before the last flush.
     this.closed = true;
-    this.refs.close();
-    await this.packs.close();
+    this.closing = (async () => {
+      try {
+        await this.durability.close();
+      } finally {
+        this.refs.close();
+        await this.packs.close();
+      }
+    })();
+    return this.closing;
   }
 
   private live(): void {
@@ -228,14 +237,18 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
         live,
         journaled,
         beforeUpdate: (change) => durability.beforeRefUpdate(change),
-        afterUpdate: (paths, refDir) => durability.afterRefUpdate(paths, refDir),
+        afterUpdate: (change, applied, paths, refDir) => durability.afterRefUpdate(change, applied, paths, refDir),
       }),
     packThreshold,
     durability,
   );
   try {
     // What a process that died before a restart left in its journal (see `journal.ts`).
-    await recoverJournals(journalDir, join(objectsDir, "pack"), { ref: async (change) => void (await backend.refs.replay(change)) });
+    await recoverJournals(journalDir, join(objectsDir, "pack"), {
+      ref: (change) => backend.refs.replay(change),
+      has: (hash) => backend.objects.has(hash),
+      refPath: (name) => join(dir.gitDir, name),
+    });
   } catch (e) {
     await backend.close().catch(() => undefined);
     throw e;

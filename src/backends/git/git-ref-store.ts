@@ -34,10 +34,10 @@ export interface GitRefStoreOptions {
    */
   readonly beforeUpdate?: (change: JournalRefChange) => Promise<void>;
   /**
-   * Runs after every update whose `beforeUpdate` resolved, moved or not (`paths`: the files it
-   * changed; `dir`: their directory). See `Durability.afterRefUpdate`.
+   * Runs after every update whose `beforeUpdate` resolved, with whether the change was made
+   * (`paths`: the files it changed; `dir`: their directory). See `Durability.afterRefUpdate`.
    */
-  readonly afterUpdate?: (paths: readonly string[], dir: string) => Promise<void>;
+  readonly afterUpdate?: (change: JournalRefChange, applied: boolean, paths: readonly string[], dir: string) => Promise<void>;
   /**
    * Ref changes are made durable by `beforeUpdate` (a journal): loose ref files and their
    * directory are then not flushed on each update. `packed-refs` and `HEAD` still are.
@@ -107,7 +107,8 @@ export class GitRefStore implements RefStore {
   /**
    * Replays a journal's ref change after a restart (see `journal.ts`): applied, and flushed, when
    * the ref holds `change.before` or its loose file is unreadable (what a power cut leaves of a
-   * file written but not flushed); left alone otherwise. Resolves to whether it was applied.
+   * file written but not flushed); left alone otherwise, and when the ref is now symbolic (the
+   * change was to the ref itself). Resolves to whether it was applied.
    */
   async replay(change: JournalRefChange): Promise<boolean> {
     this.options.live();
@@ -261,6 +262,11 @@ export class GitRefStore implements RefStore {
     let loose: LooseRef | undefined;
     try {
       loose = readLooseRefSync(this.gitDir, ref, this.algorithm);
+      if (loose?.kind === "symref" && replay) {
+        // The recorded change was to this very ref (then not symbolic): it no longer applies.
+        await lock.release();
+        return false;
+      }
       if (loose?.kind === "symref") {
         await lock.release();
         ref = await this.target(name);
@@ -273,8 +279,8 @@ export class GitRefStore implements RefStore {
     }
     const path = join(this.gitDir, ref);
     let change: RefChange | undefined;
-    // Whether `beforeUpdate` resolved: `afterUpdate` must then run, whatever happens next.
-    let began = false;
+    // The change `beforeUpdate` resolved for: `afterUpdate` must then run, whatever happens next.
+    let began: JournalRefChange | undefined;
     try {
       const broken = loose?.kind === "broken";
       if (broken && !replay) throw corrupt(`ref ${ref} does not hold an object id: ${JSON.stringify((loose as { text: string }).text.slice(0, 100))}`);
@@ -289,8 +295,9 @@ export class GitRefStore implements RefStore {
       const hooks = !replay && this.options.beforeUpdate !== undefined;
       if (next === undefined) {
         if (hooks) {
-          await this.options.beforeUpdate!({ name: ref, before: current, after: undefined });
-          began = true;
+          const recorded = { name: ref, before: current, after: undefined };
+          await this.options.beforeUpdate!(recorded);
+          began = recorded;
         }
         await this.packed.deleteRefs([ref], this.durableLock, async () => {
           await unlink(path).catch((e: unknown) => {
@@ -300,11 +307,9 @@ export class GitRefStore implements RefStore {
         await this.reflogs.remove(ref);
       } else {
         if (current === undefined) await this.checkCreatable(ref);
-        const [written, barrier] = await Promise.allSettled([
-          lock.write(`${next}\n`),
-          hooks ? this.options.beforeUpdate!({ name: ref, before: current, after: next }) : undefined,
-        ]);
-        began = hooks && barrier.status === "fulfilled";
+        const recorded = { name: ref, before: current, after: next };
+        const [written, barrier] = await Promise.allSettled([lock.write(`${next}\n`), hooks ? this.options.beforeUpdate!(recorded) : undefined]);
+        if (hooks && barrier.status === "fulfilled") began = recorded;
         if (written.status === "rejected") throw written.reason;
         if (barrier.status === "rejected") throw barrier.reason;
         this.reflogs.append(ref, current, next, REFLOG_MESSAGE, () => this.headTarget());
@@ -313,7 +318,7 @@ export class GitRefStore implements RefStore {
       change = { name: ref, before: current, after: next };
     } finally {
       await lock.release();
-      if (began) await this.options.afterUpdate?.(change === undefined ? [] : [path], dirname(path));
+      if (began !== undefined) await this.options.afterUpdate?.(began, change !== undefined, change === undefined ? [] : [path], dirname(path));
     }
     if (change === undefined) return true;
     if (next === undefined) await pruneEmptyParents(this.gitDir, ref);

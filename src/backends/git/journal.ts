@@ -20,13 +20,13 @@
  * copy). Its files are named by the owner's process id; the owner's host, boot and process start
  * time, written in the file's first line, tell a live owner from a dead one.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { hostname, uptime } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Hash } from "../../core/hash.js";
 import { crc32 } from "../../platform/native.js";
-import { closeQuietly, datasync, syncDirectory } from "./durability.js";
+import { closeQuietly, datasync, syncDirectory, syncFile } from "./durability.js";
 import { errnoCode, ioError } from "./io-error.js";
 
 /** A pack recorded in the journal: its checksum name and the exact bytes of its two files. */
@@ -43,10 +43,17 @@ export interface JournalRefChange {
   readonly after: Hash | undefined;
 }
 
-/** One journal record: packs written since the previous record, and the ref change they serve (if any). */
+/**
+ * One journal record: packs written since the previous record, and the ref change they serve (if
+ * any). With `abort`, the record cancels the last earlier record of the same journal with the same
+ * ref change: that update failed after it was recorded.
+ */
 export interface JournalRecord {
   readonly packs: readonly JournalPack[];
   readonly ref?: JournalRefChange;
+  readonly abort?: boolean;
+  /** When it was recorded (ms since the epoch): orders the records of several journals. */
+  readonly time?: number;
 }
 
 /** Who wrote a journal: enough to tell, later, whether it is still running and whether the machine restarted. */
@@ -81,7 +88,7 @@ export function encodeJournalRecord(record: JournalRecord, generation: number): 
   const before = enc.encode(ref?.before ?? "");
   const after = enc.encode(ref?.after ?? "");
   const names = record.packs.map((p) => enc.encode(p.name));
-  let size = 1 + 2 + refName.length + 1 + before.length + 1 + after.length + 4;
+  let size = 1 + 8 + 2 + refName.length + 1 + before.length + 1 + after.length + 4;
   record.packs.forEach((p, i) => (size += 1 + names[i].length + 4 + p.pack.length + 4 + p.index.length));
   const out = new Uint8Array(RECORD_HEADER + size);
   const view = new DataView(out.buffer);
@@ -90,7 +97,9 @@ export function encodeJournalRecord(record: JournalRecord, generation: number): 
     out.set(b, at);
     at += b.length;
   };
-  out[at++] = ref === undefined ? 0 : 1;
+  out[at++] = (ref === undefined ? 0 : 1) | (record.abort === true ? 2 : 0);
+  view.setFloat64(at, record.time ?? Date.now());
+  at += 8;
   view.setUint16(at, refName.length);
   at += 2;
   bytes(refName);
@@ -163,7 +172,11 @@ function decodePayload(p: Uint8Array): JournalRecord | undefined {
     return view.getUint32(at - 4);
   };
   try {
-    const hasRef = u8() === 1;
+    const flags = u8();
+    if (flags > 3) return undefined;
+    need(8);
+    const time = view.getFloat64(at);
+    at += 8;
     const name = dec.decode(take(u16()));
     const before = dec.decode(take(u8()));
     const after = dec.decode(take(u8()));
@@ -176,8 +189,9 @@ function decodePayload(p: Uint8Array): JournalRecord | undefined {
       packs.push({ name: packName, pack, index });
     }
     if (at !== p.length) return undefined;
-    const ref = hasRef ? { name, before: before === "" ? undefined : before, after: after === "" ? undefined : after } : undefined;
-    return ref === undefined ? { packs } : { packs, ref };
+    if ((flags & 1) === 0) return { packs, time };
+    const ref = { name, before: before === "" ? undefined : before, after: after === "" ? undefined : after };
+    return (flags & 2) !== 0 ? { packs, ref, abort: true, time } : { packs, ref, time };
   } catch {
     return undefined;
   }
@@ -192,8 +206,35 @@ function bootId(): string {
   try {
     return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
   } catch {
-    // Elsewhere: the boot time, to the minute (uptime and the clock drift apart by seconds).
-    return `t${Math.round((Date.now() / 1000 - uptime()) / 60)}`;
+    // Elsewhere: the boot time in seconds (compared with a tolerance, see sameBoot).
+    return `t${Math.round(bootTime() / 1000)}`;
+  }
+}
+
+/** When the machine booted (ms since the epoch), from the clock and the uptime. */
+function bootTime(): number {
+  return Date.now() - uptime() * 1000;
+}
+
+/**
+ * Boot ids are equal, or both are boot times (no `/proc`) less than a minute apart: the uptime
+ * and the clock drift apart by seconds, while a restart moves the boot time by at least the time
+ * the previous boot lasted plus the restart.
+ */
+function sameBoot(a: string, b: string): boolean {
+  if (a === b) return true;
+  const ta = /^t(\d+)$/.exec(a);
+  const tb = /^t(\d+)$/.exec(b);
+  return ta !== null && tb !== null && Math.abs(Number(ta[1]) - Number(tb[1])) < 60;
+}
+
+/** Whether process `pid` runs (a process of another user counts). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) !== "ESRCH";
   }
 }
 
@@ -215,14 +256,9 @@ function processStart(pid: number): string | undefined {
  */
 export function judgeOwner(owner: JournalOwner, self: JournalOwner = currentOwner()): "live" | "foreign" | "dead" | "rebooted" {
   if (owner.host !== self.host) return "foreign";
-  if (owner.boot !== self.boot) return "rebooted";
+  if (!sameBoot(owner.boot, self.boot)) return "rebooted";
   if (owner.pid === self.pid) return owner.start === self.start ? "live" : "dead";
-  try {
-    process.kill(owner.pid, 0);
-  } catch (e) {
-    if (errnoCode(e) === "ESRCH") return "dead";
-    // EPERM: a process of another user holds the id.
-  }
+  if (!alive(owner.pid)) return "dead";
   const start = processStart(owner.pid);
   return start !== undefined && owner.start !== "" && start !== owner.start ? "dead" : "live";
 }
@@ -246,6 +282,8 @@ export class Journal {
   private synced = 0;
   private syncing: Promise<void> | undefined;
   private opening: Promise<void> | undefined;
+  /** Set when emptying failed half-way: the file's generation is unknown, so no record may count on it. */
+  private failed: Error | undefined;
 
   /** @param dir `<gitdir>/irmin-journal` */
   constructor(readonly dir: string) {}
@@ -257,12 +295,14 @@ export class Journal {
 
   /** Appends `record` and resolves once it is on disk. `IO` when the file system refuses. */
   async append(record: JournalRecord): Promise<void> {
+    if (this.failed !== undefined) throw ioError(this.failed, `the journal ${this.path} is unusable`);
     if (this.fd === undefined) await (this.opening ??= this.create());
+    const fd = this.fd!;
     const bytes = encodeJournalRecord(record, this.generation);
     try {
       if (this.size + bytes.length + RECORD_HEADER > this.allocated) this.allocate(this.size + bytes.length + RECORD_HEADER);
       // Positioned, whole: a short write leaves a record whose CRC fails, ignored by recovery.
-      writeAt(this.fd!, bytes, this.size);
+      writeAt(fd, bytes, this.size);
     } catch (e) {
       throw ioError(e, `writing ${this.path}`);
     }
@@ -271,7 +311,7 @@ export class Journal {
     while (this.synced < mine) {
       if (this.syncing === undefined) {
         const upTo = this.written;
-        this.syncing = datasync(this.fd!)
+        this.syncing = datasync(fd)
           .then(() => {
             this.synced = Math.max(this.synced, upTo);
           })
@@ -289,24 +329,35 @@ export class Journal {
 
   /**
    * Empties the journal, durably (the caller has made what it recorded durable elsewhere): the
-   * next generation, written in place. Not to be called while an append runs.
+   * next generation, written in place. Not to be called while an append runs. When the flush
+   * fails, the journal refuses further appends (`IO`): whether the new generation reached the
+   * disk is unknown, so a record written now might not count.
    */
   async clear(): Promise<void> {
     if (this.fd === undefined || this.size === this.headerSize) return;
-    this.generation++;
+    if (this.failed !== undefined) throw ioError(this.failed, `the journal ${this.path} is unusable`);
+    const next = this.generation + 1;
     try {
-      writeAt(this.fd, enc.encode(generationLine(this.generation)), this.headerSize - 9);
-      this.size = this.headerSize;
+      writeAt(this.fd, enc.encode(generationLine(next)), this.headerSize - 9);
+    } catch (e) {
+      // Nothing changed on disk that counts: the old generation stands.
+      throw ioError(e, `emptying ${this.path}`);
+    }
+    this.generation = next;
+    this.size = this.headerSize;
+    try {
       await datasync(this.fd);
     } catch (e) {
+      this.failed = e as Error;
       throw ioError(e, `emptying ${this.path}`);
     }
   }
 
   /** Empties and removes the journal file (the backend's close, after a checkpoint). */
   async remove(): Promise<void> {
+    await this.opening?.catch(() => undefined);
     if (this.fd === undefined) return;
-    await this.clear();
+    if (this.failed === undefined) await this.clear();
     closeQuietly(this.fd);
     this.fd = undefined;
     try {
@@ -317,31 +368,44 @@ export class Journal {
   }
 
   /** Writes zeros from the allocated end up to past `end` (whole `ALLOCATE` steps). */
-  private allocate(end: number): void {
+  private allocate(end: number, fd = this.fd!): void {
     const target = Math.ceil(end / ALLOCATE) * ALLOCATE;
-    writeAt(this.fd!, new Uint8Array(target - this.allocated), this.allocated);
+    writeAt(fd, new Uint8Array(target - this.allocated), this.allocated);
     this.allocated = target;
   }
 
+  /**
+   * Creates the file complete (header, zeros) under a temporary name, flushed, then renames it:
+   * a `*.journal` file always has its owner line. The descriptor is published last, so appends
+   * made meanwhile wait for it.
+   */
   private async create(): Promise<void> {
+    let fd: number | undefined;
+    const name = `${process.pid}-${randomBytes(4).toString("hex")}`;
+    const tmp = join(this.dir, `${name}.tmp`);
     try {
       mkdirSync(this.dir, { recursive: true });
-      const path = join(this.dir, `${process.pid}-${randomBytes(4).toString("hex")}.journal`);
-      const fd = openSync(path, "wx", 0o644);
+      fd = openSync(tmp, "wx", 0o644);
       const header = enc.encode(`${MAGIC}\n${JSON.stringify(currentOwner())}\n${generationLine(this.generation)}`);
       writeAt(fd, header, 0);
-      this.fd = fd;
       this.allocated = header.length;
-      this.allocate(header.length + 1);
+      this.allocate(header.length + 1, fd);
       await datasync(fd);
+      const path = join(this.dir, `${name}.journal`);
+      renameSync(tmp, path);
       // The file's name must survive a crash before any record in it counts.
       await syncDirectory(this.dir);
       await syncDirectory(join(this.dir, ".."));
       this.path = path;
       this.size = this.headerSize = header.length;
+      this.fd = fd;
     } catch (e) {
-      closeQuietly(this.fd);
-      this.fd = undefined;
+      closeQuietly(fd);
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // Not created, or renamed.
+      }
       this.opening = undefined;
       throw ioError(e, `creating a journal in ${this.dir}`);
     }
@@ -376,50 +440,178 @@ export function readJournal(path: string): { owner: JournalOwner; records: Journ
 
 /** What {@link recoverJournals} needs from the backend. */
 export interface JournalReplay {
-  /** Applies a recorded ref change where the ref still holds `before` or is unreadable, durably. */
-  ref(change: JournalRefChange): Promise<void>;
+  /**
+   * Applies a recorded ref change, durably, where the ref itself (symbolic refs not followed)
+   * holds `before` or its file is unreadable; resolves to whether it did.
+   */
+  ref(change: JournalRefChange): Promise<boolean>;
+  /** Whether the object exists: a change is replayed only when the object it points at does. */
+  has(hash: Hash): Promise<boolean>;
+  /** The path of a ref's loose file. */
+  refPath(name: string): string;
 }
+
+const CLAIMED = /\.journal\.replaying-(\d+)$/;
+const TEMPORARY = /^(\d+)-[0-9a-f]+\.tmp$/;
 
 /**
  * Replays or deletes the journals that dead owners left in `dir` (see the module comment); leaves
- * those of live owners and other hosts. Packs are restored into `packDir` (written again when
- * missing or different, flushed with their directory entry) before any ref change is replayed.
- * Returns the number of journals replayed.
+ * those of live owners and other hosts. A journal of the current boot is deleted once the files
+ * it names are flushed (they are in the page cache). Journals from before a restart are claimed
+ * first (renamed, so that two processes never replay one), then replayed together: every recorded
+ * pack is restored into `packDir` (written again when missing or different, flushed with its
+ * directory entry), then the ref changes are applied in the order they were recorded, each where
+ * its ref still holds the value it replaced and the object it points at exists. A change that
+ * cannot be applied is skipped. Returns the number of journals replayed.
  */
 export async function recoverJournals(dir: string, packDir: string, replay: JournalReplay): Promise<number> {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith(".journal"));
+    names = readdirSync(dir);
   } catch (e) {
     if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return 0;
     throw ioError(e, `listing ${dir}`);
   }
   const self = currentOwner();
-  let replayed = 0;
+  const claimed: { path: string; records: JournalRecord[] }[] = [];
   for (const name of names) {
     const path = join(dir, name);
+    const temporary = TEMPORARY.exec(name);
+    const claim = CLAIMED.exec(name);
+    if (temporary !== null) {
+      // A journal being created, or left half-made by a crash.
+      if (!alive(Number(temporary[1])) || fromEarlierBoot(path)) removeQuietly(path);
+      continue;
+    }
+    if (claim !== null) {
+      // Claimed by a recovery that died (its process is gone, or the machine restarted since).
+      if (alive(Number(claim[1])) && !fromEarlierBoot(path)) continue;
+      const taken = claimFile(path, name.slice(0, name.length - claim[0].length + ".journal".length));
+      if (taken !== undefined) claimed.push(taken);
+      continue;
+    }
+    if (!name.endsWith(".journal")) continue;
     let journal;
     try {
       journal = readJournal(path);
     } catch (e) {
-      if (errnoCode(e) === "ENOENT") continue; // another process recovered it meanwhile
+      if (errnoCode(e) === "ENOENT") continue; // recovered by another process meanwhile
       throw ioError(e, `reading ${path}`);
     }
-    // A file without its first line complete was never used for a record.
-    const verdict = journal === undefined ? "dead" : judgeOwner(journal.owner, self);
+    if (journal === undefined) continue; // not one of ours: left alone
+    const verdict = judgeOwner(journal.owner, self);
     if (verdict === "live" || verdict === "foreign") continue;
-    if (verdict === "rebooted" && journal !== undefined) {
-      await restorePacks(packDir, journal.records);
-      for (const r of journal.records) if (r.ref !== undefined) await replay.ref(r.ref);
-      replayed++;
+    if (verdict === "dead") {
+      await flushNamed(packDir, journal.records, replay);
+      removeQuietly(path);
+      continue;
     }
-    try {
-      unlinkSync(path);
-    } catch {
-      // Removed by another process recovering it too.
+    const taken = claimFile(path, name);
+    if (taken !== undefined) claimed.push(taken);
+  }
+  if (claimed.length === 0) return 0;
+  await restorePacks(
+    packDir,
+    claimed.flatMap((c) => c.records),
+  );
+  await replayChanges(claimed.map((c) => c.records), replay);
+  for (const c of claimed) removeQuietly(c.path);
+  return claimed.length;
+}
+
+/** Renames `path` to a name only this process uses, then reads it; undefined when another process took it first. */
+function claimFile(path: string, journalName: string): { path: string; records: JournalRecord[] } | undefined {
+  const mine = join(path, "..", `${journalName}.replaying-${process.pid}`);
+  try {
+    if (mine !== path) renameSync(path, mine);
+    const journal = readJournal(mine);
+    return { path: mine, records: journal?.records ?? [] };
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return undefined;
+    throw ioError(e, `claiming ${path}`);
+  }
+}
+
+/** Whether the file's status last changed before the machine booted (a rename sets it). */
+function fromEarlierBoot(path: string): boolean {
+  try {
+    return statSync(path).ctimeMs < bootTime() - 5000;
+  } catch {
+    return false;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Removed by another process recovering it too.
+  }
+}
+
+/**
+ * The ref changes of the journals (each without the changes its abort records cancel), applied in
+ * the order they were recorded; changes that do not apply yet are retried after each pass that
+ * applied one (clocks of ms resolution may tie across journals), each applied at most once.
+ */
+async function replayChanges(journals: readonly (readonly JournalRecord[])[], replay: JournalReplay): Promise<void> {
+  const changes: { change: JournalRefChange; time: number; order: number }[] = [];
+  journals.forEach((records, j) => {
+    const kept: { change: JournalRefChange; time: number; order: number }[] = [];
+    records.forEach((r, i) => {
+      if (r.ref === undefined) return;
+      if (r.abort === true) {
+        const ref = r.ref;
+        const k = kept.findLastIndex((c) => c.change.name === ref.name && c.change.before === ref.before && c.change.after === ref.after);
+        if (k >= 0) kept.splice(k, 1);
+        return;
+      }
+      kept.push({ change: r.ref, time: r.time ?? 0, order: j * 1e9 + i });
+    });
+    changes.push(...kept);
+  });
+  changes.sort((a, b) => a.time - b.time || a.order - b.order);
+  let pending = changes;
+  for (let progress = true; progress && pending.length > 0; ) {
+    progress = false;
+    const left: typeof pending = [];
+    for (const c of pending) {
+      let applied = false;
+      try {
+        if (c.change.after === undefined || (await replay.has(c.change.after))) applied = await replay.ref(c.change);
+      } catch {
+        // A change git now refuses (a ref in the way): skipped, as an update that failed.
+        applied = true;
+      }
+      if (applied) progress = true;
+      else left.push(c);
+    }
+    pending = left;
+  }
+}
+
+/** Flushes the pack and ref files `records` name, and their directories (a dead owner's journal, same boot). */
+async function flushNamed(packDir: string, records: readonly JournalRecord[], replay: JournalReplay): Promise<void> {
+  const files = new Set<string>();
+  const dirs = new Set<string>();
+  for (const r of records) {
+    for (const p of r.packs) {
+      files.add(join(packDir, `pack-${p.name}.pack`));
+      files.add(join(packDir, `pack-${p.name}.idx`));
+      dirs.add(packDir);
+    }
+    if (r.ref !== undefined) {
+      const path = replay.refPath(r.ref.name);
+      files.add(path);
+      dirs.add(dirname(path));
     }
   }
-  return replayed;
+  try {
+    await Promise.all([...files].map((f) => syncFile(f)));
+    await Promise.all([...dirs].map((d) => syncDirectory(d)));
+  } catch (e) {
+    throw ioError(e, `flushing what a journal in ${packDir} names`);
+  }
 }
 
 /** Writes again, and flushes, every recorded pack file that is missing or differs from its recorded bytes. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { Durability } from "../../../src/backends/git/durability.js";
@@ -161,13 +161,17 @@ describe("git backend journal", () => {
     const [path] = journalsIn(dir);
     const journal = readJournal(path)!;
     expect(journal.owner.pid).toBe(process.pid);
-    expect(journal.records.map((r) => r.ref?.after)).toEqual([expect.any(String), head]);
-    expect(journal.records[1].ref).toEqual({ name: "refs/heads/main", before: journal.records[0].ref!.after, after: head });
-    // Each record holds the pack of its commit, exactly as written in objects/pack.
-    for (const r of journal.records) {
-      expect(r.packs).toHaveLength(1);
-      const file = join(dir, "objects", "pack", `pack-${r.packs[0].name}.pack`);
-      expect(Buffer.from(readFileSync(file)).equals(r.packs[0].pack)).toBe(true);
+    const changes = journal.records.filter((r) => r.ref !== undefined).map((r) => r.ref);
+    expect(changes).toEqual([
+      { name: "refs/heads/main", before: undefined, after: expect.any(String) },
+      { name: "refs/heads/main", before: changes[0]!.after, after: head },
+    ]);
+    // The pack of each commit is recorded (before its ref change), exactly as written in objects/pack.
+    const packs = journal.records.flatMap((r) => r.packs);
+    expect(packs).toHaveLength(2);
+    for (const p of packs) {
+      const file = join(dir, "objects", "pack", `pack-${p.name}.pack`);
+      expect(Buffer.from(readFileSync(file)).equals(p.pack)).toBe(true);
     }
     git(dir, ["--git-dir", dir, "fsck", "--strict"]);
     await repo.close();
@@ -186,8 +190,9 @@ describe("git backend journal", () => {
       expect(acknowledged).toHaveLength(4);
       const [path] = journalsIn(dir);
       const { records } = readJournal(path)!;
-      expect(records.map((r) => r.ref?.after)).toEqual(acknowledged);
-      expect(records[0].ref?.before).toBe(base);
+      const changes = records.filter((r) => r.ref !== undefined).map((r) => r.ref!);
+      expect(changes.map((c) => c.after)).toEqual(acknowledged);
+      expect(changes[0].before).toBe(base);
       // What a power cut may leave of files written but never flushed.
       for (const r of records) {
         for (const p of r.packs) {
@@ -217,8 +222,9 @@ describe("git backend journal", () => {
     const { records } = readJournal(path)!;
     const last = encodeJournalRecord({ packs: [], ref: { name: "refs/heads/other", before: undefined, after: acknowledged[0] } }, 1);
     const bytes = readFileSync(path);
-    const end = bytes.length - bytes.reverse().findIndex((x) => x !== 0);
-    writeFileSync(path, Buffer.concat([readFileSync(path).subarray(0, end), last.subarray(0, last.length - 3)]));
+    const header = bytes.indexOf(10, bytes.indexOf(10) + 1) + 10;
+    const end = header + records.reduce((n, r) => n + encodeJournalRecord(r, 1).length, 0);
+    writeFileSync(path, Buffer.concat([bytes.subarray(0, end), last.subarray(0, last.length - 3)]));
     expect(readJournal(path)!.records).toHaveLength(records.length);
     // Another writer moved main after the crash: the replay must not move it back.
     git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", acknowledged[0]]);
@@ -253,7 +259,7 @@ describe("git backend journal", () => {
     expect(journalsIn(dir)).toEqual([path]);
     await other.close();
     await writer.branch("main").set("x", "2");
-    expect(readJournal(path)!.records).toHaveLength(2);
+    expect(readJournal(path)!.records.filter((r) => r.ref !== undefined)).toHaveLength(2);
     await writer.close();
     expect(journalsIn(dir)).toEqual([]);
   });
@@ -285,6 +291,131 @@ describe("git backend journal", () => {
     await again.close();
   });
 
+  it("two first updates at once share a readable journal", async () => {
+    const dir = join(scratch(), "repo.git");
+    const b = await gitBackend({ path: dir });
+    const enc = new TextEncoder();
+    const [x, y] = await Promise.all([b.objects.put("blob", enc.encode("x\n")), b.objects.put("blob", enc.encode("y\n"))]);
+    await Promise.all([b.refs.set("refs/heads/a", x), b.refs.set("refs/heads/b", y)]);
+    const [path] = journalsIn(dir);
+    expect(
+      readJournal(path)!
+        .records.map((r) => r.ref?.name)
+        .sort(),
+    ).toEqual(["refs/heads/a", "refs/heads/b"]);
+    await b.close();
+  });
+
+  it("an update that fails after it was recorded is not replayed", async () => {
+    const dir = join(scratch(), "repo.git");
+    const b = await gitBackend({ path: dir, lockTimeoutMs: 50 });
+    const enc = new TextEncoder();
+    const h = await b.objects.put("blob", enc.encode("x\n"));
+    await b.refs.set("refs/heads/x/y", h);
+    await b.refs.set("refs/heads/keep", h);
+    // Refused by git's rules once the ref is locked and read: INVALID_ARGUMENT.
+    await expect(b.refs.set("refs/heads/x", h)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    // packed-refs is locked by someone else (git gc): the deletion fails with LOCKED.
+    writeFileSync(join(dir, "packed-refs.lock"), "");
+    await expect(b.refs.remove("refs/heads/keep")).rejects.toMatchObject({ code: "LOCKED" });
+    unlinkSync(join(dir, "packed-refs.lock"));
+    const [path] = journalsIn(dir);
+    expect(readJournal(path)!.records.filter((r) => r.abort === true).map((r) => r.ref?.name)).toEqual(["refs/heads/x", "refs/heads/keep"]);
+    // A restart with nothing lost: the failed updates stay failed, and the repository opens.
+    asIfRebooted(path);
+    const again = await gitBackend({ path: dir });
+    expect(await again.refs.get("refs/heads/keep")).toBe(h);
+    expect(await again.refs.get("refs/heads/x/y")).toBe(h);
+    expect(await again.refs.get("refs/heads/x")).toBeUndefined();
+    await again.close();
+    await b.close();
+  });
+
+  it("journals of several writers are replayed in the order their changes were made", async () => {
+    const dir = join(scratch(), "repo.git");
+    const a = await Repo.open({ path: dir });
+    await a.branch("main").set("k", "x");
+    const b = await Repo.open({ path: dir });
+    const x = (await a.branch("main").head())!.hash;
+    await a.branch("main").set("k", "y");
+    await new Promise((r) => setTimeout(r, 5));
+    await b.branch("main").set("k", "z");
+    const z = (await b.branch("main").head())!.hash;
+    // Both die before a restart that loses main's last moves; b's journal is listed first.
+    const paths = journalsIn(dir);
+    const ofB = paths.find((p) => readJournal(p)!.records.some((r) => r.ref?.after === z))!;
+    const ofA = paths.find((p) => p !== ofB)!;
+    const copies = [join(dir, "irmin-journal", "0-b.journal"), join(dir, "irmin-journal", "1-a.journal")];
+    writeFileSync(copies[0], readFileSync(ofB));
+    writeFileSync(copies[1], readFileSync(ofA));
+    copies.forEach(asIfRebooted);
+    await a.close();
+    await b.close();
+    git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", x]);
+    const c = await Repo.open({ path: dir });
+    expect((await c.branch("main").head())!.hash).toBe(z);
+    expect(await c.branch("main").get("k")).toBe("z");
+    await c.close();
+    expect(journalsIn(dir)).toEqual([]);
+  });
+
+  it("a replay does not follow a symbolic ref: a change to a detached HEAD does not move the branch HEAD was attached to since", async () => {
+    const dir = join(scratch(), "repo.git");
+    const b = await gitBackend({ path: dir });
+    const enc = new TextEncoder();
+    const [c1, c2] = await Promise.all([b.objects.put("blob", enc.encode("1\n")), b.objects.put("blob", enc.encode("2\n"))]);
+    await b.refs.set("refs/heads/main", c1);
+    // HEAD detached at c1 (blobs stand in for commits: git's update-ref would refuse them).
+    writeFileSync(join(dir, "HEAD"), `${c1}\n`);
+    await b.refs.set("HEAD", c2);
+    writeFileSync(join(dir, "HEAD"), "ref: refs/heads/main\n");
+    const [path] = journalsIn(dir);
+    const copy = join(dir, "irmin-journal", "0-copy.journal");
+    writeFileSync(copy, readFileSync(path));
+    asIfRebooted(copy);
+    await b.close();
+    const again = await gitBackend({ path: dir });
+    expect(await again.refs.get("refs/heads/main")).toBe(c1);
+    await again.close();
+  });
+
+  it("a journal claimed by a recovery that died is replayed by the next one", async () => {
+    const dir = join(scratch(), "repo.git");
+    const acknowledged = await commitsThenKill(dir, 2);
+    const [path] = journalsIn(dir);
+    asIfRebooted(path);
+    const dead = await new Promise<number>((ok, fail) => {
+      const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+      child.on("error", fail);
+      child.on("exit", () => ok(child.pid!));
+    });
+    renameSync(path, `${path}.replaying-${dead}`);
+    git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", acknowledged[0]]);
+    const b = await gitBackend({ path: dir });
+    expect(await b.refs.get("refs/heads/main")).toBe(acknowledged[1]);
+    await b.close();
+    expect(readdirSync(join(dir, "irmin-journal"))).toEqual([]);
+  });
+
+  it("updates racing a close either land before it or fail with CLOSED; nothing is left to flush", async () => {
+    const dir = join(scratch(), "repo.git");
+    const b = await gitBackend({ path: dir });
+    const enc = new TextEncoder();
+    const blobs = await Promise.all(Array.from({ length: 12 }, (_, i) => b.objects.put("blob", enc.encode(`${i}\n`))));
+    const updates = blobs.map((h, i) => b.refs.set(`refs/heads/b${i}`, h));
+    await new Promise((r) => setImmediate(r));
+    await b.close();
+    const results = await Promise.allSettled(updates);
+    for (const r of results) if (r.status === "rejected") expect(r.reason).toMatchObject({ code: "CLOSED" });
+    expect(journalsIn(dir)).toEqual([]);
+    const durability = (b as unknown as { durability: { pending: boolean; coveredFiles: Set<string> } }).durability;
+    expect(durability.pending).toBe(false);
+    expect(durability.coveredFiles.size).toBe(0);
+    const again = await gitBackend({ path: dir, fsync: false });
+    for (const [i, r] of results.entries()) expect(await again.refs.get(`refs/heads/b${i}`)).toBe(r.status === "fulfilled" ? blobs[i] : undefined);
+    await again.close();
+  });
+
   it("a checkpoint waits for the ref update in progress, flushes what the journal covers and empties it; updates after it wait", async () => {
     const dir = scratch();
     const journal = new Journal(join(dir, "irmin-journal"));
@@ -304,14 +435,14 @@ describe("git backend journal", () => {
     const next = d.beforeRefUpdate({ ...change, before: change.after, after: "c".repeat(40) }).then(() => (second = true));
     await new Promise((r) => setTimeout(r, 20));
     expect(second).toBe(false);
-    await d.afterRefUpdate([file], dir);
+    await d.afterRefUpdate(change, true, [file], dir);
     await checkpoint;
     await next;
     expect(second).toBe(true);
     const [path] = readdirSync(join(dir, "irmin-journal")).map((n) => join(dir, "irmin-journal", n));
     expect(readJournal(path)!.records.map((r) => r.ref?.after)).toEqual(["c".repeat(40)]);
     // The journal is past its (1-byte) threshold: the end of this update checkpoints again.
-    await d.afterRefUpdate([], undefined);
+    await d.afterRefUpdate({ ...change, before: change.after, after: "c".repeat(40) }, true, [], dir);
     expect(journal.length).toBe(0);
     expect(readJournal(path)!.records).toEqual([]);
     await d.close();
