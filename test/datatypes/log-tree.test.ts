@@ -232,8 +232,9 @@ describe("log costs (objects read and written, memory backend)", () => {
     if (process.env.LOG_COSTS) console.log(JSON.stringify({ small, large }));
     // append: the blob, the length, the rightmost path, the commit and the root
     expect(large.append.writes).toBeLessThanOrEqual(12);
-    // O(log n): one write per level, plus the blob, the length, the log's and the branch's roots and the commit
-    for (const c of [small, large]) expect(c.append.writes).toBeLessThanOrEqual(c.height + 6);
+    // O(log n): one write per level, plus the blob, the length, the log's and the branch's roots and
+    // the commit, and one more when the new entry splits the rightmost leaf (content-defined: ~6% of runs)
+    for (const c of [small, large]) expect(c.append.writes).toBeLessThanOrEqual(c.height + 7);
     expect(large.append.writes - small.append.writes).toBeLessThanOrEqual(Math.max(2, large.height - small.height + 1));
     expect(large.append.reads - small.append.reads).toBeLessThanOrEqual(Math.max(3, large.height - small.height + 2));
     expect(large.append.reads).toBeLessThanOrEqual(15);

@@ -10,11 +10,13 @@
  * git's files and empties the journal.
  *
  * Recovery: a process that dies without closing leaves its journal behind. When the machine has
- * not restarted since, everything the process wrote is in the page cache and the journal is
- * simply deleted. After a restart (a power cut), the next `gitBackend` open replays it: missing or
- * damaged pack files are written again from their bytes, and each recorded ref change is applied
- * again where the ref still holds the value it replaced (or was left unreadable). Until then,
- * git itself may see the state a power cut left (as with git's own default, which flushes no ref).
+ * not restarted since, everything the process wrote is in the page cache: the next open flushes
+ * the files the journal names and deletes it. After a restart (a power cut), the next open claims
+ * it and replays it: missing or damaged pack files are written again from their bytes, and each
+ * recorded ref change is applied again where the ref still holds the value it replaced (or was
+ * left unreadable), in the order the changes were made. Until then, git itself may see the state
+ * a power cut left (as with git's own default, which flushes no ref). A ref moved back to an
+ * earlier value by someone else between the last write and the cut is moved forward again.
  *
  * The journal lives in `<gitdir>/irmin-journal/`, which git ignores (and `git clone` does not
  * copy). Its files are named by the owner's process id; the owner's host, boot and process start
