@@ -208,9 +208,9 @@ export class Durability {
   /**
    * With a journal: flushes the files and directories it covers, deletes the packs roll-ups
    * replaced, then empties it. Waits for the records in progress; those that start meanwhile wait
-   * for it. Without: {@link flush}.
+   * for it. Without: {@link flush}. `final` (the close): the journal is then removed, not emptied.
    */
-  async checkpoint(): Promise<void> {
+  async checkpoint(final = false): Promise<void> {
     if (!this.journaled) return this.flush();
     if (this.checkpointing !== undefined) return this.checkpointing;
     const run = (async () => {
@@ -227,7 +227,7 @@ export class Durability {
         try {
           await Promise.all(files.map((f) => syncPath(f, false)));
           await Promise.all(dirs.map((d) => syncPath(d, true)));
-          await this.journal!.clear();
+          await (final ? this.journal!.remove() : this.journal!.clear());
         } catch (e) {
           for (const f of deleted) this.coveredFiles.add(f);
           for (const f of files) this.coveredFiles.add(f);
@@ -266,8 +266,8 @@ export class Durability {
     }
     await this.records.catch(() => undefined);
     await this.flushNoted();
-    await this.checkpoint();
-    await this.journal!.remove();
+    while (this.checkpointing !== undefined) await this.checkpointing.catch(() => undefined);
+    await this.checkpoint(true);
   }
 
   private async maybeCheckpoint(): Promise<void> {

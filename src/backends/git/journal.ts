@@ -22,10 +22,11 @@
  * copy). Its files are named by the owner's process id; the owner's host, boot and process start
  * time, written in the file's first line, tell a live owner from a dead one.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { hostname, uptime } from "node:os";
 import { dirname, join } from "node:path";
+import { IrminError } from "../../core/errors.js";
 import type { Hash } from "../../core/hash.js";
 import { crc32 } from "../../platform/native.js";
 import { closeQuietly, datasync, syncDirectory, syncFile } from "./durability.js";
@@ -68,7 +69,14 @@ export interface JournalOwner {
   readonly start: string;
 }
 
-const MAGIC = "irmin-ts journal 1";
+const MAGIC = "irmin-ts journal 2\n";
+/** The owner field: JSON, padded with spaces, ending in a newline (one sector with the rest of the header: written whole). */
+const OWNER_FIELD = 256;
+/** Magic line, owner field, generation line (8 hex digits and a newline). */
+const HEADER_SIZE = MAGIC.length + OWNER_FIELD + 9;
+/** Free journals kept for reuse; more are deleted. */
+const KEEP_FREE = 4;
+const FREE = /^free-[0-9a-f]+\.journal$/;
 /** `u32` payload length, `u32` CRC-32 of the generation and payload, `u32` generation. */
 const RECORD_HEADER = 12;
 /**
@@ -269,9 +277,12 @@ export function judgeOwner(owner: JournalOwner, self: JournalOwner = currentOwne
  * The journal file of one backend instance, created on the first append. Appends are group
  * committed: callers that append while a flush runs share the next one.
  *
- * Layout: a magic line, the owner as a JSON line, the generation as 8 hex digits and a newline,
- * then records, then zeros. Emptying the journal only increments the generation: records of
- * older generations no longer count.
+ * Layout: a magic line, the owner (a JSON line in a fixed field), the generation (8 hex digits
+ * and a newline), then records, then zeros. Emptying the journal only increments the generation:
+ * records of older generations no longer count. A closed backend leaves its journal empty and
+ * marked free (`free-*.journal`) for the next one, which takes it with one rename and rewrites
+ * the header in place with its first record: no file creation, no directory flush, no zeros to
+ * write. Recovery reads owners from headers, so a rename a crash undid changes nothing.
  */
 export class Journal {
   private fd: number | undefined;
@@ -286,6 +297,8 @@ export class Journal {
   private opening: Promise<void> | undefined;
   /** Set when emptying failed half-way: the file's generation is unknown, so no record may count on it. */
   private failed: Error | undefined;
+  /** A header written in place but not yet flushed (a reused journal): the next flush covers it. */
+  private headerPending = false;
 
   /** @param dir `<gitdir>/irmin-journal` */
   constructor(readonly dir: string) {}
@@ -309,6 +322,7 @@ export class Journal {
       throw ioError(e, `writing ${this.path}`);
     }
     this.size += bytes.length;
+    this.headerPending = false;
     const mine = ++this.written;
     while (this.synced < mine) {
       if (this.syncing === undefined) {
@@ -340,7 +354,7 @@ export class Journal {
     if (this.failed !== undefined) throw ioError(this.failed, `the journal ${this.path} is unusable`);
     const next = this.generation + 1;
     try {
-      writeAt(this.fd, enc.encode(generationLine(next)), this.headerSize - 9);
+      writeAt(this.fd, enc.encode(generationLine(next)), HEADER_SIZE - 9);
     } catch (e) {
       // Nothing changed on disk that counts: the old generation stands.
       throw ioError(e, `emptying ${this.path}`);
@@ -355,18 +369,75 @@ export class Journal {
     }
   }
 
-  /** Empties and removes the journal file (the backend's close, after a checkpoint). */
+  /**
+   * The backend's close, after a checkpoint: the journal emptied and marked free in one flushed
+   * write, then renamed `free-*.journal` for the next backend to reuse (removed instead when
+   * enough are free, or when it is unusable).
+   */
   async remove(): Promise<void> {
     await this.opening?.catch(() => undefined);
-    if (this.fd === undefined) return;
-    if (this.failed === undefined) await this.clear();
-    closeQuietly(this.fd);
+    const fd = this.fd;
+    if (fd === undefined) return;
     this.fd = undefined;
     try {
-      unlinkSync(this.path!);
+      let reuse = this.failed === undefined && this.freeJournals().length < KEEP_FREE;
+      if (reuse) {
+        try {
+          writeAt(fd, encodeHeader(undefined, this.generation + 1), 0);
+          await datasync(fd);
+        } catch {
+          reuse = false;
+        }
+      }
+      if (reuse) renameSync(this.path!, join(this.dir, `free-${randomBytes(6).toString("hex")}.journal`));
+      else unlinkSync(this.path!);
     } catch {
-      // Already gone: an empty journal left behind would be harmless anyway.
+      // Gone, or left: an empty or free journal is harmless, and recovery removes a dead one.
+    } finally {
+      closeQuietly(fd);
     }
+  }
+
+  private freeJournals(): string[] {
+    try {
+      return readdirSync(this.dir).filter((n) => FREE.test(n));
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Takes a free journal (one rename: another backend that takes it first wins), with a
+   * generation past any record in it; its header is rewritten in place, flushed with the first
+   * record. Returns false when none could be taken.
+   */
+  private reuse(name: string): boolean {
+    for (const free of this.freeJournals()) {
+      const path = join(this.dir, `${name}.journal`);
+      try {
+        renameSync(join(this.dir, free), path);
+      } catch {
+        continue; // taken by another backend
+      }
+      let fd: number | undefined;
+      try {
+        fd = openSync(path, "r+");
+        const header = readHeader(readSlice(fd, HEADER_SIZE));
+        if (header === undefined) throw new Error("not a journal");
+        this.generation = header.generation + 1;
+        writeAt(fd, encodeHeader(currentOwner(), this.generation), 0);
+        this.allocated = fstatSync(fd).size;
+        this.headerPending = true;
+        this.path = path;
+        this.size = this.headerSize = HEADER_SIZE;
+        this.fd = fd;
+        return true;
+      } catch {
+        closeQuietly(fd);
+        removeQuietly(path);
+      }
+    }
+    return false;
   }
 
   /** Writes zeros from the allocated end up to past `end` (whole `ALLOCATE` steps). */
@@ -384,11 +455,12 @@ export class Journal {
   private async create(): Promise<void> {
     let fd: number | undefined;
     const name = `${process.pid}-${randomBytes(4).toString("hex")}`;
+    if (this.reuse(name)) return;
     const tmp = join(this.dir, `${name}.tmp`);
     try {
       mkdirSync(this.dir, { recursive: true });
       fd = openSync(tmp, "wx", 0o644);
-      const header = enc.encode(`${MAGIC}\n${JSON.stringify(currentOwner())}\n${generationLine(this.generation)}`);
+      const header = encodeHeader(currentOwner(), this.generation);
       writeAt(fd, header, 0);
       this.allocated = header.length;
       this.allocate(header.length + 1, fd);
@@ -414,6 +486,44 @@ export class Journal {
   }
 }
 
+/** The header of a journal of `owner` (undefined: free) at `generation`. */
+function encodeHeader(owner: JournalOwner | undefined, generation: number): Uint8Array {
+  const json = JSON.stringify(owner === undefined ? { free: true } : { ...owner, host: owner.host.slice(0, 100) });
+  const field = json.padEnd(OWNER_FIELD - 1, " ") + "\n";
+  const header = enc.encode(`${MAGIC}${field}${generationLine(generation)}`);
+  if (header.length !== HEADER_SIZE) throw new IrminError("INVALID_ARGUMENT", "journal owner too long");
+  return header;
+}
+
+/** Parses a header: the owner (undefined: free) and the generation; undefined when it is not one. */
+function readHeader(bytes: Uint8Array): { owner: JournalOwner | undefined; generation: number } | undefined {
+  let owner: unknown;
+  let generation: string;
+  try {
+    if (bytes.length < HEADER_SIZE || dec.decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) return undefined;
+    generation = dec.decode(bytes.subarray(HEADER_SIZE - 9, HEADER_SIZE));
+    owner = JSON.parse(dec.decode(bytes.subarray(MAGIC.length, MAGIC.length + OWNER_FIELD)));
+  } catch {
+    return undefined;
+  }
+  if (!/^[0-9a-f]{8}\n$/.test(generation)) return undefined;
+  const o = owner as Partial<JournalOwner> & { free?: boolean };
+  if (o?.free === true) return { owner: undefined, generation: parseInt(generation, 16) };
+  if (typeof o?.host !== "string" || typeof o.boot !== "string" || typeof o.pid !== "number" || typeof o.start !== "string") return undefined;
+  return { owner: o as JournalOwner, generation: parseInt(generation, 16) };
+}
+
+function readSlice(fd: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, out, done, length - done, done);
+    if (n === 0) break;
+    done += n;
+  }
+  return out.subarray(0, done);
+}
+
 function generationLine(generation: number): string {
   return `${generation.toString(16).padStart(8, "0")}\n`;
 }
@@ -422,22 +532,15 @@ function writeAt(fd: number, bytes: Uint8Array, position: number): void {
   for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
 }
 
-/** Reads a journal file: its owner and records; undefined when it is not a journal (no magic line). */
-export function readJournal(path: string): { owner: JournalOwner; records: JournalRecord[] } | undefined {
+/**
+ * Reads a journal file: its owner (undefined: a free journal) and records; undefined when it is
+ * not a journal (no complete header).
+ */
+export function readJournal(path: string): { owner: JournalOwner | undefined; records: JournalRecord[] } | undefined {
   const bytes = readFileSync(path);
-  const first = bytes.indexOf(10);
-  const second = first < 0 ? -1 : bytes.indexOf(10, first + 1);
-  if (second < 0 || bytes.length < second + 10 || bytes.subarray(0, first).toString("utf8") !== MAGIC) return undefined;
-  const generation = bytes.subarray(second + 1, second + 10).toString("latin1");
-  if (!/^[0-9a-f]{8}\n$/.test(generation)) return undefined;
-  let owner: JournalOwner;
-  try {
-    owner = JSON.parse(bytes.subarray(first + 1, second).toString("utf8")) as JournalOwner;
-  } catch {
-    return undefined;
-  }
-  if (typeof owner?.host !== "string" || typeof owner.boot !== "string" || typeof owner.pid !== "number") return undefined;
-  return { owner, records: decodeJournalRecords(bytes.subarray(second + 10), parseInt(generation, 16)) };
+  const header = readHeader(bytes);
+  if (header === undefined) return undefined;
+  return { owner: header.owner, records: header.owner === undefined ? [] : decodeJournalRecords(bytes.subarray(HEADER_SIZE), header.generation) };
 }
 
 /** What {@link recoverJournals} needs from the backend. */
@@ -501,6 +604,12 @@ export async function recoverJournals(dir: string, packDir: string, replay: Jour
       throw ioError(e, `reading ${path}`);
     }
     if (journal === undefined) continue; // not one of ours: left alone
+    if (journal.owner === undefined) {
+      // Freed, but a crash undid its rename (a live backend taking it has the same header for a moment).
+      const pid = /^(\d+)-/.exec(name);
+      if (!FREE.test(name) && (pid === null || !alive(Number(pid[1])))) removeQuietly(path);
+      continue;
+    }
     const verdict = judgeOwner(journal.owner, self);
     if (verdict === "live" || verdict === "foreign") continue;
     if (verdict === "dead") {

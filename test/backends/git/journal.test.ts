@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { Durability } from "../../../src/backends/git/durability.js";
 import {
@@ -30,9 +30,10 @@ function scratch(): string {
   return t.dir;
 }
 
+/** The journals of writers (not the free ones kept for reuse). */
 const journalsIn = (gitDir: string): string[] => {
   const dir = join(gitDir, "irmin-journal");
-  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".journal")).map((n) => join(dir, n)) : [];
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".journal") && !n.startsWith("free-")).map((n) => join(dir, n)) : [];
 };
 
 const concat = (parts: Uint8Array[]): Uint8Array => {
@@ -106,7 +107,8 @@ function asIfRebooted(path: string): void {
   const first = bytes.indexOf(10);
   const second = bytes.indexOf(10, first + 1);
   const owner = JSON.parse(bytes.subarray(first + 1, second).toString("utf8"));
-  const line = Buffer.from(`${JSON.stringify({ ...owner, boot: "before-the-restart" })}\n`);
+  // The owner field has a fixed size: padded with spaces.
+  const line = Buffer.from(`${JSON.stringify({ ...owner, boot: "before-the-restart" }).padEnd(second - first - 1)}\n`);
   writeFileSync(path, Buffer.concat([bytes.subarray(0, first + 1), line, bytes.subarray(second + 1)]));
 }
 
@@ -160,7 +162,7 @@ describe("git backend journal", () => {
     expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", "main:a/c"])).toBe("two");
     const [path] = journalsIn(dir);
     const journal = readJournal(path)!;
-    expect(journal.owner.pid).toBe(process.pid);
+    expect(journal.owner!.pid).toBe(process.pid);
     const changes = journal.records.filter((r) => r.ref !== undefined).map((r) => r.ref);
     expect(changes).toEqual([
       { name: "refs/heads/main", before: undefined, after: expect.any(String) },
@@ -414,6 +416,38 @@ describe("git backend journal", () => {
     const again = await gitBackend({ path: dir, fsync: false });
     for (const [i, r] of results.entries()) expect(await again.refs.get(`refs/heads/b${i}`)).toBe(r.status === "fulfilled" ? blobs[i] : undefined);
     await again.close();
+  });
+
+  it("a closed backend leaves its journal free; the next one takes it over, and only its own records count there", async () => {
+    const dir = join(scratch(), "repo.git");
+    const jdir = join(dir, "irmin-journal");
+    const first = await Repo.open({ path: dir });
+    for (let i = 0; i < 3; i++) await first.branch("main").set(`k/${i}`, "first");
+    await first.close();
+    const free = readdirSync(jdir);
+    expect(free).toEqual([expect.stringMatching(/^free-[0-9a-f]+\.journal$/)]);
+    expect(readJournal(join(jdir, free[0]))).toEqual({ owner: undefined, records: [] });
+    const inode = statSync(join(jdir, free[0])).ino;
+    const second = await Repo.open({ path: dir });
+    await second.branch("main").set("k/3", "second");
+    const [path] = journalsIn(dir);
+    expect(readdirSync(jdir)).toEqual([basename(path)]);
+    expect(statSync(path).ino).toBe(inode);
+    const { owner, records } = readJournal(path)!;
+    expect(owner!.pid).toBe(process.pid);
+    expect(records.filter((r) => r.ref !== undefined).map((r) => r.ref!.after)).toEqual([(await second.branch("main").head())!.hash]);
+    await second.close();
+    // A free header under a writer's name: being taken by a live writer (left), or a rename a crash undid (removed).
+    const dead = await new Promise<number>((ok, fail) => {
+      const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+      child.on("error", fail);
+      child.on("exit", () => ok(child.pid!));
+    });
+    const [again] = readdirSync(jdir);
+    writeFileSync(join(jdir, `${process.pid}-aa.journal`), readFileSync(join(jdir, again)));
+    writeFileSync(join(jdir, `${dead}-bb.journal`), readFileSync(join(jdir, again)));
+    await (await gitBackend({ path: dir })).close();
+    expect(readdirSync(jdir).sort()).toEqual([`${process.pid}-aa.journal`, again].sort());
   });
 
   it("a checkpoint waits for the ref update in progress, flushes what the journal covers and empties it; updates after it wait", async () => {
