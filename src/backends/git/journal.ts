@@ -440,9 +440,9 @@ export class Journal {
     return false;
   }
 
-  /** Writes zeros from the allocated end up to past `end` (whole `ALLOCATE` steps). */
-  private allocate(end: number, fd = this.fd!): void {
-    const target = Math.ceil(end / ALLOCATE) * ALLOCATE;
+  /** Writes zeros from the allocated end up to past `end` (whole steps of `step` bytes). */
+  private allocate(end: number, fd = this.fd!, step = ALLOCATE): void {
+    const target = Math.ceil(end / step) * step;
     writeAt(fd, new Uint8Array(target - this.allocated), this.allocated);
     this.allocated = target;
   }
@@ -463,7 +463,8 @@ export class Journal {
       const header = encodeHeader(currentOwner(), this.generation);
       writeAt(fd, header, 0);
       this.allocated = header.length;
-      this.allocate(header.length + 1, fd);
+      // A small start: a short-lived writer needs no more; a busy one grows it, 1 MiB at a time, once.
+      this.allocate(header.length + 1, fd, ALLOCATE / 4);
       await datasync(fd);
       const path = join(this.dir, `${name}.journal`);
       renameSync(tmp, path);
