@@ -141,7 +141,11 @@ export class Durability {
     for (const p of paths) this.coveredFiles.add(p);
     this.coveredDirs.add(dir);
     void this.record(undefined).then(
-      () => this.endRecording(),
+      () => {
+        this.endRecording();
+        // Writers of objects alone (no ref update) checkpoint too.
+        void this.maybeCheckpoint();
+      },
       () => undefined,
     );
   }
@@ -156,6 +160,7 @@ export class Durability {
     for (const p of paths) this.coveredFiles.add(p);
     this.coveredDirs.add(dir);
     this.retired.push({ files: obsolete, done });
+    void this.maybeCheckpoint();
   }
 
   /**
@@ -270,7 +275,9 @@ export class Durability {
     await this.checkpoint(true);
   }
 
+  /** Checkpoints when the journal is large or roll-ups wait; never rejects (a failure is left to the next one). */
   private async maybeCheckpoint(): Promise<void> {
+    if (this.closed || this.checkpointing !== undefined) return;
     if (this.journal!.length >= this.checkpointBytes || this.retired.length >= CHECKPOINT_ROLL_UPS) await this.checkpoint().catch(() => undefined);
   }
 

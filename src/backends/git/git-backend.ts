@@ -7,7 +7,7 @@ import { openGitDirectory } from "./git-dir.js";
 import { GitObjectStore } from "./git-object-store.js";
 import { GitRefStore } from "./git-ref-store.js";
 import { Durability } from "./durability.js";
-import { Journal, recoverJournals } from "./journal.js";
+import { Journal, type JournalRefChange, recoverJournals } from "./journal.js";
 import { LooseObjects } from "./loose-objects.js";
 import { PackDirectory } from "./pack/pack-directory.js";
 import { repack as repackPacks } from "./pack/repack.js";
@@ -38,7 +38,9 @@ export interface GitBackendOptions {
    *   replays the journal; until then git may see what the cut left, as with git's own commits;
    * - without it, packs are flushed before they become visible, and the ref file and its
    *   directory after: no window, even for git, but three flushes in a row per commit;
-   * - large packs (fetches, roll-ups) are always flushed before they become visible;
+   * - received packs (fetches) are always flushed before they become visible; roll-ups too
+   *   without a journal, and with one at the next checkpoint, before the packs they replace go
+   *   (a replay after a restart drops a roll-up the cut damaged);
    * - a process crash loses nothing that a resolved call wrote (the page cache keeps it).
    *
    * With `false`, nothing is flushed (tests, throwaway repositories, or git's own trade-off for
@@ -244,11 +246,13 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
   );
   try {
     // What a process that died before a restart left in its journal (see `journal.ts`).
-    await recoverJournals(journalDir, join(objectsDir, "pack"), {
-      ref: (change) => backend.refs.replay(change),
-      has: (hash) => backend.objects.has(hash),
-      refPath: (name) => join(dir.gitDir, name),
-    });
+    const replay = {
+      ref: (change: JournalRefChange) => backend.refs.replay(change),
+      current: (name: string) => backend.refs.replayState(name),
+      has: (hash: Hash) => backend.objects.has(hash),
+      refPath: (name: string) => join(dir.gitDir, name),
+    };
+    await recoverJournals(journalDir, join(objectsDir, "pack"), replay, lockTimeoutMs);
   } catch (e) {
     await backend.close().catch(() => undefined);
     throw e;

@@ -7,6 +7,7 @@ import type { RefChange, RefEntry, RefStore } from "../../backend/ref-store.js";
 import type { JournalRefChange } from "./journal.js";
 import { RefWatchers } from "../../backend/ref-watchers.js";
 import type { GitConfig } from "./git-config.js";
+import { syncDirectory } from "./durability.js";
 import { errnoCode, ioError } from "./io-error.js";
 import { LockFile, type LockOptions } from "./lock-file.js";
 import { type LooseRef, readLooseRef, readLooseRefs, readLooseRefSync, readLooseRefsSync } from "./loose-refs.js";
@@ -117,6 +118,20 @@ export class GitRefStore implements RefStore {
     if (change.after !== undefined) checkHash(change.after, this.algorithm);
     if (change.before === change.after) return false;
     return this.update(change.name, change.before, change.after, true);
+  }
+
+  /**
+   * What the ref itself holds, for a replay (see `journal.ts`): its id (loose, else packed), or
+   * undefined, or whether its loose file is unreadable or symbolic (not followed).
+   */
+  async replayState(name: string): Promise<Hash | undefined | "unreadable" | "symbolic"> {
+    this.options.live();
+    checkRefName(name);
+    const loose = readLooseRefSync(this.gitDir, name, this.algorithm);
+    if (loose?.kind === "symref") return "symbolic";
+    if (loose?.kind === "broken") return "unreadable";
+    if (loose?.kind === "hash") return loose.hash;
+    return name === "HEAD" ? undefined : (await this.packed.read()).refs.get(name)?.hash;
   }
 
   /** Removes the loose file and, under `packed-refs.lock`, the packed entry, as `git update-ref -d` does. */
@@ -304,6 +319,7 @@ export class GitRefStore implements RefStore {
             if (errnoCode(e) !== "ENOENT") throw ioError(e, `deleting ${ref}`);
           });
         });
+        if (replay && this.options.fsync) await syncDirectory(dirname(path));
         await this.reflogs.remove(ref);
       } else {
         if (current === undefined) await this.checkCreatable(ref);

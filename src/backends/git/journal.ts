@@ -23,10 +23,10 @@
  * time, written in the file's first line, tell a live owner from a dead one.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { hostname, uptime } from "node:os";
-import { dirname, join } from "node:path";
-import { IrminError } from "../../core/errors.js";
+import { dirname, join, resolve } from "node:path";
+import { IrminError, isIrminError } from "../../core/errors.js";
 import type { Hash } from "../../core/hash.js";
 import { crc32 } from "../../platform/native.js";
 import { closeQuietly, datasync, syncDirectory, syncFile } from "./durability.js";
@@ -209,7 +209,8 @@ function decodePayload(p: Uint8Array): JournalRecord | undefined {
 
 /** This process as a journal owner. */
 export function currentOwner(): JournalOwner {
-  return { host: hostname(), boot: bootId(), pid: process.pid, start: processStart(process.pid) ?? "" };
+  // The header keeps 100 characters of the host name: compared as kept.
+  return { host: hostname().slice(0, 100), boot: bootId(), pid: process.pid, start: processStart(process.pid) ?? "" };
 }
 
 function bootId(): string {
@@ -297,8 +298,8 @@ export class Journal {
   private opening: Promise<void> | undefined;
   /** Set when emptying failed half-way: the file's generation is unknown, so no record may count on it. */
   private failed: Error | undefined;
-  /** A header written in place but not yet flushed (a reused journal): the next flush covers it. */
-  private headerPending = false;
+  /** End of the records known to be on disk. */
+  private durableEnd = 0;
 
   /** @param dir `<gitdir>/irmin-journal` */
   constructor(readonly dir: string) {}
@@ -310,8 +311,8 @@ export class Journal {
 
   /** Appends `record` and resolves once it is on disk. `IO` when the file system refuses. */
   async append(record: JournalRecord): Promise<void> {
-    if (this.failed !== undefined) throw ioError(this.failed, `the journal ${this.path} is unusable`);
     if (this.fd === undefined) await (this.opening ??= this.create());
+    if (this.failed !== undefined) throw ioError(this.failed, `the journal ${this.path} is unusable`);
     const fd = this.fd!;
     const bytes = encodeJournalRecord(record, this.generation);
     try {
@@ -322,25 +323,41 @@ export class Journal {
       throw ioError(e, `writing ${this.path}`);
     }
     this.size += bytes.length;
-    this.headerPending = false;
     const mine = ++this.written;
     while (this.synced < mine) {
       if (this.syncing === undefined) {
         const upTo = this.written;
+        const end = this.size;
         this.syncing = datasync(fd)
-          .then(() => {
-            this.synced = Math.max(this.synced, upTo);
-          })
+          .then(
+            () => {
+              this.synced = Math.max(this.synced, upTo);
+              this.durableEnd = Math.max(this.durableEnd, end);
+            },
+            (e: unknown) => this.fail(e),
+          )
           .finally(() => {
             this.syncing = undefined;
           });
       }
-      try {
-        await this.syncing;
-      } catch (e) {
-        throw ioError(e, `flushing ${this.path}`);
-      }
+      await this.syncing;
     }
+  }
+
+  /**
+   * A flush failed: what it covered may or may not be on disk, and after a failed flush the page
+   * cache no longer tells (the kernel may drop the pages). The records not known durable are
+   * overwritten with zeros (best effort: a later write-back then carries no update its caller saw
+   * fail), and the journal refuses every later append.
+   */
+  private fail(e: unknown): never {
+    this.failed = e as Error;
+    try {
+      if (this.fd !== undefined && this.size > this.durableEnd) writeAt(this.fd, new Uint8Array(this.size - this.durableEnd), this.durableEnd);
+    } catch {
+      // The device refuses writes too: nothing more to do.
+    }
+    throw ioError(e, `flushing ${this.path}`);
   }
 
   /**
@@ -360,7 +377,7 @@ export class Journal {
       throw ioError(e, `emptying ${this.path}`);
     }
     this.generation = next;
-    this.size = this.headerSize;
+    this.size = this.durableEnd = this.headerSize;
     try {
       await datasync(this.fd);
     } catch (e) {
@@ -424,12 +441,18 @@ export class Journal {
         fd = openSync(path, "r+");
         const header = readHeader(readSlice(fd, HEADER_SIZE));
         if (header === undefined) throw new Error("not a journal");
+        if (header.owner !== undefined) {
+          // A journal whose take-over a crash undid (recovery judges it by its header): not free.
+          closeQuietly(fd);
+          renameSync(path, join(this.dir, free));
+          continue;
+        }
         this.generation = header.generation + 1;
+        // Flushed with the first record (an owner with no record is a dead owner's empty journal).
         writeAt(fd, encodeHeader(currentOwner(), this.generation), 0);
         this.allocated = fstatSync(fd).size;
-        this.headerPending = true;
         this.path = path;
-        this.size = this.headerSize = HEADER_SIZE;
+        this.size = this.durableEnd = this.headerSize = HEADER_SIZE;
         this.fd = fd;
         return true;
       } catch {
@@ -472,7 +495,7 @@ export class Journal {
       await syncDirectory(this.dir);
       await syncDirectory(join(this.dir, ".."));
       this.path = path;
-      this.size = this.headerSize = header.length;
+      this.size = this.durableEnd = this.headerSize = header.length;
       this.fd = fd;
     } catch (e) {
       closeQuietly(fd);
@@ -551,6 +574,8 @@ export interface JournalReplay {
    * holds `before` or its file is unreadable; resolves to whether it did.
    */
   ref(change: JournalRefChange): Promise<boolean>;
+  /** What the ref itself holds now (symbolic refs not followed). */
+  current(name: string): Promise<Hash | undefined | "unreadable" | "symbolic">;
   /** Whether the object exists: a change is replayed only when the object it points at does. */
   has(hash: Hash): Promise<boolean>;
   /** The path of a ref's loose file. */
@@ -559,6 +584,12 @@ export interface JournalReplay {
 
 const CLAIMED = /\.journal\.replaying-(\d+)$/;
 const TEMPORARY = /^(\d+)-[0-9a-f]+\.tmp$/;
+const PACK_IDX = /^pack-([0-9a-f]{40}|[0-9a-f]{64})\.idx$/;
+/** Packs written this long before a journal's first record may be a roll-up its owner did not flush. */
+const CLOCK_SLACK_MS = 60_000;
+
+/** Recoveries running in this process, by journal directory: a second open waits for the first. */
+const recovering = new Map<string, Promise<number>>();
 
 /**
  * Replays or deletes the journals that dead owners left in `dir` (see the module comment); leaves
@@ -566,78 +597,129 @@ const TEMPORARY = /^(\d+)-[0-9a-f]+\.tmp$/;
  * it names are flushed (they are in the page cache). Journals from before a restart are claimed
  * first (renamed, so that two processes never replay one), then replayed together: every recorded
  * pack is restored into `packDir` (written again when missing or different, flushed with its
- * directory entry), then the ref changes are applied in the order they were recorded, each where
- * its ref still holds the value it replaced and the object it points at exists. A change that
- * cannot be applied is skipped. Returns the number of journals replayed.
+ * directory entry), packs written since the journal began that fail their checksum (a roll-up
+ * the cut damaged: its sources are still there) are deleted, then each ref's recorded changes are
+ * applied in order from the one after the change the ref already shows, each where the ref
+ * still holds the value it replaced and the object it points at exists. A change git refuses
+ * (`INVALID_ARGUMENT`) ends its ref's replay; any other failure fails the open and gives the
+ * journals back for the next one. Waits for recoveries of other processes (`LOCKED` after
+ * `timeoutMs`). Returns the number of journals replayed.
  */
-export async function recoverJournals(dir: string, packDir: string, replay: JournalReplay): Promise<number> {
-  let names: string[];
+export async function recoverJournals(dir: string, packDir: string, replay: JournalReplay, timeoutMs = 5000): Promise<number> {
+  const key = resolve(dir);
+  for (let running = recovering.get(key); running !== undefined; running = recovering.get(key)) await running.catch(() => undefined);
+  const run = recoverOnce(dir, packDir, replay, timeoutMs);
+  recovering.set(key, run);
   try {
-    names = readdirSync(dir);
-  } catch (e) {
-    if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return 0;
-    throw ioError(e, `listing ${dir}`);
+    return await run;
+  } finally {
+    recovering.delete(key);
   }
+}
+
+async function recoverOnce(dir: string, packDir: string, replay: JournalReplay, timeoutMs: number): Promise<number> {
   const self = currentOwner();
-  const claimed: { path: string; records: JournalRecord[] }[] = [];
-  for (const name of names) {
-    const path = join(dir, name);
-    const temporary = TEMPORARY.exec(name);
-    const claim = CLAIMED.exec(name);
-    if (temporary !== null) {
-      // A journal being created, or left half-made by a crash.
-      if (!alive(Number(temporary[1])) || fromEarlierBoot(path)) removeQuietly(path);
-      continue;
-    }
-    if (claim !== null) {
-      // Claimed by a recovery that died (its process is gone, or the machine restarted since).
-      if (alive(Number(claim[1])) && !fromEarlierBoot(path)) continue;
-      const taken = claimFile(path, name.slice(0, name.length - claim[0].length + ".journal".length));
-      if (taken !== undefined) claimed.push(taken);
-      continue;
-    }
-    if (!name.endsWith(".journal")) continue;
-    let journal;
+  const deadline = Date.now() + timeoutMs;
+  let replayed = 0;
+  for (;;) {
+    const claimed: { path: string; original: string; records: JournalRecord[] }[] = [];
+    let names: string[];
     try {
-      journal = readJournal(path);
+      names = readdirSync(dir);
     } catch (e) {
-      if (errnoCode(e) === "ENOENT") continue; // recovered by another process meanwhile
-      throw ioError(e, `reading ${path}`);
+      if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return 0;
+      throw ioError(e, `listing ${dir}`);
     }
-    if (journal === undefined) continue; // not one of ours: left alone
-    if (journal.owner === undefined) {
-      // Freed, but a crash undid its rename (a live backend taking it has the same header for a moment).
-      const pid = /^(\d+)-/.exec(name);
-      if (!FREE.test(name) && (pid === null || !alive(Number(pid[1])))) removeQuietly(path);
-      continue;
+    let othersRecovering = false;
+    for (const name of names) {
+      const path = join(dir, name);
+      const temporary = TEMPORARY.exec(name);
+      const claim = CLAIMED.exec(name);
+      if (temporary !== null) {
+        // A journal being created, or left half-made by a crash.
+        if (!alive(Number(temporary[1])) || fromEarlierBoot(path)) removeQuietly(path);
+        continue;
+      }
+      if (claim !== null) {
+        // Claimed by a recovery: running in another process (wait for it), or one that died or
+        // failed (this process runs none now: it waited for them above).
+        const pid = Number(claim[1]);
+        if (pid !== process.pid && alive(pid) && !fromEarlierBoot(path)) {
+          othersRecovering = true;
+          continue;
+        }
+        const original = path.slice(0, path.length - claim[0].length + ".journal".length);
+        const taken = claimFile(path, original);
+        if (taken !== undefined) claimed.push(taken);
+        continue;
+      }
+      if (!name.endsWith(".journal")) continue;
+      let journal;
+      try {
+        journal = readJournal(path);
+      } catch (e) {
+        if (errnoCode(e) === "ENOENT") continue; // recovered by another process meanwhile
+        throw ioError(e, `reading ${path}`);
+      }
+      if (journal === undefined) continue; // not one of ours: left alone
+      if (journal.owner === undefined) {
+        // Freed, but a crash undid its rename (a live backend taking it has the same header for a moment).
+        const pid = /^(\d+)-/.exec(name);
+        if (!FREE.test(name) && (pid === null || !alive(Number(pid[1])) || fromEarlierBoot(path))) removeQuietly(path);
+        continue;
+      }
+      const verdict = judgeOwner(journal.owner, self);
+      if (verdict === "live" || verdict === "foreign") continue;
+      if (verdict === "dead") {
+        await flushNamed(packDir, journal.records, replay);
+        removeQuietly(path);
+        continue;
+      }
+      const taken = claimFile(path, path);
+      if (taken !== undefined) claimed.push(taken);
     }
-    const verdict = judgeOwner(journal.owner, self);
-    if (verdict === "live" || verdict === "foreign") continue;
-    if (verdict === "dead") {
-      await flushNamed(packDir, journal.records, replay);
-      removeQuietly(path);
-      continue;
+    if (claimed.length > 0) {
+      await replayClaimed(claimed, packDir, replay);
+      replayed += claimed.length;
+      continue; // then wait for other processes' recoveries, if any
     }
-    const taken = claimFile(path, name);
-    if (taken !== undefined) claimed.push(taken);
+    if (!othersRecovering) return replayed;
+    if (Date.now() >= deadline) throw new IrminError("LOCKED", `another process is recovering the journals in ${dir}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
-  if (claimed.length === 0) return 0;
-  await restorePacks(
-    packDir,
-    claimed.flatMap((c) => c.records),
-  );
-  await replayChanges(claimed.map((c) => c.records), replay);
+}
+
+/** Restores, checks and replays what the claimed journals hold; gives them back on failure, deletes them on success. */
+async function replayClaimed(claimed: readonly { path: string; original: string; records: JournalRecord[] }[], packDir: string, replay: JournalReplay): Promise<void> {
+  try {
+    const records = claimed.flatMap((c) => c.records);
+    await restorePacks(packDir, records);
+    await dropDamagedPacks(packDir, records);
+    await replayChanges(
+      claimed.map((c) => c.records),
+      replay,
+    );
+  } catch (e) {
+    // Given back: the next open tries again.
+    for (const c of claimed) {
+      try {
+        renameSync(c.path, c.original);
+      } catch {
+        // Left claimed: a later open takes it over once this process is gone.
+      }
+    }
+    throw e;
+  }
   for (const c of claimed) removeQuietly(c.path);
-  return claimed.length;
 }
 
 /** Renames `path` to a name only this process uses, then reads it; undefined when another process took it first. */
-function claimFile(path: string, journalName: string): { path: string; records: JournalRecord[] } | undefined {
-  const mine = join(path, "..", `${journalName}.replaying-${process.pid}`);
+function claimFile(path: string, original: string): { path: string; original: string; records: JournalRecord[] } | undefined {
+  const mine = `${original}.replaying-${process.pid}`;
   try {
     if (mine !== path) renameSync(path, mine);
     const journal = readJournal(mine);
-    return { path: mine, records: journal?.records ?? [] };
+    return { path: mine, original, records: journal?.owner === undefined ? [] : journal.records };
   } catch (e) {
     if (errnoCode(e) === "ENOENT") return undefined;
     throw ioError(e, `claiming ${path}`);
@@ -645,7 +727,7 @@ function claimFile(path: string, journalName: string): { path: string; records: 
 }
 
 /** Whether the file's status last changed before the machine booted (a rename sets it). */
-function fromEarlierBoot(path: string): boolean {
+export function fromEarlierBoot(path: string): boolean {
   try {
     return statSync(path).ctimeMs < bootTime() - 5000;
   } catch {
@@ -661,62 +743,161 @@ function removeQuietly(path: string): void {
   }
 }
 
-/**
- * The ref changes of the journals (each without the changes its abort records cancel), applied in
- * the order they were recorded; changes that do not apply yet are retried after each pass that
- * applied one (clocks of ms resolution may tie across journals), each applied at most once.
- */
-async function replayChanges(journals: readonly (readonly JournalRecord[])[], replay: JournalReplay): Promise<void> {
-  const changes: { change: JournalRefChange; time: number; order: number }[] = [];
-  journals.forEach((records, j) => {
-    const kept: { change: JournalRefChange; time: number; order: number }[] = [];
-    records.forEach((r, i) => {
-      if (r.ref === undefined) return;
+/** The ref changes of the journals, without those their abort records cancel, per ref, each journal's in its order, merged by time. */
+function changesByRef(journals: readonly (readonly JournalRecord[])[]): Map<string, JournalRefChange[]> {
+  const perJournal = journals.map((records) => {
+    const kept: { change: JournalRefChange; time: number }[] = [];
+    for (const r of records) {
+      if (r.ref === undefined) continue;
       if (r.abort === true) {
         const ref = r.ref;
         const k = kept.findLastIndex((c) => c.change.name === ref.name && c.change.before === ref.before && c.change.after === ref.after);
         if (k >= 0) kept.splice(k, 1);
-        return;
-      }
-      kept.push({ change: r.ref, time: r.time ?? 0, order: j * 1e9 + i });
-    });
-    changes.push(...kept);
-  });
-  changes.sort((a, b) => a.time - b.time || a.order - b.order);
-  let pending = changes;
-  for (let progress = true; progress && pending.length > 0; ) {
-    progress = false;
-    const left: typeof pending = [];
-    for (const c of pending) {
-      let applied = false;
-      try {
-        if (c.change.after === undefined || (await replay.has(c.change.after))) applied = await replay.ref(c.change);
-      } catch {
-        // A change git now refuses (a ref in the way): skipped, as an update that failed.
-        applied = true;
-      }
-      if (applied) progress = true;
-      else left.push(c);
+      } else kept.push({ change: r.ref, time: r.time ?? 0 });
     }
-    pending = left;
+    return kept;
+  });
+  const byRef = new Map<string, JournalRefChange[]>();
+  const next = perJournal.map(() => 0);
+  for (;;) {
+    // The journal whose next change is the oldest (a journal's own order is kept even if its clock went back).
+    let pick = -1;
+    perJournal.forEach((list, j) => {
+      if (next[j] < list.length && (pick < 0 || list[next[j]].time < perJournal[pick][next[pick]].time)) pick = j;
+    });
+    if (pick < 0) return byRef;
+    const { change } = perJournal[pick][next[pick]++];
+    const list = byRef.get(change.name) ?? [];
+    list.push(change);
+    byRef.set(change.name, list);
   }
 }
 
-/** Flushes the pack and ref files `records` name, and their directories (a dead owner's journal, same boot). */
+/**
+ * Applies each ref's recorded changes, from the one after the last change whose result the ref
+ * already holds (or the first that starts from what it holds; all of them when it is unreadable),
+ * in order, while they apply.
+ */
+async function replayChanges(journals: readonly (readonly JournalRecord[])[], replay: JournalReplay): Promise<void> {
+  for (const [name, changes] of changesByRef(journals)) {
+    const current = await replay.current(name);
+    if (current === "symbolic") continue;
+    let start = 0;
+    if (current !== "unreadable") {
+      const shown = changes.findLastIndex((c) => c.after === current);
+      start = shown >= 0 ? shown + 1 : changes.findIndex((c) => c.before === current);
+      if (start < 0) continue; // moved elsewhere since: left alone
+    }
+    for (const change of changes.slice(start)) {
+      if (change.after !== undefined && !(await replay.has(change.after))) break;
+      let applied: boolean;
+      try {
+        applied = await applyChange(change, replay);
+      } catch (e) {
+        if (isIrminError(e, "INVALID_ARGUMENT")) break; // refused by git's rules now: as an update that failed
+        throw e;
+      }
+      if (!applied) break;
+    }
+  }
+}
+
+/** Applies one change; a ref lock left by a crash before the restart is removed first (no one can hold it). */
+async function applyChange(change: JournalRefChange, replay: JournalReplay): Promise<boolean> {
+  try {
+    return await replay.ref(change);
+  } catch (e) {
+    const lock = `${replay.refPath(change.name)}.lock`;
+    if (!isIrminError(e, "LOCKED") || !fromEarlierBoot(lock)) throw e;
+    removeQuietly(lock);
+    return replay.ref(change);
+  }
+}
+
+/** The oldest record time of `records`, less the clock slack; undefined without times. */
+function since(records: readonly JournalRecord[]): number | undefined {
+  const times = records.map((r) => r.time).filter((t): t is number => t !== undefined && t > 0);
+  return times.length === 0 ? undefined : Math.min(...times) - CLOCK_SLACK_MS;
+}
+
+/** Packs in `packDir` whose index changed at or after `time` (roll-ups of the journal's owner, unflushed). */
+function packsSince(packDir: string, time: number): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(packDir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names) {
+    const m = PACK_IDX.exec(n);
+    if (m === null) continue;
+    try {
+      if (statSync(join(packDir, n)).mtimeMs >= time) out.push(m[1]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+/**
+ * Deletes (index first) the packs written since the journals began, other than the recorded ones
+ * (restored), whose bytes fail their checksum or their index's: a roll-up a power cut caught
+ * before its flush. Its sources are still on disk (deleted only after a checkpoint flushed it).
+ */
+async function dropDamagedPacks(packDir: string, records: readonly JournalRecord[]): Promise<void> {
+  const start = since(records);
+  if (start === undefined) return;
+  const recorded = new Set(records.flatMap((r) => r.packs.map((p) => p.name)));
+  let dropped = false;
+  for (const name of packsSince(packDir, start)) {
+    if (recorded.has(name) || packIntact(packDir, name)) continue;
+    removeQuietly(join(packDir, `pack-${name}.idx`));
+    removeQuietly(join(packDir, `pack-${name}.pack`));
+    dropped = true;
+  }
+  if (dropped) await syncDirectory(packDir);
+}
+
+/** Whether `pack-<name>.pack` hashes to its trailer and name, and its index names that trailer. */
+function packIntact(packDir: string, name: string): boolean {
+  try {
+    const pack = readFileSync(join(packDir, `pack-${name}.pack`));
+    const idx = readFileSync(join(packDir, `pack-${name}.idx`));
+    const size = name.length / 2;
+    if (pack.length < 12 + size || idx.length < 2 * size) return false;
+    const trailer = pack.subarray(pack.length - size);
+    const sum = createHash(size === 20 ? "sha1" : "sha256")
+      .update(pack.subarray(0, pack.length - size))
+      .digest();
+    return sum.equals(trailer) && trailer.toString("hex") === name && idx.subarray(idx.length - 2 * size, idx.length - size).equals(trailer);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Flushes the pack and ref files `records` name, and the packs written since the journal began
+ * (roll-ups), with their directories: a dead owner's journal of the current boot, whose files are
+ * in the page cache.
+ */
 async function flushNamed(packDir: string, records: readonly JournalRecord[], replay: JournalReplay): Promise<void> {
   const files = new Set<string>();
   const dirs = new Set<string>();
+  const packs = records.flatMap((r) => r.packs.map((p) => p.name));
+  const start = since(records);
+  if (start !== undefined) packs.push(...packsSince(packDir, start));
+  for (const name of packs) {
+    files.add(join(packDir, `pack-${name}.pack`));
+    files.add(join(packDir, `pack-${name}.idx`));
+    dirs.add(packDir);
+  }
   for (const r of records) {
-    for (const p of r.packs) {
-      files.add(join(packDir, `pack-${p.name}.pack`));
-      files.add(join(packDir, `pack-${p.name}.idx`));
-      dirs.add(packDir);
-    }
-    if (r.ref !== undefined) {
-      const path = replay.refPath(r.ref.name);
-      files.add(path);
-      dirs.add(dirname(path));
-    }
+    if (r.ref === undefined) continue;
+    const path = replay.refPath(r.ref.name);
+    files.add(path);
+    dirs.add(dirname(path));
   }
   try {
     await Promise.all([...files].map((f) => syncFile(f)));

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { basename, join, resolve } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { Durability } from "../../../src/backends/git/durability.js";
@@ -110,6 +111,14 @@ function asIfRebooted(path: string): void {
   // The owner field has a fixed size: padded with spaces.
   const line = Buffer.from(`${JSON.stringify({ ...owner, boot: "before-the-restart" }).padEnd(second - first - 1)}\n`);
   writeFileSync(path, Buffer.concat([bytes.subarray(0, first + 1), line, bytes.subarray(second + 1)]));
+}
+
+/** A copy of the repository as a power cut with nothing lost would leave it, the machine restarted since. */
+function powerCutCopy(gitDir: string): string {
+  const copy = join(scratch(), "copy.git");
+  cpSync(gitDir, copy, { recursive: true });
+  for (const j of journalsIn(copy)) asIfRebooted(j);
+  return copy;
 }
 
 /** Runs `n` commits on `main` in a child process that is then killed; resolves to the acknowledged commit ids. */
@@ -448,6 +457,123 @@ describe("git backend journal", () => {
     writeFileSync(join(jdir, `${dead}-bb.journal`), readFileSync(join(jdir, again)));
     await (await gitBackend({ path: dir })).close();
     expect(readdirSync(jdir).sort()).toEqual([`${process.pid}-aa.journal`, again].sort());
+  });
+
+  it("a replay starts after the change the ref already shows: X, Y, X again, with only the move to Y on disk, ends at X", async () => {
+    const dir = join(scratch(), "repo.git");
+    const b = await gitBackend({ path: dir });
+    const enc = new TextEncoder();
+    const [x, y] = await Promise.all([b.objects.put("blob", enc.encode("x\n")), b.objects.put("blob", enc.encode("y\n"))]);
+    await b.refs.set("refs/heads/main", x);
+    await b.refs.set("refs/heads/main", y);
+    await b.refs.set("refs/heads/main", x);
+    const copy = powerCutCopy(dir);
+    writeFileSync(join(copy, "refs/heads/main"), `${y}\n`);
+    await b.close();
+    const c = await gitBackend({ path: copy });
+    expect(await c.refs.get("refs/heads/main")).toBe(x);
+    await c.close();
+  });
+
+  it("a replay that cannot take a ref's lock fails the open and keeps the journal for the next one", async () => {
+    const dir = join(scratch(), "repo.git");
+    const acknowledged = await commitsThenKill(dir, 2);
+    const [path] = journalsIn(dir);
+    asIfRebooted(path);
+    writeFileSync(join(dir, "refs/heads/main"), `${acknowledged[0]}\n`);
+    // A lock of this boot: someone may hold it.
+    writeFileSync(join(dir, "refs/heads/main.lock"), "");
+    await expect(gitBackend({ path: dir, lockTimeoutMs: 50 })).rejects.toMatchObject({ code: "LOCKED" });
+    expect(journalsIn(dir)).toEqual([path]);
+    unlinkSync(join(dir, "refs/heads/main.lock"));
+    const b = await gitBackend({ path: dir });
+    expect(await b.refs.get("refs/heads/main")).toBe(acknowledged[1]);
+    await b.close();
+  });
+
+  it("two opens at once after a restart both see the replayed state", async () => {
+    const dir = join(scratch(), "repo.git");
+    const acknowledged = await commitsThenKill(dir, 2);
+    asIfRebooted(journalsIn(dir)[0]);
+    writeFileSync(join(dir, "refs/heads/main"), `${acknowledged[0]}\n`);
+    const [a, b] = await Promise.all([gitBackend({ path: dir }), gitBackend({ path: dir })]);
+    expect(await a.refs.get("refs/heads/main")).toBe(acknowledged[1]);
+    expect(await b.refs.get("refs/heads/main")).toBe(acknowledged[1]);
+    await a.close();
+    await b.close();
+  });
+
+  it("a roll-up the cut damaged is dropped at the replay: its sources are still there", async () => {
+    const dir = join(scratch(), "repo.git");
+    const acknowledged = await commitsThenKill(dir, 24);
+    const [path] = journalsIn(dir);
+    const recorded = new Set(readJournal(path)!.records.flatMap((r) => r.packs.map((p) => p.name)));
+    const packDir = join(dir, "objects", "pack");
+    const rollUps = readdirSync(packDir).filter((f) => f.endsWith(".pack") && !recorded.has(f.slice(5, -5)));
+    expect(rollUps.length).toBeGreaterThan(0);
+    // Its index made it to disk, its bytes did not.
+    for (const f of rollUps) {
+      const file = join(packDir, f);
+      const bytes = readFileSync(file);
+      chmodSync(file, 0o644);
+      writeFileSync(file, Buffer.concat([bytes.subarray(0, 12), Buffer.alloc(bytes.length - 12)]));
+    }
+    asIfRebooted(path);
+    expect(await readAll(dir, 24)).toEqual(Array.from({ length: 24 }, (_, i) => `value ${i}`));
+    for (const f of rollUps) expect(existsSync(join(packDir, f))).toBe(false);
+    expect(gitText(dir, ["--git-dir", dir, "rev-parse", "main"])).toBe(acknowledged[23]);
+    git(dir, ["--git-dir", dir, "fsck", "--strict"]);
+  });
+
+  it("a free-named journal that has an owner (its take-over undone by a crash) is not reused", async () => {
+    const dir = join(scratch(), "repo.git");
+    const a = await Repo.open({ path: dir });
+    await a.branch("main").set("x", "1");
+    const [path] = journalsIn(dir);
+    const elsewhere = join(dir, "irmin-journal", "free-0123456789ab.journal");
+    const bytes = readFileSync(path);
+    await a.close();
+    writeFileSync(elsewhere, bytes);
+    asIfRebooted(elsewhere);
+    // Another host's: recovery leaves it, and no backend may take it over.
+    const text = readFileSync(elsewhere, "latin1").replace(/"host":"(.)/, (_m, c: string) => `"host":"${c === "x" ? "y" : "x"}`);
+    writeFileSync(elsewhere, Buffer.from(text, "latin1"));
+    const before = readJournal(elsewhere)!;
+    expect(before.owner!.host).not.toBe(currentOwner().host);
+    const b = await Repo.open({ path: dir });
+    await b.branch("main").set("x", "2");
+    expect(readJournal(elsewhere)!.records).toHaveLength(before.records.length);
+    await b.close();
+  });
+
+  it("a failed journal flush fails the update, wipes its record and refuses later updates", async () => {
+    const dir = join(scratch(), "repo.git");
+    const b = await gitBackend({ path: dir });
+    const enc = new TextEncoder();
+    const [x, y] = await Promise.all([b.objects.put("blob", enc.encode("x\n")), b.objects.put("blob", enc.encode("y\n"))]);
+    await b.refs.set("refs/heads/main", x);
+    const fs = createRequire(import.meta.url)("node:fs") as typeof import("node:fs");
+    const original = fs.fdatasync;
+    let fail = true;
+    fs.fdatasync = ((fd: number, cb: (e: Error | null) => void) => {
+      if (fail && readlinkSync(`/proc/self/fd/${fd}`).includes("irmin-journal")) {
+        fail = false;
+        process.nextTick(() => cb(Object.assign(new Error("EIO: simulated"), { code: "EIO" })));
+        return;
+      }
+      original(fd, cb);
+    }) as typeof fs.fdatasync;
+    syncBuiltinESMExports();
+    cleanups.push(() => {
+      fs.fdatasync = original;
+      syncBuiltinESMExports();
+    });
+    await expect(b.refs.set("refs/heads/main", y)).rejects.toMatchObject({ code: "IO" });
+    await expect(b.refs.set("refs/heads/other", x)).rejects.toMatchObject({ code: "IO" });
+    expect(await b.refs.get("refs/heads/main")).toBe(x);
+    const [path] = journalsIn(dir);
+    expect(readJournal(path)!.records.filter((r) => r.ref !== undefined).map((r) => r.ref!.after)).toEqual([x]);
+    await b.close().catch(() => undefined);
   });
 
   it("a checkpoint waits for the ref update in progress, flushes what the journal covers and empties it; updates after it wait", async () => {
