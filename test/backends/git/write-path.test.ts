@@ -132,9 +132,11 @@ describe("small packs", () => {
         ...Array.from({ length: 300 }, (_, i) => ({ type: "blob" as const, data: enc.encode(`${fsync} ${i}`) })),
         { type: "tree" as const, data: new Uint8Array(big.flat()) },
       ];
-      const before = readdirSync(join(dir, "objects", "pack")).length;
+      // Pack files (spare temporary files made ahead for the next pack aside).
+      const packFiles = () => readdirSync(join(dir, "objects", "pack")).filter((n) => n.startsWith("pack-")).length;
+      const before = packFiles();
       const ids = await b.objects.putMany(objects);
-      expect(readdirSync(join(dir, "objects", "pack")).length).toBe(before + 2);
+      expect(packFiles()).toBe(before + 2);
       for (let i = 0; i < ids.length; i++) expect(Buffer.from((await b.objects.get(ids[i]))!.data).equals(Buffer.from(objects[i].data))).toBe(true);
       await b.close();
     }
@@ -142,6 +144,27 @@ describe("small packs", () => {
     for (const f of readdirSync(join(dir, "objects", "pack")).filter((n) => n.endsWith(".idx"))) {
       git(dir, ["--git-dir", dir, "verify-pack", join(dir, "objects", "pack", f)]);
     }
+  });
+
+  it("the files of the next small pack are made ahead; git does not mind them, and close removes them", async () => {
+    const dir = bareRepo();
+    const b = await open(dir, true);
+    const spares = () => readdirSync(join(dir, "objects", "pack")).filter((n) => n.startsWith("tmp_")).sort();
+    const ids: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      ids.push(...(await b.objects.putMany([0, 1, 2].map((i) => ({ type: "blob" as const, data: enc.encode(`spare ${round} ${i}`) })))));
+      await new Promise((r) => setTimeout(r, 20));
+      // One spare pack file and one spare index file, made while nothing waited for them.
+      expect(spares().map((n) => n.replace(/_[0-9a-f]+$/, ""))).toEqual(["tmp_idx", "tmp_pack"]);
+    }
+    const taken = spares();
+    ids.push(...(await b.objects.putMany([0, 1, 2].map((i) => ({ type: "blob" as const, data: enc.encode(`spare last ${i}`) })))));
+    // The pack was written through them (they are gone, replaced by new spares).
+    expect(spares().filter((n) => taken.includes(n))).toEqual([]);
+    git(dir, ["--git-dir", dir, "fsck", "--strict", "--no-dangling"]);
+    for (const h of ids) expect(gitText(dir, ["--git-dir", dir, "cat-file", "-t", h])).toBe("blob");
+    await b.close();
+    expect(spares()).toEqual([]);
   });
 
   it("a roll-up copies entries only when they match their CRC-32, and keeps the source packs otherwise", async () => {

@@ -18,6 +18,7 @@ import { closeQuietly, Durability } from "../durability.js";
 import { PackIndex } from "../../../codec/pack/pack-index.js";
 import { PackReader } from "./pack-reader.js";
 import { GitPackSink } from "./pack-sink.js";
+import { SpareFiles } from "./spare-files.js";
 import type { PackSink } from "../../../backend/object-store.js";
 
 /** Options of {@link PackDirectory}. */
@@ -87,6 +88,8 @@ export class PackDirectory {
   private runningScan: Promise<boolean> | undefined;
   private consolidating: Promise<void> | undefined;
   private readonly durability: Durability;
+  /** Files for the next small pack, created ahead (see `spare-files.ts`); made at the first small pack. */
+  private spares: { pack: SpareFiles; idx: SpareFiles } | undefined;
 
   constructor(
     readonly packDir: string,
@@ -236,7 +239,9 @@ export class PackDirectory {
     await this.ensureScanned();
     const entries = encodeWholeEntries(objects, this.options.smallPackCompression ?? 1, this.options.smallPackTreeCompression ?? 0);
     const journal = this.durability.journaled && entries.reduce((n, e) => n + e.bytes.length, 0) <= JOURNAL_PACK_BYTES;
-    const written = await writePackEntries(this.packDir, this.algorithm, entries, { fsync: this.durability.enabled && !journal, keepOpen: true });
+    this.spares ??= { pack: new SpareFiles(this.packDir, "tmp_pack_", 0o444), idx: new SpareFiles(this.packDir, "tmp_idx_", 0o444) };
+    const spare = { pack: this.spares.pack.take(), idx: this.spares.idx.take() };
+    const written = await writePackEntries(this.packDir, this.algorithm, entries, { fsync: this.durability.enabled && !journal, keepOpen: true, spare });
     if (journal) {
       const base = join(this.packDir, `pack-${written.name}`);
       this.durability.notePack({ name: written.name, pack: written.bytes, index: written.index }, [`${base}.pack`, `${base}.idx`], this.packDir);
@@ -383,6 +388,7 @@ export class PackDirectory {
     this.closed = true;
     await this.runningScan?.catch(() => undefined);
     await this.consolidating?.catch(() => undefined);
+    await Promise.all([this.spares?.pack.close(), this.spares?.idx.close()]);
     const packs = this.packs;
     this.packs = [];
     await Promise.all(packs.map((p) => p.reader.close()));

@@ -21,6 +21,7 @@ import { PACK_HEADER_LENGTH, encodePackHeader } from "../../../codec/pack/pack-f
 import { DEFAULT_PACK_COMPRESSION, encodeObjectEntry, encodeOfsDeltaEntry } from "../../../codec/pack/pack-writer.js";
 import { closeQuietly, datasync } from "../durability.js";
 import { writeAllSync } from "../loose-objects.js";
+import type { SpareFile } from "./spare-files.js";
 
 /** Options of {@link writePackFile}. */
 export interface WritePackOptions {
@@ -203,7 +204,7 @@ export async function writePackEntries(
   packDir: string,
   algorithm: HashAlgorithm,
   entries: readonly EncodedEntry[],
-  options: { fsync: boolean; keepOpen?: boolean },
+  options: { fsync: boolean; keepOpen?: boolean; spare?: { pack?: SpareFile; idx?: SpareFile } },
 ): Promise<WrittenPackWithIndex> {
   if (entries.length === 0) return { name: "", count: 0, index: new Uint8Array(0), size: 0, bytes: new Uint8Array(0) };
   const header = encodePackHeader(entries.length);
@@ -232,15 +233,16 @@ export async function writePackEntries(
   const index = writePackIndexColumns(ids, offsets, crcs, entries.length, checksum, algorithm);
   const name = toHex(checksum);
   const suffix = randomBytes(6).toString("hex");
-  const tmpPack = join(packDir, `tmp_pack_${suffix}`);
-  const tmpIdx = join(packDir, `tmp_idx_${suffix}`);
-  let packFd: number | undefined;
-  let idxFd: number | undefined;
+  // Files created ahead (see spare-files.ts) when the caller has them.
+  const tmpPack = options.spare?.pack?.path ?? join(packDir, `tmp_pack_${suffix}`);
+  const tmpIdx = options.spare?.idx?.path ?? join(packDir, `tmp_idx_${suffix}`);
+  let packFd: number | undefined = options.spare?.pack?.fd;
+  let idxFd: number | undefined = options.spare?.idx?.fd;
   let renamed = false;
   try {
     // Read/write when the caller keeps the descriptor to read the pack (mode 0444 binds later opens only).
-    packFd = openSync(tmpPack, options.keepOpen ? "wx+" : "wx", 0o444);
-    idxFd = openSync(tmpIdx, "wx", 0o444);
+    packFd ??= openSync(tmpPack, options.keepOpen ? "wx+" : "wx", 0o444);
+    idxFd ??= openSync(tmpIdx, "wx", 0o444);
     writeAllSync(packFd, pack);
     writeAllSync(idxFd, index);
     if (options.fsync) await Promise.all([datasync(packFd), datasync(idxFd)]);
