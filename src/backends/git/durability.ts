@@ -230,8 +230,9 @@ export class Durability {
         this.coveredDirs = new Set();
         this.retired = [];
         try {
-          await Promise.all(files.map((f) => syncPath(f, false)));
-          await Promise.all(dirs.map((d) => syncPath(d, true)));
+          // Two at a time: the thread pool (4 threads) stays open to the commits going on meanwhile.
+          await inTurn(files, 2, (f) => syncPath(f, false));
+          await inTurn(dirs, 2, (d) => syncPath(d, true));
           await (final ? this.journal!.remove() : this.journal!.clear());
         } catch (e) {
           for (const f of deleted) this.coveredFiles.add(f);
@@ -361,6 +362,15 @@ export class Durability {
       );
     }
   }
+}
+
+/** `fn` over `items`, at most `limit` at a time; rejects at the first failure. */
+async function inTurn<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** Closes `fd`, ignoring errors (cleanup paths). */

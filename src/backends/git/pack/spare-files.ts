@@ -12,7 +12,7 @@
  * `git gc` (through `git prune`) removes when a crash leaves them behind.
  */
 import { randomBytes } from "node:crypto";
-import { open, unlink } from "node:fs";
+import { open, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { closeQuietly } from "../durability.js";
 
@@ -76,7 +76,12 @@ export class SpareFiles {
   }
 }
 
+/** Closes and deletes a spare file (synchronously: a close that resolves leaves none behind). */
 function discard(file: SpareFile): void {
   closeQuietly(file.fd);
-  unlink(file.path, () => undefined);
+  try {
+    unlinkSync(file.path);
+  } catch {
+    // Already gone.
+  }
 }
