@@ -22,7 +22,7 @@
  * copy). Its files are named by the owner's process id; the owner's host, boot and process start
  * time, written in the file's first line, tell a live owner from a dead one.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { hostname, uptime } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -237,6 +237,13 @@ function sameBoot(a: string, b: string): boolean {
   const ta = /^t(\d+)$/.exec(a);
   const tb = /^t(\d+)$/.exec(b);
   return ta !== null && tb !== null && Math.abs(Number(ta[1]) - Number(tb[1])) < 60;
+}
+
+/** Whether the process `pid` that started at `start` ("0": unknown) still runs (not another that reused its id). */
+function runs(pid: number, start: string): boolean {
+  if (!alive(pid)) return false;
+  const now = processStart(pid);
+  return start === "0" || now === undefined || now === start;
 }
 
 /** Whether process `pid` runs (a process of another user counts). */
@@ -582,7 +589,8 @@ export interface JournalReplay {
   refPath(name: string): string;
 }
 
-const CLAIMED = /\.journal\.replaying-(\d+)$/;
+/** A journal claimed by a recovery: `.replaying-<pid>-<start>` (start "0" where unknown). */
+const CLAIMED = /\.journal\.replaying-(\d+)-(\d+)$/;
 const TEMPORARY = /^(\d+)-[0-9a-f]+\.tmp$/;
 const PACK_IDX = /^pack-([0-9a-f]{40}|[0-9a-f]{64})\.idx$/;
 /** Packs written this long before a journal's first record may be a roll-up its owner did not flush. */
@@ -644,7 +652,7 @@ async function recoverOnce(dir: string, packDir: string, replay: JournalReplay, 
         // Claimed by a recovery: running in another process (wait for it), or one that died or
         // failed (this process runs none now: it waited for them above).
         const pid = Number(claim[1]);
-        if (pid !== process.pid && alive(pid) && !fromEarlierBoot(path)) {
+        if (pid !== process.pid && runs(pid, claim[2]) && !fromEarlierBoot(path)) {
           othersRecovering = true;
           continue;
         }
@@ -715,7 +723,7 @@ async function replayClaimed(claimed: readonly { path: string; original: string;
 
 /** Renames `path` to a name only this process uses, then reads it; undefined when another process took it first. */
 function claimFile(path: string, original: string): { path: string; original: string; records: JournalRecord[] } | undefined {
-  const mine = `${original}.replaying-${process.pid}`;
+  const mine = `${original}.replaying-${process.pid}-${processStart(process.pid) || "0"}`;
   try {
     if (mine !== path) renameSync(path, mine);
     const journal = readJournal(mine);
@@ -743,9 +751,15 @@ function removeQuietly(path: string): void {
   }
 }
 
-/** The ref changes of the journals, without those their abort records cancel, per ref, each journal's in its order, merged by time. */
-function changesByRef(journals: readonly (readonly JournalRecord[])[]): Map<string, JournalRefChange[]> {
-  const perJournal = journals.map((records) => {
+/**
+ * The ref changes of the journals, without those their abort records cancel, per ref: each
+ * journal's in its order, merged by following the chain (a ref's updates are serialized by its
+ * lock, so the next change starts where the previous one ended), and by time where the chain does
+ * not decide (the first, or a ref moved by someone else in between). Exported for its tests.
+ */
+export function changesByRef(journals: readonly (readonly JournalRecord[])[]): Map<string, JournalRefChange[]> {
+  const perRef = new Map<string, { change: JournalRefChange; time: number }[][]>();
+  journals.forEach((records, j) => {
     const kept: { change: JournalRefChange; time: number }[] = [];
     for (const r of records) {
       if (r.ref === undefined) continue;
@@ -755,22 +769,31 @@ function changesByRef(journals: readonly (readonly JournalRecord[])[]): Map<stri
         if (k >= 0) kept.splice(k, 1);
       } else kept.push({ change: r.ref, time: r.time ?? 0 });
     }
-    return kept;
+    for (const c of kept) {
+      const lists = perRef.get(c.change.name) ?? journals.map(() => []);
+      lists[j].push(c);
+      perRef.set(c.change.name, lists);
+    }
   });
   const byRef = new Map<string, JournalRefChange[]>();
-  const next = perJournal.map(() => 0);
-  for (;;) {
-    // The journal whose next change is the oldest (a journal's own order is kept even if its clock went back).
-    let pick = -1;
-    perJournal.forEach((list, j) => {
-      if (next[j] < list.length && (pick < 0 || list[next[j]].time < perJournal[pick][next[pick]].time)) pick = j;
-    });
-    if (pick < 0) return byRef;
-    const { change } = perJournal[pick][next[pick]++];
-    const list = byRef.get(change.name) ?? [];
-    list.push(change);
-    byRef.set(change.name, list);
+  for (const [name, lists] of perRef) {
+    const next = lists.map(() => 0);
+    const out: JournalRefChange[] = [];
+    for (;;) {
+      const heads = lists.flatMap((list, j) => (next[j] < list.length ? [{ j, ...list[next[j]] }] : []));
+      if (heads.length === 0) break;
+      const last = out.at(-1);
+      const chained = last === undefined ? [] : heads.filter((h) => h.change.before === last.after);
+      // Else a change no other pending one leads to (the start of a chain).
+      const starts = heads.filter((h) => !heads.some((o) => o !== h && o.change.after === h.change.before));
+      const pool = chained.length > 0 ? chained : starts.length > 0 ? starts : heads;
+      const pick = pool.reduce((a, b) => (b.time < a.time ? b : a));
+      next[pick.j]++;
+      out.push(pick.change);
+    }
+    byRef.set(name, out);
   }
+  return byRef;
 }
 
 /**
@@ -842,9 +865,11 @@ function packsSince(packDir: string, time: number): string[] {
 }
 
 /**
- * Deletes (index first) the packs written since the journals began, other than the recorded ones
- * (restored), whose bytes fail their checksum or their index's: a roll-up a power cut caught
- * before its flush. Its sources are still on disk (deleted only after a checkpoint flushed it).
+ * Deletes the packs written since the journals began, other than the recorded ones (restored) and
+ * those with a `.keep` file, whose bytes fail their checksum or their index's: a roll-up a power
+ * cut caught before its flush. Its sources are still on disk (deleted only after a checkpoint
+ * flushed it). The index goes first (a pack without one is invisible), then the pack and its other
+ * files. A pack that cannot be read to the end is kept: only a checksum proves damage.
  */
 async function dropDamagedPacks(packDir: string, records: readonly JournalRecord[]): Promise<void> {
   const start = since(records);
@@ -852,28 +877,43 @@ async function dropDamagedPacks(packDir: string, records: readonly JournalRecord
   const recorded = new Set(records.flatMap((r) => r.packs.map((p) => p.name)));
   let dropped = false;
   for (const name of packsSince(packDir, start)) {
-    if (recorded.has(name) || packIntact(packDir, name)) continue;
-    removeQuietly(join(packDir, `pack-${name}.idx`));
-    removeQuietly(join(packDir, `pack-${name}.pack`));
+    if (recorded.has(name) || existsSync(join(packDir, `pack-${name}.keep`)) || !packDamaged(packDir, name)) continue;
+    const prefix = `pack-${name}.`;
+    const others = readdirSync(packDir).filter((f) => f.startsWith(prefix) && f !== `${prefix}idx`);
+    for (const f of [`${prefix}idx`, ...others]) removeQuietly(join(packDir, f));
     dropped = true;
   }
   if (dropped) await syncDirectory(packDir);
 }
 
-/** Whether `pack-<name>.pack` hashes to its trailer and name, and its index names that trailer. */
-function packIntact(packDir: string, name: string): boolean {
+/**
+ * Whether `pack-<name>.pack` provably fails: shorter than a pack, or its bytes do not hash to its
+ * trailer, or the trailer is not its name or its index's. Read in chunks (packs may exceed what
+ * one read returns); false when it cannot be read (nothing proven).
+ */
+function packDamaged(packDir: string, name: string): boolean {
+  const size = name.length / 2;
+  let fd: number | undefined;
   try {
-    const pack = readFileSync(join(packDir, `pack-${name}.pack`));
     const idx = readFileSync(join(packDir, `pack-${name}.idx`));
-    const size = name.length / 2;
-    if (pack.length < 12 + size || idx.length < 2 * size) return false;
-    const trailer = pack.subarray(pack.length - size);
-    const sum = createHash(size === 20 ? "sha1" : "sha256")
-      .update(pack.subarray(0, pack.length - size))
-      .digest();
-    return sum.equals(trailer) && trailer.toString("hex") === name && idx.subarray(idx.length - 2 * size, idx.length - size).equals(trailer);
+    fd = openSync(join(packDir, `pack-${name}.pack`), "r");
+    const length = fstatSync(fd).size;
+    if (length < 12 + size || idx.length < 2 * size) return true;
+    const hash = createHash(size === 20 ? "sha1" : "sha256");
+    const chunk = Buffer.alloc(1 << 20);
+    for (let at = 0; at < length - size; ) {
+      const n = readSync(fd, chunk, 0, Math.min(chunk.length, length - size - at), at);
+      if (n === 0) return false;
+      hash.update(chunk.subarray(0, n));
+      at += n;
+    }
+    const trailer = Buffer.alloc(size);
+    if (readSync(fd, trailer, 0, size, length - size) !== size) return false;
+    return !hash.digest().equals(trailer) || trailer.toString("hex") !== name || !idx.subarray(idx.length - 2 * size, idx.length - size).equals(trailer);
   } catch {
     return false;
+  } finally {
+    closeQuietly(fd);
   }
 }
 

@@ -7,6 +7,7 @@ import { basename, join, resolve } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { Durability } from "../../../src/backends/git/durability.js";
 import {
+  changesByRef,
   currentOwner,
   decodeJournalRecords,
   encodeJournalRecord,
@@ -85,6 +86,20 @@ describe("journal records", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("order each ref's changes across journals by their chain, whatever the clocks say", () => {
+    const [x, y, z, w] = ["1", "2", "3", "4"].map((c) => c.repeat(40));
+    const change = (before: string | undefined, after: string, time: number): JournalRecord => ({ packs: [], ref: { name: "refs/heads/main", before, after }, time });
+    const order = (journals: JournalRecord[][]) => changesByRef(journals).get("refs/heads/main")!.map((c) => `${c.before?.[0] ?? "-"}${c.after![0]}`);
+    // Equal times, the later writer's journal listed first.
+    expect(order([[change(y, z, 5)], [change(x, y, 5)]])).toEqual(["12", "23"]);
+    // A clock that stepped back between the two writers.
+    expect(order([[change(y, z, 5)], [change(x, y, 10)]])).toEqual(["12", "23"]);
+    // X, Y, X again in one journal, then W from another writer: kept in order.
+    expect(order([[change(undefined, x, 1), change(x, y, 2), change(y, x, 3)], [change(x, w, 4)]])).toEqual(["-1", "12", "21", "14"]);
+    // An aborted change is left out.
+    expect(order([[change(x, y, 1), { ...change(x, y, 2), abort: true }, change(x, z, 3)]])).toEqual(["13"]);
   });
 
   it("tell a live owner from a dead one, another boot and another host", async () => {
@@ -400,7 +415,7 @@ describe("git backend journal", () => {
       child.on("error", fail);
       child.on("exit", () => ok(child.pid!));
     });
-    renameSync(path, `${path}.replaying-${dead}`);
+    renameSync(path, `${path}.replaying-${dead}-0`);
     git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", acknowledged[0]]);
     const b = await gitBackend({ path: dir });
     expect(await b.refs.get("refs/heads/main")).toBe(acknowledged[1]);
@@ -523,6 +538,45 @@ describe("git backend journal", () => {
     for (const f of rollUps) expect(existsSync(join(packDir, f))).toBe(false);
     expect(gitText(dir, ["--git-dir", dir, "rev-parse", "main"])).toBe(acknowledged[23]);
     git(dir, ["--git-dir", dir, "fsck", "--strict"]);
+  });
+
+  it("a replay keeps packs written since the journal began that are intact, or kept by a .keep file", async () => {
+    const dir = join(scratch(), "repo.git");
+    const acknowledged = await commitsThenKill(dir, 3);
+    const [path] = journalsIn(dir);
+    // git packs everything into one flushed pack (and deletes the journal's small packs).
+    git(dir, ["--git-dir", dir, "repack", "-a", "-d", "-q"]);
+    const packDir = join(dir, "objects", "pack");
+    const [gitPack] = readdirSync(packDir).filter((f) => f.endsWith(".pack"));
+    // And a damaged pack someone marked to keep.
+    const kept = "f".repeat(40);
+    writeFileSync(join(packDir, `pack-${kept}.pack`), "PACK damaged");
+    writeFileSync(join(packDir, `pack-${kept}.idx`), Buffer.alloc(100));
+    writeFileSync(join(packDir, `pack-${kept}.keep`), "");
+    asIfRebooted(path);
+    const b = await gitBackend({ path: dir });
+    expect(await b.refs.get("refs/heads/main")).toBe(acknowledged[2]);
+    await b.close();
+    expect(existsSync(join(packDir, gitPack))).toBe(true);
+    expect(existsSync(join(packDir, `pack-${kept}.pack`))).toBe(true);
+    expect(await readAll(dir, 3)).toEqual(["value 0", "value 1", "value 2"]);
+  });
+
+  it("a spare pack file deleted by git (prune) is not used: the commit makes its own", async () => {
+    const dir = join(scratch(), "repo.git");
+    const repo = await Repo.open({ path: dir });
+    const main = repo.branch("main");
+    await main.set("a", "1");
+    const packDir = join(dir, "objects", "pack");
+    const pool = (repo.internals.backend as unknown as { packs: { spares?: { pack: { ready?: unknown }; idx: { ready?: unknown } } } }).packs;
+    for (let wait = 0; wait < 200 && (pool.spares?.pack.ready === undefined || pool.spares.idx.ready === undefined); wait++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const f of readdirSync(packDir).filter((n) => n.startsWith("tmp_"))) unlinkSync(join(packDir, f));
+    await main.set("b", "2");
+    expect(await main.get("b")).toBe("2");
+    git(dir, ["--git-dir", dir, "fsck", "--strict"]);
+    await repo.close();
   });
 
   it("a free-named journal that has an owner (its take-over undone by a crash) is not reused", async () => {

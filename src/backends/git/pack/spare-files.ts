@@ -9,10 +9,11 @@
  * commit's trees); each file taken starts the creation of its replacement.
  *
  * The files are named as git names its own temporary pack files (`tmp_pack_*`, `tmp_idx_*`), which
- * `git gc` (through `git prune`) removes when a crash leaves them behind.
+ * `git gc` (through `git prune`) removes when a crash leaves them behind, and when they are old: a
+ * spare found deleted is not used.
  */
 import { randomBytes } from "node:crypto";
-import { open, unlinkSync } from "node:fs";
+import { fstatSync, open, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { closeQuietly } from "../durability.js";
 
@@ -44,8 +45,13 @@ export class SpareFiles {
    * closes its descriptor); undefined otherwise. Either way the creation of the next one starts.
    */
   take(): SpareFile | undefined {
-    const file = this.ready;
+    let file = this.ready;
     this.ready = undefined;
+    // Deleted meanwhile (`git prune` removes old temporary pack files): the writer makes its own.
+    if (file !== undefined && !linked(file.fd)) {
+      closeQuietly(file.fd);
+      file = undefined;
+    }
     this.refill();
     return file;
   }
@@ -73,6 +79,15 @@ export class SpareFiles {
         resolve();
       });
     });
+  }
+}
+
+/** Whether the open file still has a name. */
+function linked(fd: number): boolean {
+  try {
+    return fstatSync(fd).nlink > 0;
+  } catch {
+    return false;
   }
 }
 
