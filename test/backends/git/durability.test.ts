@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { spawn } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
@@ -8,7 +7,7 @@ import { geometricSplit } from "../../../src/backends/git/pack/consolidate.js";
 import { hashObject } from "../../../src/codec/object.js";
 import { contentsChild, Node, TreeContext, type Child } from "../../../src/tree/node.js";
 import { readCommit, writeTreeCommit } from "../../../src/history/commits.js";
-import { GIT_ENV, git, gitText, tempDir } from "./git-cli.js";
+import { git, gitText, runUntilKilled, tempDir } from "./git-cli.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -228,15 +227,7 @@ await b.objects.putMany([1, 2, 3].map((i) => ({ type: "blob", data: enc.encode("
 process.kill(process.pid, "SIGKILL");
 `,
     );
-    const out = await new Promise<string>((ok, fail) => {
-      const child = spawn(process.execPath, ["--import", "tsx", worker, dir], { cwd: ROOT, env: { ...process.env, ...GIT_ENV }, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("error", fail);
-      child.on("close", (code, signal) => (signal === "SIGKILL" ? ok(stdout) : fail(new Error(`worker exited ${code}: ${stderr}`))));
-    });
+    const out = await runUntilKilled(ROOT, worker, [dir]);
     const acknowledged = out.trim().split("\n");
     expect(acknowledged).toHaveLength(5);
     expect(gitText(dir, ["--git-dir", dir, "rev-parse", "refs/heads/main"])).toBe(acknowledged[4]);

@@ -1,5 +1,5 @@
 /** The real `git`, run on a test repository with a fixed, isolated environment. */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,4 +53,29 @@ export function allObjects(gitDir: string): Map<string, RawObject> {
     i = start + Number(size) + 1;
   }
   return objects;
+}
+
+/**
+ * Runs `script` (TypeScript, through tsx) with `args` in a child process that is expected to kill
+ * itself with SIGKILL (a crash); resolves to its standard output. Rejects if it exits otherwise.
+ */
+export function runUntilKilled(root: string, script: string, args: readonly string[]): Promise<string> {
+  return new Promise<string>((ok, fail) => {
+    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: root, env: { ...process.env, ...GIT_ENV }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", fail);
+    child.on("close", (code, signal) => (signal === "SIGKILL" ? ok(stdout) : fail(new Error(`worker exited ${code}: ${stderr}`))));
+  });
+}
+
+/** The id of a process that has exited (for liveness checks). */
+export function deadPid(): Promise<number> {
+  return new Promise<number>((ok, fail) => {
+    const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    child.on("error", fail);
+    child.on("exit", () => ok(child.pid!));
+  });
 }

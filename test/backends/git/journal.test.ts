@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { spawn } from "node:child_process";
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { basename, join, resolve } from "node:path";
@@ -17,7 +16,7 @@ import {
   type JournalRecord,
 } from "../../../src/backends/git/journal.js";
 import { Repo } from "../../../src/store/repo.js";
-import { GIT_ENV, git, gitText, tempDir } from "./git-cli.js";
+import { deadPid, git, gitText, runUntilKilled, tempDir } from "./git-cli.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -107,11 +106,7 @@ describe("journal records", () => {
     expect(judgeOwner(self)).toBe("live");
     expect(judgeOwner({ ...self, host: `${self.host}-elsewhere` })).toBe("foreign");
     expect(judgeOwner({ ...self, boot: "another-boot" })).toBe("rebooted");
-    const pid = await new Promise<number>((ok, fail) => {
-      const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
-      child.on("error", fail);
-      child.on("exit", () => ok(child.pid!));
-    });
+    const pid = await deadPid();
     expect(judgeOwner({ ...self, pid, start: "1" })).toBe("dead");
     if (self.start !== "") expect(judgeOwner({ ...self, start: `${self.start}0` })).toBe("dead");
   });
@@ -152,15 +147,7 @@ for (let i = 0; i < ${n}; i++) {
 process.kill(process.pid, "SIGKILL");
 `,
   );
-  const out = await new Promise<string>((ok, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", worker, gitDir], { cwd: ROOT, env: { ...process.env, ...GIT_ENV }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", fail);
-    child.on("close", (code, signal) => (signal === "SIGKILL" ? ok(stdout) : fail(new Error(`worker exited ${code}: ${stderr}`))));
-  });
+  const out = await runUntilKilled(ROOT, worker, [gitDir]);
   return out.trim().split("\n");
 }
 
@@ -410,11 +397,7 @@ describe("git backend journal", () => {
     const acknowledged = await commitsThenKill(dir, 2);
     const [path] = journalsIn(dir);
     asIfRebooted(path);
-    const dead = await new Promise<number>((ok, fail) => {
-      const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
-      child.on("error", fail);
-      child.on("exit", () => ok(child.pid!));
-    });
+    const dead = await deadPid();
     renameSync(path, `${path}.replaying-${dead}-0`);
     git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", acknowledged[0]]);
     const b = await gitBackend({ path: dir });
@@ -462,11 +445,7 @@ describe("git backend journal", () => {
     expect(records.filter((r) => r.ref !== undefined).map((r) => r.ref!.after)).toEqual([(await second.branch("main").head())!.hash]);
     await second.close();
     // A free header under a writer's name: being taken by a live writer (left), or a rename a crash undid (removed).
-    const dead = await new Promise<number>((ok, fail) => {
-      const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
-      child.on("error", fail);
-      child.on("exit", () => ok(child.pid!));
-    });
+    const dead = await deadPid();
     const [again] = readdirSync(jdir);
     writeFileSync(join(jdir, `${process.pid}-aa.journal`), readFileSync(join(jdir, again)));
     writeFileSync(join(jdir, `${dead}-bb.journal`), readFileSync(join(jdir, again)));
