@@ -590,7 +590,7 @@ export interface JournalReplay {
 }
 
 /** A journal claimed by a recovery: `.replaying-<pid>-<start>` (start "0" where unknown). */
-const CLAIMED = /\.journal\.replaying-(\d+)-(\d+)$/;
+const CLAIMED = /\.journal\.replaying-(\d+)(?:-(\d+))?$/;
 const TEMPORARY = /^(\d+)-[0-9a-f]+\.tmp$/;
 const PACK_IDX = /^pack-([0-9a-f]{40}|[0-9a-f]{64})\.idx$/;
 /** Packs written this long before a journal's first record may be a roll-up its owner did not flush. */
@@ -652,7 +652,7 @@ async function recoverOnce(dir: string, packDir: string, replay: JournalReplay, 
         // Claimed by a recovery: running in another process (wait for it), or one that died or
         // failed (this process runs none now: it waited for them above).
         const pid = Number(claim[1]);
-        if (pid !== process.pid && runs(pid, claim[2]) && !fromEarlierBoot(path)) {
+        if (pid !== process.pid && runs(pid, claim[2] ?? "0") && !fromEarlierBoot(path)) {
           othersRecovering = true;
           continue;
         }
@@ -753,9 +753,9 @@ function removeQuietly(path: string): void {
 
 /**
  * The ref changes of the journals, without those their abort records cancel, per ref: each
- * journal's in its order, merged by following the chain (a ref's updates are serialized by its
- * lock, so the next change starts where the previous one ended), and by time where the chain does
- * not decide (the first, or a ref moved by someone else in between). Exported for its tests.
+ * journal's in its order, merged into one chain where one exists (a ref's updates are serialized
+ * by its lock, so each change starts where the previous one ended: see {@link chainOrder}), else
+ * greedily (see {@link greedyOrder}). Exported for its tests.
  */
 export function changesByRef(journals: readonly (readonly JournalRecord[])[]): Map<string, JournalRefChange[]> {
   const perRef = new Map<string, { change: JournalRefChange; time: number }[][]>();
@@ -776,24 +776,66 @@ export function changesByRef(journals: readonly (readonly JournalRecord[])[]): M
     }
   });
   const byRef = new Map<string, JournalRefChange[]>();
-  for (const [name, lists] of perRef) {
-    const next = lists.map(() => 0);
-    const out: JournalRefChange[] = [];
-    for (;;) {
-      const heads = lists.flatMap((list, j) => (next[j] < list.length ? [{ j, ...list[next[j]] }] : []));
-      if (heads.length === 0) break;
-      const last = out.at(-1);
-      const chained = last === undefined ? [] : heads.filter((h) => h.change.before === last.after);
-      // Else a change no other pending one leads to (the start of a chain).
-      const starts = heads.filter((h) => !heads.some((o) => o !== h && o.change.after === h.change.before));
-      const pool = chained.length > 0 ? chained : starts.length > 0 ? starts : heads;
-      const pick = pool.reduce((a, b) => (b.time < a.time ? b : a));
-      next[pick.j]++;
-      out.push(pick.change);
-    }
-    byRef.set(name, out);
-  }
+  for (const [name, lists] of perRef) byRef.set(name, chainOrder(lists) ?? greedyOrder(lists));
   return byRef;
+}
+
+type Timed = { change: JournalRefChange; time: number };
+
+/** How many steps {@link chainOrder} may take before it gives up (journals rarely share a ref). */
+const CHAIN_SEARCH_STEPS = 20_000;
+
+/**
+ * An order of the journals' changes (each journal's kept) in which every change starts where the
+ * previous one ended, found by a depth-first search trying the oldest first; undefined when there
+ * is none (someone else moved the ref in between) or the search runs out of steps. Cycles
+ * (X→Y, Y→X, X→Z across two writers) make the greedy merge ambiguous; a full chain is not.
+ */
+function chainOrder(lists: readonly (readonly Timed[])[]): JournalRefChange[] | undefined {
+  const total = lists.reduce((n, l) => n + l.length, 0);
+  const next = lists.map(() => 0);
+  const out: JournalRefChange[] = [];
+  const dead = new Set<string>();
+  let steps = 0;
+  const search = (): boolean => {
+    if (out.length === total) return true;
+    if (++steps > CHAIN_SEARCH_STEPS) return false;
+    const key = `${next.join(",")}|${out.at(-1)?.after ?? "-"}`;
+    if (dead.has(key)) return false;
+    const last = out.at(-1);
+    const heads = lists
+      .map((list, j) => ({ j, head: next[j] < list.length ? list[next[j]] : undefined }))
+      .filter((h): h is { j: number; head: Timed } => h.head !== undefined && (last === undefined || h.head.change.before === last.after))
+      .sort((a, b) => a.head.time - b.head.time);
+    for (const { j, head } of heads) {
+      next[j]++;
+      out.push(head.change);
+      if (search()) return true;
+      out.pop();
+      next[j]--;
+    }
+    if (steps <= CHAIN_SEARCH_STEPS) dead.add(key);
+    return false;
+  };
+  return search() ? out : undefined;
+}
+
+/** The merge when no full chain exists: follow the chain where it decides, else the oldest start of a chain, else the oldest. */
+function greedyOrder(lists: readonly (readonly Timed[])[]): JournalRefChange[] {
+  const next = lists.map(() => 0);
+  const out: JournalRefChange[] = [];
+  for (;;) {
+    const heads = lists.flatMap((list, j) => (next[j] < list.length ? [{ j, ...list[next[j]] }] : []));
+    if (heads.length === 0) return out;
+    const last = out.at(-1);
+    const chained = last === undefined ? [] : heads.filter((h) => h.change.before === last.after);
+    // Else a change no other pending one leads to (the start of a chain).
+    const starts = heads.filter((h) => !heads.some((o) => o !== h && o.change.after === h.change.before));
+    const pool = chained.length > 0 ? chained : starts.length > 0 ? starts : heads;
+    const pick = pool.reduce((a, b) => (b.time < a.time ? b : a));
+    next[pick.j]++;
+    out.push(pick.change);
+  }
 }
 
 /**

@@ -97,6 +97,16 @@ describe("journal records", () => {
     expect(order([[change(y, z, 5)], [change(x, y, 10)]])).toEqual(["12", "23"]);
     // X, Y, X again in one journal, then W from another writer: kept in order.
     expect(order([[change(undefined, x, 1), change(x, y, 2), change(y, x, 3)], [change(x, w, 4)]])).toEqual(["-1", "12", "21", "14"]);
+    // Cycles across two writers: X→Y (A), Y→X (B), X→Z (A), whatever B's clock says or the listing order.
+    expect(order([[change(x, y, 10), change(x, z, 30)], [change(y, x, 5)]])).toEqual(["12", "21", "13"]);
+    expect(order([[change(y, x, 5)], [change(x, y, 5), change(x, z, 5)]])).toEqual(["12", "21", "13"]);
+    // The same with a deletion: created at X (A), deleted (B), created at Z (A).
+    const del = (before: string, time: number): JournalRecord => ({ packs: [], ref: { name: "refs/heads/main", before, after: undefined }, time });
+    expect(
+      changesByRef([[change(undefined, x, 1), change(undefined, z, 3)], [del(x, 0)]])
+        .get("refs/heads/main")!
+        .map((c) => `${c.before?.[0] ?? "-"}${c.after?.[0] ?? "-"}`),
+    ).toEqual(["-1", "1-", "-3"]);
     // An aborted change is left out.
     expect(order([[change(x, y, 1), { ...change(x, y, 2), abort: true }, change(x, z, 3)]])).toEqual(["13"]);
   });

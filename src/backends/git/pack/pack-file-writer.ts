@@ -206,7 +206,19 @@ export async function writePackEntries(
   entries: readonly EncodedEntry[],
   options: { fsync: boolean; keepOpen?: boolean; spare?: { pack?: SpareFile; idx?: SpareFile } },
 ): Promise<WrittenPackWithIndex> {
-  if (entries.length === 0) return { name: "", count: 0, index: new Uint8Array(0), size: 0, bytes: new Uint8Array(0) };
+  if (entries.length === 0) {
+    // Spare files given for nothing: not kept.
+    for (const f of [options.spare?.pack, options.spare?.idx]) {
+      if (f === undefined) continue;
+      closeQuietly(f.fd);
+      try {
+        unlinkSync(f.path);
+      } catch {
+        // Already gone.
+      }
+    }
+    return { name: "", count: 0, index: new Uint8Array(0), size: 0, bytes: new Uint8Array(0) };
+  }
   const header = encodePackHeader(entries.length);
   const parts: Uint8Array[] = [header];
   // The index's columns, built directly: the ids are ours (hashed here or read from an index),
