@@ -14,7 +14,7 @@
 import { fdatasync as fdatasyncCb, fsync as fsyncCb, openSync, closeSync, unlinkSync } from "node:fs";
 import { IrminError } from "../../core/errors.js";
 import { errnoCode, ioError } from "./io-error.js";
-import type { JournalPack, JournalRecord, JournalRefChange } from "./journal.js";
+import type { JournalPack, JournalRecord, JournalRefChange } from "./journal-format.js";
 
 /** fdatasync on the thread pool (the one call that waits on the device). */
 export function datasync(fd: number): Promise<void> {
@@ -242,13 +242,8 @@ export class Durability {
           throw ioError(e, "checkpointing the journal");
         }
         for (const r of retired) {
-          for (const f of r.files) {
-            try {
-              unlinkSync(f);
-            } catch {
-              // Already gone (a concurrent gc or roll-up).
-            }
-          }
+          // Already gone after a concurrent gc or roll-up: fine.
+          for (const f of r.files) removeQuietly(f);
           r.done();
         }
       } finally {
@@ -371,6 +366,15 @@ async function inTurn<T>(items: readonly T[], limit: number, fn: (item: T) => Pr
     while (next < items.length) await fn(items[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Deletes `path`, ignoring errors (already gone, or removed by someone else). */
+export function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
 }
 
 /** Closes `fd`, ignoring errors (cleanup paths). */

@@ -4,7 +4,7 @@ import { corrupt, invalidArgument } from "../../core/errors.js";
 import { checkHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
 import { checkRefName } from "../../core/ref-name.js";
 import type { RefChange, RefEntry, RefStore } from "../../backend/ref-store.js";
-import type { JournalRefChange } from "./journal.js";
+import type { JournalRefChange } from "./journal-format.js";
 import { RefWatchers } from "../../backend/ref-watchers.js";
 import type { GitConfig } from "./git-config.js";
 import { syncDirectory } from "./durability.js";

@@ -168,7 +168,9 @@ export class LooseObjects {
   }
 }
 
-/** Writes all of `bytes` at the current position of `fd`. */
-export function writeAllSync(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+/** Writes all of `bytes` at `position` of `fd` (default: its current position). */
+export function writeAllSync(fd: number, bytes: Uint8Array, position?: number): void {
+  for (let done = 0; done < bytes.length; ) {
+    done += writeSync(fd, bytes, done, bytes.length - done, position === undefined ? null : position + done);
+  }
 }

@@ -5,16 +5,9 @@ import { createRequire, syncBuiltinESMExports } from "node:module";
 import { basename, join, resolve } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { Durability } from "../../../src/backends/git/durability.js";
-import {
-  changesByRef,
-  currentOwner,
-  decodeJournalRecords,
-  encodeJournalRecord,
-  Journal,
-  judgeOwner,
-  readJournal,
-  type JournalRecord,
-} from "../../../src/backends/git/journal.js";
+import { currentOwner, decodeJournalRecords, encodeJournalRecord, judgeOwner, readJournal, type JournalRecord } from "../../../src/backends/git/journal-format.js";
+import { Journal } from "../../../src/backends/git/journal.js";
+import { changesByRef } from "../../../src/backends/git/journal-recovery.js";
 import { Repo } from "../../../src/store/repo.js";
 import { deadPid, git, gitText, runUntilKilled, tempDir } from "./git-cli.js";
 

@@ -4,7 +4,7 @@
  * lookup that misses rescans the directory (one `readdir`), so packs written by `git gc` or
  * `git repack` are found and packs they deleted are dropped, with no reopening.
  */
-import { readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { IrminError, isIrminError } from "../../../core/errors.js";
@@ -14,7 +14,7 @@ import type { RawObject } from "../../../codec/object.js";
 import { DeltaBaseCache, type DeltaBaseCacheOptions } from "./delta-base-cache.js";
 import { encodeWholeEntries, writePackEntries, writePackFile, type WritePackOptions, type WrittenPackWithIndex } from "./pack-file-writer.js";
 import { geometricSplit, mergePacks } from "./consolidate.js";
-import { closeQuietly, Durability } from "../durability.js";
+import { closeQuietly, Durability, removeQuietly } from "../durability.js";
 import { PackIndex } from "../../../codec/pack/pack-index.js";
 import { PackReader } from "./pack-reader.js";
 import { GitPackSink } from "./pack-sink.js";
@@ -305,13 +305,8 @@ export class PackDirectory {
       } else {
         this.durability.noteDir(this.packDir);
         await this.durability.flushNoted();
-        for (const f of obsolete) {
-          try {
-            unlinkSync(f);
-          } catch {
-            // Already gone (a concurrent gc or roll-up).
-          }
-        }
+        // Already gone after a concurrent gc or roll-up: fine.
+        for (const f of obsolete) removeQuietly(f);
         this.durability.noteDir(this.packDir);
       }
       this.drop(gone);

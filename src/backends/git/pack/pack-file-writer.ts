@@ -19,7 +19,7 @@ import type { PackIndexEntry } from "../../../codec/pack/pack-index.js";
 import { writePackIndex, writePackIndexColumns } from "../../../codec/pack/pack-index.js";
 import { PACK_HEADER_LENGTH, encodePackHeader } from "../../../codec/pack/pack-format.js";
 import { DEFAULT_PACK_COMPRESSION, encodeObjectEntry, encodeOfsDeltaEntry } from "../../../codec/pack/pack-writer.js";
-import { closeQuietly, datasync } from "../durability.js";
+import { closeQuietly, datasync, removeQuietly } from "../durability.js";
 import { writeAllSync } from "../loose-objects.js";
 import type { SpareFile } from "./spare-files.js";
 
@@ -211,11 +211,7 @@ export async function writePackEntries(
     for (const f of [options.spare?.pack, options.spare?.idx]) {
       if (f === undefined) continue;
       closeQuietly(f.fd);
-      try {
-        unlinkSync(f.path);
-      } catch {
-        // Already gone.
-      }
+      removeQuietly(f.path);
     }
     return { name: "", count: 0, index: new Uint8Array(0), size: 0, bytes: new Uint8Array(0) };
   }

@@ -13,9 +13,9 @@
  * spare found deleted is not used.
  */
 import { randomBytes } from "node:crypto";
-import { fstatSync, open, unlinkSync } from "node:fs";
+import { fstatSync, open } from "node:fs";
 import { join } from "node:path";
-import { closeQuietly } from "../durability.js";
+import { closeQuietly, removeQuietly } from "../durability.js";
 
 /** A created, empty file, open for reading and writing. */
 export interface SpareFile {
@@ -94,9 +94,5 @@ function linked(fd: number): boolean {
 /** Closes and deletes a spare file (synchronously: a close that resolves leaves none behind). */
 function discard(file: SpareFile): void {
   closeQuietly(file.fd);
-  try {
-    unlinkSync(file.path);
-  } catch {
-    // Already gone.
-  }
+  removeQuietly(file.path);
 }
