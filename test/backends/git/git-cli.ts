@@ -79,3 +79,14 @@ export function deadPid(): Promise<number> {
     child.on("exit", () => ok(child.pid!));
   });
 }
+
+/**
+ * Waits (bounded) until the git backend `backend` has its spare files for the next small pack
+ * ready: they are made on the thread pool, behind its other work (see `spare-files.ts`).
+ */
+export async function sparesReady(backend: unknown): Promise<void> {
+  const pool = (backend as { packs: { spares?: { pack: { ready?: unknown }; idx: { ready?: unknown } } } }).packs;
+  for (let wait = 0; wait < 200 && (pool.spares?.pack.ready === undefined || pool.spares.idx.ready === undefined); wait++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

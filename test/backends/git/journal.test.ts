@@ -9,7 +9,7 @@ import { currentOwner, decodeJournalRecords, encodeJournalRecord, judgeOwner, re
 import { Journal } from "../../../src/backends/git/journal.js";
 import { changesByRef } from "../../../src/backends/git/journal-recovery.js";
 import { Repo } from "../../../src/store/repo.js";
-import { deadPid, git, gitText, runUntilKilled, tempDir } from "./git-cli.js";
+import { deadPid, git, gitText, runUntilKilled, sparesReady, tempDir } from "./git-cli.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -603,10 +603,7 @@ process.kill(process.pid, "SIGKILL");
     const main = repo.branch("main");
     await main.set("a", "1");
     const packDir = join(dir, "objects", "pack");
-    const pool = (repo.internals.backend as unknown as { packs: { spares?: { pack: { ready?: unknown }; idx: { ready?: unknown } } } }).packs;
-    for (let wait = 0; wait < 200 && (pool.spares?.pack.ready === undefined || pool.spares.idx.ready === undefined); wait++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await sparesReady(repo.internals.backend);
     for (const f of readdirSync(packDir).filter((n) => n.startsWith("tmp_"))) unlinkSync(join(packDir, f));
     await main.set("b", "2");
     expect(await main.get("b")).toBe("2");

@@ -11,7 +11,7 @@ import { PackDirectory } from "../../../src/backends/git/pack/pack-directory.js"
 import { Durability } from "../../../src/backends/git/durability.js";
 import { hashObject } from "../../../src/codec/object.js";
 import { isIrminError } from "../../../src/core/errors.js";
-import { git, gitText, tempDir } from "./git-cli.js";
+import { git, gitText, sparesReady, tempDir } from "./git-cli.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -153,12 +153,8 @@ describe("small packs", () => {
     const ids: string[] = [];
     for (let round = 0; round < 3; round++) {
       ids.push(...(await b.objects.putMany([0, 1, 2].map((i) => ({ type: "blob" as const, data: enc.encode(`spare ${round} ${i}`) })))));
-      // One spare pack file and one spare index file, made while nothing waited for them (on the
-      // thread pool, behind the journal's flushes: polled for, bounded).
-      const pool = (b as unknown as { packs: { spares?: { pack: { ready?: unknown }; idx: { ready?: unknown } } } }).packs;
-      for (let wait = 0; wait < 200 && (pool.spares?.pack.ready === undefined || pool.spares.idx.ready === undefined); wait++) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      // One spare pack file and one spare index file, made while nothing waited for them.
+      await sparesReady(b);
       expect(spares().map((n) => n.replace(/_[0-9a-f]+$/, ""))).toEqual(["tmp_idx", "tmp_pack"]);
     }
     const taken = spares();
