@@ -12,7 +12,7 @@ import { hashObject, type RawObject } from "../src/codec/object.js";
 import type { Backend } from "../src/backend/backend.js";
 import { type GitBackend, gitBackend } from "../src/backends/git/git-backend.js";
 import { memoryBackend } from "../src/backends/memory/memory-backend.js";
-import { type BenchOptions, type BenchRow, envScale, git, gitInitBare, interleaved, measure, medianSeconds, prng, row, scaled, shuffled, TempDirs } from "./harness.js";
+import { type BenchOptions, type BenchRow, envScale, git, gitInitBare, interleaved, measure, medianSeconds, prng, row, scaled, shuffled, groupTempDirs } from "./harness.js";
 
 const GROUP = "objects";
 
@@ -77,7 +77,7 @@ export async function runObjectsBench(options: BenchOptions = {}): Promise<Bench
   const log = options.log ?? (() => {});
   const n = scaled(20_000, scale, 20);
   const nLoose = scaled(5_000, scale, 10);
-  const tmp = new TempDirs();
+  const { tmp, done } = groupTempDirs(options);
   const rows: BenchRow[] = [];
   try {
     const blobs = makeBlobs(n);
@@ -186,6 +186,6 @@ export async function runObjectsBench(options: BenchOptions = {}): Promise<Bench
     await readRows("after git gc", "packed");
     return rows;
   } finally {
-    await tmp.cleanup();
+    await done();
   }
 }

@@ -4,7 +4,7 @@
  * (default 1) scales every size; `BENCH_ONLY=objects|store|log|queue|text|sync` picks a group.
  * Goals are reported as PASS/MISS and never change the exit code.
  */
-import { envScale, formatTable, type BenchRow } from "./harness.js";
+import { envScale, formatTable, TempDirs, type BenchRow } from "./harness.js";
 import { runLogBench } from "./datatypes/log.js";
 import { runQueueBench } from "./datatypes/queue.js";
 import { runTextBench } from "./datatypes/text.js";
@@ -12,7 +12,7 @@ import { runObjectsBench } from "./objects.js";
 import { runStoreBench } from "./store.js";
 import { runSyncBench } from "./sync.js";
 
-const groups: Record<string, (o: { scale: number; log: (l: string) => void }) => Promise<BenchRow[]>> = {
+const groups: Record<string, (o: { scale: number; log: (l: string) => void; tmp: TempDirs }) => Promise<BenchRow[]>> = {
   objects: runObjectsBench,
   store: runStoreBench,
   log: runLogBench,
@@ -25,12 +25,21 @@ const scale = envScale();
 const only = process.env.BENCH_ONLY;
 const log = (line: string) => console.log(`# ${line}`);
 const rows: BenchRow[] = [];
+// Every group's temporary repositories, deleted after the last group (see TempDirs: a mass
+// deletion slows the next minutes' file creations, which only our side of a row pays).
+const tmp = new TempDirs();
 const t0 = process.hrtime.bigint();
 console.log(`irmin-ts benchmarks, BENCH_SCALE=${scale}, node ${process.version}`);
 for (const [name, run] of Object.entries(groups)) {
   if (only !== undefined && only !== "" && only !== name) continue;
-  rows.push(...(await run({ scale, log })));
+  try {
+    rows.push(...(await run({ scale, log, tmp })));
+  } catch (e) {
+    await tmp.cleanup();
+    throw e;
+  }
 }
+await tmp.cleanup();
 console.log("");
 console.log("ratio = ours ops/s / git ops/s (above 1: faster than git)");
 console.log(formatTable(rows));

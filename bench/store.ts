@@ -10,7 +10,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gitBackend } from "../src/backends/git/git-backend.js";
 import { Repo } from "../src/store/repo.js";
-import { type BenchOptions, type BenchRow, envScale, formatFsCosts, git, gitInitBare, interleaved, measure, measureFsCosts, median, row, scaled, shuffled, TempDirs } from "./harness.js";
+import { type BenchOptions, type BenchRow, envScale, formatFsCosts, git, gitInitBare, interleaved, measure, measureFsCosts, median, row, scaled, shuffled, groupTempDirs } from "./harness.js";
 
 const GROUP = "store";
 const DIRS = 1000;
@@ -80,7 +80,7 @@ export async function runStoreBench(options: BenchOptions = {}): Promise<BenchRo
   const nReads = nCommits;
   const nTree = scaled(100_000, scale, 200);
   const nChanged = Math.min(scaled(100, scale, 5), Math.floor(nTree / 4));
-  const tmp = new TempDirs();
+  const { tmp, done } = groupTempDirs(options);
   const rows: BenchRow[] = [];
   try {
     // --- (a) one commit per set ---------------------------------------------------------------
@@ -308,6 +308,6 @@ export async function runStoreBench(options: BenchOptions = {}): Promise<BenchRo
     );
     return rows;
   } finally {
-    await tmp.cleanup();
+    await done();
   }
 }

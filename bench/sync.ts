@@ -13,7 +13,7 @@ import { Remote } from "../src/sync/remote.js";
 // The servers of the sync tests (git daemon on 127.0.0.1; our smart-HTTP handler), shared here.
 import { startGitDaemon } from "../test/sync/helpers/git-daemon.js";
 import { serve } from "../test/sync/server/serve.js";
-import { type BenchOptions, type BenchRow, envScale, git, gitInitBare, interleaved, measure, row, scaled, TempDirs } from "./harness.js";
+import { type BenchOptions, type BenchRow, envScale, git, gitInitBare, interleaved, measure, row, scaled, groupTempDirs } from "./harness.js";
 
 const GROUP = "sync";
 
@@ -56,7 +56,7 @@ export async function runSyncBench(options: BenchOptions = {}): Promise<BenchRow
   const log = options.log ?? (() => {});
   const nCommits = scaled(10_000, scale, 20);
   const nFiles = scaled(100_000, scale, 100);
-  const tmp = new TempDirs();
+  const { tmp, done } = groupTempDirs(options);
   const rows: BenchRow[] = [];
   const root = await tmp.make("sync-served");
   let daemon: Awaited<ReturnType<typeof startGitDaemon>> | undefined;
@@ -111,7 +111,7 @@ export async function runSyncBench(options: BenchOptions = {}): Promise<BenchRow
     }
   } finally {
     await daemon?.stop();
-    await tmp.cleanup();
+    await done();
   }
   return rows;
 }

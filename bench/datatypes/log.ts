@@ -10,7 +10,7 @@
  * with `appendAll` (one commit, untimed) before the timed appends.
  */
 import { Repo } from "../../src/store/repo.js";
-import { type BenchOptions, type BenchRow, envScale, row, scaled, seconds, TempDirs } from "../harness.js";
+import { type BenchOptions, type BenchRow, envScale, row, scaled, seconds, groupTempDirs } from "../harness.js";
 
 const GROUP = "log";
 const ROUNDS = 5;
@@ -59,7 +59,7 @@ export async function runLogBench(options: BenchOptions = {}): Promise<BenchRow[
   const appends = scaled(300, scale, 30);
   const pushes = 1_000_000;
   const rows: BenchRow[] = [];
-  const tmp = new TempDirs();
+  const { tmp, done } = groupTempDirs(options);
   try {
     for (const backend of ["memory", "git"] as const) {
       log(`log: ${appends} appends to logs of ${sizes.join(" and ")} entries (${backend} backend)`);
@@ -103,6 +103,6 @@ export async function runLogBench(options: BenchOptions = {}): Promise<BenchRow[
     }
     return rows;
   } finally {
-    await tmp.cleanup();
+    await done();
   }
 }

@@ -13,7 +13,7 @@
  * and the objects read and written per operation (`ctx.stats`).
  */
 import { Repo } from "../../src/store/repo.js";
-import { type BenchOptions, type BenchRow, envScale, median, scaled, seconds, TempDirs } from "../harness.js";
+import { type BenchOptions, type BenchRow, envScale, median, scaled, seconds, groupTempDirs } from "../harness.js";
 
 const GROUP = "queue";
 const BATCH = 1_000;
@@ -100,7 +100,7 @@ export async function runQueueBench(options: BenchOptions = {}): Promise<BenchRo
   const scale = options.scale ?? envScale();
   const log = options.log ?? (() => {});
   const runs = options.runs ?? 3;
-  const tmp = new TempDirs();
+  const { tmp, done } = groupTempDirs(options);
   const rows: BenchRow[] = [];
   try {
     const cases = [
@@ -141,7 +141,7 @@ export async function runQueueBench(options: BenchOptions = {}): Promise<BenchRo
       }
     }
   } finally {
-    await tmp.cleanup();
+    await done();
   }
   return rows;
 }

@@ -23,7 +23,7 @@ import { mergeTexts } from "../../src/datatypes/text.js";
 import type { Commit } from "../../src/store/commit.js";
 import { Repo } from "../../src/store/repo.js";
 import { Node } from "../../src/tree/node.js";
-import { type BenchOptions, type BenchRow, envScale, median, prng, scaled, seconds, TempDirs } from "../harness.js";
+import { type BenchOptions, type BenchRow, envScale, median, prng, scaled, seconds, groupTempDirs, type TempDirs } from "../harness.js";
 
 const GROUP = "text";
 const TRACE_DIR = process.env.TEXT_TRACES_DIR ?? fileURLToPath(new URL("../../../shared/data/editing-traces/", import.meta.url));
@@ -58,13 +58,13 @@ export async function runTextBench(options: BenchOptions = {}): Promise<BenchRow
   const scale = options.scale ?? envScale();
   const log = options.log ?? (() => {});
   const rows: BenchRow[] = [];
-  const tmp = new TempDirs();
+  const { tmp, done } = groupTempDirs(options);
   try {
     rows.push(...(await editRows(scale, log, tmp)));
     rows.push(...(await traceRows(scale, log)));
     rows.push(...(await mergeRows(scale, log)));
   } finally {
-    await tmp.cleanup();
+    await done();
   }
   return rows;
 }
