@@ -85,6 +85,9 @@ export async function runStoreBench(options: BenchOptions = {}): Promise<BenchRo
   try {
     // --- (a) one commit per set ---------------------------------------------------------------
     log(`store: ${nCommits} commits, one set each (fast-import, git backend, memory backend)`);
+    // File creation before the rows: well above ~100 µs, files were deleted nearby in the last
+    // minutes and every file creation of ours is slowed (see TempDirs in harness.ts).
+    const before = await measureFsCosts(await tmp.make("fs-costs"));
     // Our rows run in the same blocks of commits, in turn (the order rotating): a row measured in one piece sees the disk of its own minutes, and on
     // this kind of machine the cost of creating a file moves by an order of magnitude over minutes.
     const blocks = Math.min(10, nCommits);
@@ -147,7 +150,7 @@ export async function runStoreBench(options: BenchOptions = {}): Promise<BenchRo
           note:
             `${(writes / nCommits).toFixed(1)} objects written per commit; all rows in ${blocks} interleaved blocks. Durable when it resolves: per commit 1 flush, of the journal's record ` +
             `(the commit's pack and ref change; git's files are flushed at checkpoints, every 4 MiB of records) >= ${costs.datasyncUs.toFixed(0)} µs on this disk, against ${fiUs.toFixed(0)} µs per commit for fast-import ` +
-            `(0.25x allows ${(4 * fiUs).toFixed(0)} µs); fast-import flushes its one pack once, at the end. Disk now: ${formatFsCosts(costs)}. ` +
+            `(0.25x allows ${(4 * fiUs).toFixed(0)} µs); fast-import flushes its one pack once, at the end. Disk now: ${formatFsCosts(costs)} (file creation before the rows: ${before.createUs.toFixed(0)} µs; above ~100 µs, recent deletions nearby slow ours). ` +
             `Objects on disk after the run: ${mb(diskBytes(join(storeDir, "objects")))}, fast-import's ${mb(diskBytes(join(fastImportDir, "objects")))}`,
         },
         nCommits,
