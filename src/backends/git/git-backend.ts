@@ -178,7 +178,7 @@ export class GitBackend implements Backend {
       try {
         await this.durability.close();
       } finally {
-        this.refs.close();
+        await this.refs.close();
         await this.packs.close();
       }
     })();
@@ -240,6 +240,8 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
         pollIntervalMs,
         live,
         journaled,
+        // Spare lock files go where the journal is (a process's leftovers are removed as its journal's).
+        lockSpareDir: journaled ? journalDir : undefined,
         beforeUpdate: (change) => durability.beforeRefUpdate(change),
         afterUpdate: (change, applied, paths, refDir) => durability.afterRefUpdate(change, applied, paths, refDir),
       }),

@@ -5,6 +5,7 @@ import { checkHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
 import { checkRefName } from "../../core/ref-name.js";
 import type { RefChange, RefEntry, RefStore } from "../../backend/ref-store.js";
 import type { JournalRefChange } from "./journal-format.js";
+import { SpareFiles } from "./spare-files.js";
 import { RefWatchers } from "../../backend/ref-watchers.js";
 import type { GitConfig } from "./git-config.js";
 import { syncDirectory } from "./durability.js";
@@ -44,6 +45,11 @@ export interface GitRefStoreOptions {
    * directory are then not flushed on each update. `packed-refs` and `HEAD` still are.
    */
   readonly journaled?: boolean;
+  /**
+   * Where spare files for the locks of loose ref updates are made ahead (see `spare-files.ts`),
+   * in the git directory's file system: each such lock is then a link to one.
+   */
+  readonly lockSpareDir?: string;
 }
 
 const ANY = Symbol("any");
@@ -79,7 +85,8 @@ export class GitRefStore implements RefStore {
     this.packed = new PackedRefsFile(join(options.gitDir, "packed-refs"), options.algorithm);
     this.reflogs = new Reflogs(options.gitDir, options.algorithm, options.config);
     this.durableLock = { timeoutMs: options.lockTimeoutMs, fsync: options.fsync };
-    this.lock = { timeoutMs: options.lockTimeoutMs, fsync: options.fsync && options.journaled !== true };
+    const spares = options.lockSpareDir === undefined ? undefined : new SpareFiles(options.lockSpareDir, `${process.pid}-`, 0o666, ".tmp");
+    this.lock = { timeoutMs: options.lockTimeoutMs, fsync: options.fsync && options.journaled !== true, spares };
   }
 
   /** Loose file first, then `packed-refs`; symbolic refs followed. `CORRUPT` for an unreadable ref file. */
@@ -213,10 +220,11 @@ export class GitRefStore implements RefStore {
     }
   }
 
-  /** Stops the external watch and forgets the callbacks (the backend's close). */
-  close(): void {
+  /** Stops the external watch, forgets the callbacks and deletes the spare lock file (the backend's close). */
+  async close(): Promise<void> {
     this.stopExternal();
     this.watchers.clear();
+    await this.lock.spares?.close();
   }
 
   private stopExternal(): void {

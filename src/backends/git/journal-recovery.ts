@@ -82,7 +82,7 @@ async function recoverOnce(dir: string, packDir: string, replay: JournalReplay, 
       const temporary = TEMPORARY.exec(name);
       const claim = CLAIMED.exec(name);
       if (temporary !== null) {
-        // A journal being created, or left half-made by a crash.
+        // A journal being created, or a spare lock file (see spare-files.ts); or left by a crash.
         if (!alive(Number(temporary[1])) || fromEarlierBoot(path)) removeQuietly(path);
         continue;
       }

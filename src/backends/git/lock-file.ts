@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { IrminError } from "../../core/errors.js";
 import { closeQuietly, datasync, syncDirectory } from "./durability.js";
 import { writeAllSync } from "./loose-objects.js";
+import type { SpareFiles } from "./spare-files.js";
 import { errnoCode, ioError } from "./io-error.js";
 
 /** Options of {@link LockFile.acquire}. */
@@ -14,6 +15,8 @@ export interface LockOptions {
    * a committed update survives a power cut.
    */
   readonly fsync: boolean;
+  /** Empty files made ahead, in a directory of the same file system: the lock is then a link to one. */
+  readonly spares?: SpareFiles;
 }
 
 /** Counter of retired target names (see {@link LockFile.commit}). */
@@ -45,6 +48,11 @@ export class LockFile {
    * Takes the lock on `target`, creating missing parent directories. While another holder has it,
    * retries with growing, jittered sleeps (as git does) until `timeoutMs`, then throws `LOCKED`.
    * An `ENOTDIR` (a parent path is a file) is rethrown as is for the caller to interpret.
+   *
+   * With `spares`, the lock file is a hard link to a spare file made ahead (one `link`, which
+   * fails when the name exists exactly as an exclusive create does, instead of an inode
+   * allocation on the caller's path: see `spare-files.ts`); where the file system refuses links,
+   * the spares are turned off and the file is created as git creates it.
    */
   static async acquire(target: string, options: LockOptions): Promise<LockFile> {
     const path = `${target}.lock`;
@@ -52,33 +60,57 @@ export class LockFile {
     let multiplier = 1;
     let n = 1;
     let missingDirs = 0;
-    for (;;) {
-      try {
-        // Synchronous: a short metadata operation, cheaper than a thread-pool round trip.
-        const fd = openSync(path, "wx", 0o666);
-        return new LockFile(target, path, fd, options.fsync);
-      } catch (e) {
-        const code = errnoCode(e);
-        if (code === "ENOENT" && missingDirs++ < 5) {
-          // A concurrent ref deletion may prune the directory we just made: make it again.
-          try {
-            mkdirSync(dirname(path), { recursive: true });
-          } catch (err) {
-            if (errnoCode(err) !== "EEXIST") throw err;
+    const spares = options.spares;
+    let spare = spares?.take();
+    try {
+      for (;;) {
+        try {
+          let fd: number;
+          if (spare !== undefined) {
+            linkSync(spare.path, path);
+            fd = spare.fd;
+            // Its first name goes on the thread pool (no inode is freed: the lock keeps it).
+            unlink(spare.path, () => undefined);
+            spare = undefined;
+          } else {
+            // Synchronous: a short metadata operation, cheaper than a thread-pool round trip.
+            fd = openSync(path, "wx", 0o666);
           }
-          continue;
+          void spares?.refill();
+          return new LockFile(target, path, fd, options.fsync);
+        } catch (e) {
+          const code = errnoCode(e);
+          if (spare !== undefined && code !== "EEXIST" && code !== "ENOTDIR") {
+            // No link here (EPERM, EXDEV...), or the spare or the directory is gone (ENOENT):
+            // this attempt and the next create the file.
+            if (code !== "ENOENT") void spares!.close();
+            spares!.giveBack(spare);
+            spare = undefined;
+            continue;
+          }
+          if (code === "ENOENT" && missingDirs++ < 5) {
+            // A concurrent ref deletion may prune the directory we just made: make it again.
+            try {
+              mkdirSync(dirname(path), { recursive: true });
+            } catch (err) {
+              if (errnoCode(err) !== "EEXIST") throw err;
+            }
+            continue;
+          }
+          if (code === "ENOTDIR") throw e;
+          if (code !== "EEXIST") throw ioError(e, `creating ${path}`);
+          const elapsed = Date.now() - start;
+          if (elapsed >= options.timeoutMs) {
+            throw new IrminError("LOCKED", `could not lock ${target}: ${path} exists (another process holds it, or a crash left it behind)`);
+          }
+          const wait = Math.min(((750 + Math.random() * 500) * multiplier) / 1000, 100, options.timeoutMs - elapsed);
+          multiplier = Math.min(multiplier + 2 * n + 1, 1000);
+          n++;
+          await sleep(Math.max(1, wait));
         }
-        if (code === "ENOTDIR") throw e;
-        if (code !== "EEXIST") throw ioError(e, `creating ${path}`);
-        const elapsed = Date.now() - start;
-        if (elapsed >= options.timeoutMs) {
-          throw new IrminError("LOCKED", `could not lock ${target}: ${path} exists (another process holds it, or a crash left it behind)`);
-        }
-        const wait = Math.min(((750 + Math.random() * 500) * multiplier) / 1000, 100, options.timeoutMs - elapsed);
-        multiplier = Math.min(multiplier + 2 * n + 1, 1000);
-        n++;
-        await sleep(Math.max(1, wait));
       }
+    } finally {
+      if (spare !== undefined) spares!.giveBack(spare);
     }
   }
 

@@ -18,7 +18,7 @@ import { closeQuietly, Durability, removeQuietly } from "../durability.js";
 import { PackIndex } from "../../../codec/pack/pack-index.js";
 import { PackReader } from "./pack-reader.js";
 import { GitPackSink } from "./pack-sink.js";
-import { SpareFiles } from "./spare-files.js";
+import { SpareFiles } from "../spare-files.js";
 import type { PackSink } from "../../../backend/object-store.js";
 
 /** Options of {@link PackDirectory}. */
@@ -251,6 +251,9 @@ export class PackDirectory {
     }
     this.adopt(written);
     if (this.packs.length > (this.options.maxPacks ?? 16)) await this.consolidate();
+    // Made after this commit's renames in the directory (see SpareFiles.refill).
+    const spares = this.spares;
+    void spares.pack.refill().then(() => spares.idx.refill());
     return written.name;
   }
 

@@ -21,7 +21,7 @@ import { PACK_HEADER_LENGTH, encodePackHeader } from "../../../codec/pack/pack-f
 import { DEFAULT_PACK_COMPRESSION, encodeObjectEntry, encodeOfsDeltaEntry } from "../../../codec/pack/pack-writer.js";
 import { closeQuietly, datasync, removeQuietly } from "../durability.js";
 import { writeAllSync } from "../loose-objects.js";
-import type { SpareFile } from "./spare-files.js";
+import type { SpareFile } from "../spare-files.js";
 
 /** Options of {@link writePackFile}. */
 export interface WritePackOptions {
