@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { Durability, type DurabilityJournal } from "../../../src/backends/git/durability.js";
@@ -71,7 +71,7 @@ describe("ref locks made from spare files", () => {
     if (!existsSync("/dev/shm") || statSync("/dev/shm").dev === statSync(scratch()).dev) return ctx.skip();
     const shm = join("/dev/shm", `irmin-spares-${process.pid}-${Date.now()}`);
     mkdirSync(shm);
-    cleanups.push(() => import("node:fs").then((fs) => fs.rmSync(shm, { recursive: true, force: true })));
+    cleanups.push(() => rmSync(shm, { recursive: true, force: true }));
     const spares = await readyPool(shm);
     const target = join(scratch(), "main");
     const lock = await LockFile.acquire(target, { timeoutMs: 1000, fsync: false, spares });
