@@ -111,7 +111,7 @@ function linked(fd: number): boolean {
 }
 
 /** Closes and deletes a spare file (synchronously: a close that resolves leaves none behind). */
-function discard(file: SpareFile): void {
+export function discard(file: SpareFile): void {
   closeQuietly(file.fd);
   removeQuietly(file.path);
 }

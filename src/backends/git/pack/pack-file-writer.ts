@@ -19,9 +19,9 @@ import type { PackIndexEntry } from "../../../codec/pack/pack-index.js";
 import { writePackIndex, writePackIndexColumns } from "../../../codec/pack/pack-index.js";
 import { PACK_HEADER_LENGTH, encodePackHeader } from "../../../codec/pack/pack-format.js";
 import { DEFAULT_PACK_COMPRESSION, encodeObjectEntry, encodeOfsDeltaEntry } from "../../../codec/pack/pack-writer.js";
-import { closeQuietly, datasync, removeQuietly } from "../durability.js";
+import { closeQuietly, datasync } from "../durability.js";
 import { writeAllSync } from "../loose-objects.js";
-import type { SpareFile } from "../spare-files.js";
+import { discard, type SpareFile } from "../spare-files.js";
 
 /** Options of {@link writePackFile}. */
 export interface WritePackOptions {
@@ -208,11 +208,7 @@ export async function writePackEntries(
 ): Promise<WrittenPackWithIndex> {
   if (entries.length === 0) {
     // Spare files given for nothing: not kept.
-    for (const f of [options.spare?.pack, options.spare?.idx]) {
-      if (f === undefined) continue;
-      closeQuietly(f.fd);
-      removeQuietly(f.path);
-    }
+    for (const f of [options.spare?.pack, options.spare?.idx]) if (f !== undefined) discard(f);
     return { name: "", count: 0, index: new Uint8Array(0), size: 0, bytes: new Uint8Array(0) };
   }
   const header = encodePackHeader(entries.length);
