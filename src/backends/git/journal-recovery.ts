@@ -25,6 +25,8 @@ export interface JournalReplay {
   has(hash: Hash): Promise<boolean>;
   /** The path of a ref's loose file. */
   refPath(name: string): string;
+  /** When the ref's loose file was last written (ms since the epoch); undefined when it has none. */
+  modified(name: string): number | undefined;
 }
 
 /** A journal claimed by a recovery: `.replaying-<pid>-<start>` (start "0" where unknown). */
@@ -46,7 +48,8 @@ const recovering = new Map<string, Promise<number>>();
  * directory entry), packs written since the journal began that fail their checksum (a roll-up
  * the cut damaged: its sources are still there) are deleted, then each ref's recorded changes are
  * applied in order from the one after the change the ref already shows, each where the ref
- * still holds the value it replaced and the object it points at exists. A change git refuses
+ * still holds the value it replaced and the object it points at exists (a ref whose file was
+ * written after the last record naming it is left alone: see `replayChanges`). A change git refuses
  * (`INVALID_ARGUMENT`) ends its ref's replay; any other failure fails the open and gives the
  * journals back for the next one. Waits for recoveries of other processes (`LOCKED` after
  * `timeoutMs`). Returns the number of journals replayed.
@@ -272,14 +275,20 @@ function greedyOrder(lists: readonly (readonly Timed[])[]): JournalRefChange[] {
 /**
  * Applies each ref's recorded changes, from the one after the last change whose result the ref
  * already holds (or the first that starts from what it holds; all of them when it is unreadable),
- * in order, while they apply.
+ * in order, while they apply. A ref whose loose file was written after the last record naming it
+ * is left alone: someone without a journal (git) moved it since, maybe back to a value a recorded
+ * change starts from (a rollback), which a replay must not undo. A writer's own ref file is written
+ * before its record, so a file older than the records is one whose later updates the cut lost.
  */
 async function replayChanges(journals: readonly (readonly JournalRecord[])[], replay: JournalReplay): Promise<void> {
+  const recorded = lastRecorded(journals);
   for (const [name, changes] of changesByRef(journals)) {
     const current = await replay.current(name);
     if (current === "symbolic") continue;
     let start = 0;
     if (current !== "unreadable") {
+      const modified = replay.modified(name);
+      if (modified !== undefined && modified > (recorded.get(name) ?? Infinity)) continue;
       const shown = changes.findLastIndex((c) => c.after === current);
       start = shown >= 0 ? shown + 1 : changes.findIndex((c) => c.before === current);
       if (start < 0) continue; // moved elsewhere since: left alone
@@ -296,6 +305,18 @@ async function replayChanges(journals: readonly (readonly JournalRecord[])[], re
       if (!applied) break;
     }
   }
+}
+
+/** The time of the last record naming each ref, over all `journals`. */
+function lastRecorded(journals: readonly (readonly JournalRecord[])[]): Map<string, number> {
+  const last = new Map<string, number>();
+  for (const records of journals) {
+    for (const r of records) {
+      if (r.ref === undefined) continue;
+      last.set(r.ref.name, Math.max(last.get(r.ref.name) ?? -Infinity, r.time ?? Infinity));
+    }
+  }
+  return last;
 }
 
 /** Applies one change; a ref lock left by a crash before the restart is removed first (no one can hold it). */

@@ -1,0 +1,86 @@
+/**
+ * What the journal tests share: the journals of a repository, a writer killed after its commits,
+ * and what a power cut and a restart leave behind.
+ */
+import { cpSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Repo } from "../../../src/store/repo.js";
+import { runUntilKilled } from "./git-cli.js";
+
+export const ROOT = resolve(import.meta.dirname, "../../..");
+
+/** The journals of writers (not the free ones kept for reuse). */
+export const journalsIn = (gitDir: string): string[] => {
+  const dir = join(gitDir, "irmin-journal");
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".journal") && !n.startsWith("free-")).map((n) => join(dir, n)) : [];
+};
+
+export const concat = (parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+/** Rewrites a journal's owner as if the machine had restarted since it was written. */
+export function asIfRebooted(path: string): void {
+  const bytes = readFileSync(path);
+  const first = bytes.indexOf(10);
+  const second = bytes.indexOf(10, first + 1);
+  const owner = JSON.parse(bytes.subarray(first + 1, second).toString("utf8"));
+  // The owner field has a fixed size: padded with spaces.
+  const line = Buffer.from(`${JSON.stringify({ ...owner, boot: "before-the-restart" }).padEnd(second - first - 1)}\n`);
+  writeFileSync(path, Buffer.concat([bytes.subarray(0, first + 1), line, bytes.subarray(second + 1)]));
+}
+
+/**
+ * A ref file as a power cut leaves it when it lost the updates recorded since `content` was
+ * written: that content, written before the records (an hour ago).
+ */
+export function lostUpdates(refFile: string, content: string): void {
+  writeFileSync(refFile, content);
+  const before = new Date(Date.now() - 3_600_000);
+  utimesSync(refFile, before, before);
+}
+
+/** A copy (in `into`) of the repository as a power cut with nothing lost would leave it, the machine restarted since. */
+export function powerCutCopy(gitDir: string, into: string): string {
+  const copy = join(into, "copy.git");
+  cpSync(gitDir, copy, { recursive: true, preserveTimestamps: true });
+  for (const j of journalsIn(copy)) asIfRebooted(j);
+  return copy;
+}
+
+/** Runs `n` commits on `main` in a child process that is then killed; resolves to the acknowledged commit ids. */
+export async function commitsThenKill(gitDir: string, n: number): Promise<string[]> {
+  const worker = join(gitDir, "..", "worker.mts");
+  writeFileSync(
+    worker,
+    `
+import { Repo } from ${JSON.stringify(join(ROOT, "src/store/repo.ts"))};
+const repo = await Repo.open({ path: process.argv[2] });
+const main = repo.branch("main");
+for (let i = 0; i < ${n}; i++) {
+  await main.set("k/" + i, "value " + i);
+  console.log((await main.head()).hash);
+}
+process.kill(process.pid, "SIGKILL");
+`,
+  );
+  const out = await runUntilKilled(ROOT, worker, [gitDir]);
+  return out.trim().split("\n");
+}
+
+/** The values of `k/0` to `k/<n-1>` on `main`, as a fresh open reads them. */
+export async function readAll(gitDir: string, n: number): Promise<(string | undefined)[]> {
+  const repo = await Repo.open({ path: gitDir });
+  try {
+    const main = repo.branch("main");
+    return await Promise.all(Array.from({ length: n }, (_, i) => main.get(`k/${i}`)));
+  } finally {
+    await repo.close();
+  }
+}
