@@ -93,6 +93,29 @@ export function encodeTreeLayout(entries: TreeEntry[], algorithm: HashAlgorithm)
   return { data: pos === bound ? out : out.slice(0, pos), names, trees, offsets };
 }
 
+/**
+ * The layout of a tree body read from the store (`data`), whose entries are known to be `names`
+ * in stored order, `trees` marking the subtrees (as decoded, for instance, by `decodeTree`, with
+ * no raw name): where each entry sits is found with one scan, and `data` is kept, not copied.
+ * Undefined when `data` does not hold exactly those entries (names' lengths are checked).
+ */
+export function treeLayoutOf(data: Uint8Array, names: readonly string[], trees: Uint8Array, algorithm: HashAlgorithm): TreeLayout | undefined {
+  const idLength = digestLength(algorithm);
+  const n = names.length;
+  const offsets = new Uint32Array(n + 1);
+  let pos = 0;
+  for (let k = 0; k < n; k++) {
+    offsets[k] = pos;
+    const space = data.indexOf(0x20, pos);
+    const nul = space < 0 ? -1 : data.indexOf(0, space + 1);
+    if (nul < 0 || nul - space - 1 !== Buffer.byteLength(names[k], "utf8")) return undefined;
+    pos = nul + 1 + idLength;
+  }
+  if (pos !== data.length) return undefined;
+  offsets[n] = pos;
+  return { data, names, trees, offsets };
+}
+
 /** The first position of `layout` whose entry sorts at or after (`name`, `isTree`). */
 function lowerBound(layout: TreeLayout, name: string, isTree: boolean): number {
   let lo = 0;

@@ -2,7 +2,7 @@ import { corrupt, IrminError } from "../core/errors.js";
 import type { Hash, HashAlgorithm } from "../core/hash.js";
 import { hashObject, type RawObject } from "../codec/object.js";
 import { decodeTree, encodeTree, MODE_FILE, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
-import { encodeTreeLayout, spliceTree, type TreeChange, type TreeLayout } from "../codec/tree-layout.js";
+import { encodeTreeLayout, spliceTree, treeLayoutOf, type TreeChange, type TreeLayout } from "../codec/tree-layout.js";
 import type { ObjectStore } from "../backend/object-store.js";
 import { ObjectCache } from "../backend/object-cache.js";
 
@@ -58,6 +58,8 @@ export class Node {
    */
   origin: Map<string, Child> | undefined;
   changed: Set<string> | undefined;
+  /** The id of the origin, when it is a tree of the store (its bytes can then be read again). */
+  originHash: Hash | undefined;
   /**
    * True when the origin was copied before it was written: its entries may then hold blob bytes
    * (`pending`) that the write of the origin dropped from its own records only.
@@ -93,10 +95,12 @@ export class Node {
       copy.origin = this.origin;
       copy.changed = new Set(this.changed).add(name);
       copy.originUnwritten = this.originUnwritten;
+      copy.originHash = this.originHash;
     } else if (this.hash !== undefined) {
       copy.origin = this.entries;
       copy.changed = new Set([name]);
       copy.originUnwritten = !this.stored;
+      if (this.stored) copy.originHash = this.hash;
     }
     return copy;
   }
@@ -121,6 +125,7 @@ export class Node {
     this.sortedNames = undefined;
     this.origin = undefined;
     this.changed = undefined;
+    this.originHash = undefined;
     this.originUnwritten = false;
   }
 
@@ -137,6 +142,12 @@ export class Node {
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * A stored directory of at least this many entries, changed first in this context, is spliced from
+ * its bytes read again (see `TreeContext.storedLayout`); a smaller one is encoded whole, as cheap.
+ */
+const SPLICE_STORED_MIN = 1024;
 
 /** Counts of object-store traffic, for complexity tests and benchmarks. */
 export interface TreeStats {
@@ -302,6 +313,7 @@ export class TreeContext {
     node.owner = undefined;
     node.origin = undefined;
     node.changed = undefined;
+    node.originHash = undefined;
     node.originUnwritten = false;
     if (out !== undefined) {
       out.batch.push({ type: "tree", data });
@@ -309,6 +321,27 @@ export class TreeContext {
       out.nodes.add(node);
     }
     return hash;
+  }
+
+  /**
+   * The layout of the stored tree `hash` whose loaded entries are `entries`, from its bytes read
+   * again (one object read); undefined when it has raw names or its bytes do not match. Kept for
+   * the next changes of the same tree.
+   */
+  private async storedLayout(hash: Hash, entries: Map<string, Child>): Promise<{ layout: TreeLayout; written: boolean } | undefined> {
+    const names: string[] = [];
+    const trees = new Uint8Array(entries.size);
+    for (const [name, child] of entries) {
+      if (child.rawName !== undefined) return undefined;
+      trees[names.length] = child.kind === "node" ? 1 : 0;
+      names.push(name);
+    }
+    const o = await this.read(hash, "tree");
+    const layout = o.type === "tree" ? treeLayoutOf(o.data, names, trees, this.algorithm) : undefined;
+    if (layout === undefined) return undefined;
+    const known = { layout, written: true };
+    this.layouts.set(entries, known);
+    return known;
   }
 
   /**
@@ -322,8 +355,13 @@ export class TreeContext {
     const origin = node.origin;
     const changedSet = node.changed;
     const originUnwritten = node.originUnwritten;
-    const base = origin === undefined ? undefined : this.layouts.get(origin);
-    if (base === undefined || changedSet === undefined || changedSet.size > Math.max(16, entries.size >> 3)) return undefined;
+    const originHash = node.originHash;
+    if (origin === undefined || changedSet === undefined || changedSet.size > Math.max(16, entries.size >> 3)) return undefined;
+    let base = this.layouts.get(origin);
+    // A large directory of the store, changed here first (the first commit after an open): its
+    // stored bytes, read again, are spliced instead of every entry being encoded.
+    if (base === undefined && originHash !== undefined && origin.size >= SPLICE_STORED_MIN) base = await this.storedLayout(originHash, origin);
+    if (base === undefined) return undefined;
     const changed = [...changedSet];
     for (const key of changed) if (entries.get(key)?.rawName !== undefined || origin!.get(key)?.rawName !== undefined) return undefined;
     // The origin's trees and blobs are stored once it was written; before, what is not yet

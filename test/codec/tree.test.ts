@@ -4,7 +4,7 @@ import { isIrminError } from "../../src/core/errors.js";
 import { digestLength, hexLength, toHex, type HashAlgorithm } from "../../src/core/hash.js";
 import { entryNameProblem } from "../../src/core/path.js";
 import { hashObject } from "../../src/codec/object.js";
-import { encodeTreeLayout, spliceTree } from "../../src/codec/tree-layout.js";
+import { encodeTreeLayout, spliceTree, treeLayoutOf } from "../../src/codec/tree-layout.js";
 import {
   compareTreeEntries,
   compareTreeEntryNames,
@@ -178,6 +178,20 @@ describe.each(["sha1", "sha256"] as const)("tree codec against git (%s)", (algor
         expect(spliced!.names).toEqual(whole.names);
         expect(spliced!.trees).toEqual(whole.trees);
         expect(spliced!.offsets).toEqual(whole.offsets);
+      }),
+    );
+  });
+
+  it("treeLayoutOf finds encodeTreeLayout's layout in a stored body, and refuses names that do not match it", () => {
+    fc.assert(
+      fc.property(treeEntries(algorithm, false), (entries) => {
+        const whole = encodeTreeLayout(entries.map((e) => ({ name: e.name, mode: isTreeMode(e.mode) ? MODE_TREE : e.mode, hash: e.hash })), algorithm);
+        const found = treeLayoutOf(whole.data.slice(), whole.names, whole.trees, algorithm);
+        expect(found?.offsets).toEqual(whole.offsets);
+        if (whole.names.length === 0) return;
+        expect(treeLayoutOf(whole.data, [...whole.names.slice(1), `${whole.names[0]}x`], whole.trees, algorithm)).toBeUndefined();
+        expect(treeLayoutOf(whole.data, whole.names.slice(1), whole.trees, algorithm)).toBeUndefined();
+        expect(treeLayoutOf(whole.data.subarray(0, whole.data.length - 1), whole.names, whole.trees, algorithm)).toBeUndefined();
       }),
     );
   });

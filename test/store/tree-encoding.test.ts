@@ -222,6 +222,60 @@ describe("tree encoding by splicing", () => {
     await repo.close();
   });
 
+  it("a large directory of the store, changed first after an open, is spliced from its stored bytes: same id, git agrees", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "irmin-splice-stored-"));
+    try {
+      // Names around Git's order (tree "a" sorts as "a/"), multi-byte names, subtrees, modes.
+      const model = new Map<string, string>();
+      for (let i = 0; i < 1500; i++) model.set(`d/${i % 3 === 0 ? "é" : "k"}${i}`, `v${i}`);
+      for (const k of ["d/a/x", "d/a.b", "d/a0", "d/sub/y", "d/日本"]) model.set(k, k);
+      const gitDir = join(dir, "r.git");
+      let repo = await Repo.open({ path: gitDir });
+      await repo.branch("main").transaction(async (tx) => {
+        for (const [k, v] of model) await tx.set(k, v);
+      });
+      await repo.close();
+      const changes: Op[] = [
+        { kind: "set", path: ["d", "new"], value: "n" },
+        { kind: "set", path: ["d", "k1"], value: "changed" },
+        { kind: "remove", path: ["d", "é0"] },
+        { kind: "set", path: ["d", "a.b", "now-a-dir"], value: "t" },
+        { kind: "remove", path: ["d", "a"] },
+        { kind: "set", path: ["d", "a", "back"], value: "b" },
+        { kind: "set", path: ["d", "sub", "z"], value: "z" },
+      ];
+      for (const o of changes) {
+        // A fresh open each time: the directory is only in the store when it is changed.
+        repo = await Repo.open({ path: gitDir });
+        const main = repo.branch("main");
+        await run(main, o);
+        apply(model, o);
+        expect(await (await main.tree()).hash()).toBe(await fresh(model));
+        await repo.close();
+      }
+      execFileSync("git", ["--git-dir", gitDir, "fsck", "--strict"], { stdio: "pipe" });
+      // The stored bytes are read once more, for a directory large enough to be worth it only.
+      const extraReads = async (entries: number) => {
+        const path = join(dir, `count-${entries}.git`);
+        let r = await Repo.open({ path });
+        await r.branch("main").transaction(async (tx) => {
+          for (let i = 0; i < entries; i++) await tx.set(["d", `k${i}`], "v");
+        });
+        await r.close();
+        r = await Repo.open({ path });
+        await r.branch("main").get("d/k0");
+        const before = r.internals.ctx.stats.reads;
+        await r.branch("main").set("d/new", "x");
+        const reads = r.internals.ctx.stats.reads - before;
+        await r.close();
+        return reads;
+      };
+      expect((await extraReads(1024)) - (await extraReads(1023))).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a directory changed in many places at once (more than the splice takes) is encoded whole, same id", async () => {
     const repo = await Repo.memory();
     const main = repo.branch("main");
