@@ -11,6 +11,7 @@
  */
 import { digestLength, writeHex, type HashAlgorithm } from "../core/hash.js";
 import { compareTreeEntryNames, MODE_TREE, type TreeEntry } from "./tree.js";
+import { utf8Length } from "./utf8.js";
 
 /** A tree object's body and where its entries are. */
 export interface TreeLayout {
@@ -108,7 +109,7 @@ export function treeLayoutOf(data: Uint8Array, names: readonly string[], trees: 
     offsets[k] = pos;
     const space = data.indexOf(0x20, pos);
     const nul = space < 0 ? -1 : data.indexOf(0, space + 1);
-    if (nul < 0 || nul - space - 1 !== Buffer.byteLength(names[k], "utf8")) return undefined;
+    if (nul < 0 || nul - space - 1 !== utf8Length(names[k])) return undefined;
     pos = nul + 1 + idLength;
   }
   if (pos !== data.length) return undefined;

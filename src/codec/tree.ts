@@ -223,42 +223,102 @@ export function encodeTree(entries: readonly TreeEntry[], algorithm: HashAlgorit
 export function decodeTree(data: Uint8Array, algorithm: HashAlgorithm): TreeEntry[] {
   const idLength = digestLength(algorithm);
   const entries: TreeEntry[] = [];
-  const seen = new Set<string>();
-  let prevName: Uint8Array | undefined;
+  // Where each entry's name is: to check the order and find a file and a tree of one name.
+  const starts: number[] = [];
+  const ends: number[] = [];
   let prevIsTree = false;
   let pos = 0;
   while (pos < data.length) {
-    let p = pos;
-    let mode = "";
-    while (p < data.length && data[p] !== 0x20) {
-      if (data[p] < 0x30 || data[p] > 0x37 || p - pos >= 7) throw corrupt(`tree entry at byte ${pos}: bad mode`);
-      mode += String.fromCharCode(data[p++]);
+    let mode = commonMode(data, pos);
+    let p = mode === undefined ? pos : pos + mode.length;
+    if (mode === undefined) {
+      mode = "";
+      while (p < data.length && data[p] !== 0x20) {
+        if (data[p] < 0x30 || data[p] > 0x37 || p - pos >= 7) throw corrupt(`tree entry at byte ${pos}: bad mode`);
+        mode += String.fromCharCode(data[p++]);
+      }
+      if (p >= data.length) throw corrupt(`tree entry at byte ${pos}: truncated mode`);
     }
-    if (p >= data.length) throw corrupt(`tree entry at byte ${pos}: truncated mode`);
     const type = treeModeType(mode);
     if (type === undefined) throw corrupt(`tree entry at byte ${pos}: bad mode ${JSON.stringify(mode)}`);
     const nameStart = p + 1;
     const nul = data.indexOf(0, nameStart);
     if (nul < 0) throw corrupt(`tree entry at byte ${pos}: name has no NUL terminator`);
-    const nameBytes = data.subarray(nameStart, nul);
-    const problem = nameBytesProblem(nameBytes);
+    const problem = nameProblemAt(data, nameStart, nul);
     if (problem !== undefined) throw corrupt(`tree entry at byte ${pos}: ${problem}`);
     if (nul + 1 + idLength > data.length) throw corrupt(`tree entry at byte ${pos}: truncated id`);
     const isTree = type === "tree";
-    if (prevName !== undefined && compareNameBytes(prevName, prevIsTree, nameBytes, isTree) >= 0) {
+    const k = entries.length;
+    if (k > 0 && compareNamesAt(data, starts[k - 1], ends[k - 1], prevIsTree, nameStart, nul, isTree) >= 0) {
       throw corrupt(`tree entry at byte ${pos}: entries out of order or duplicated`);
     }
-    const { text, exact } = decodeUtf8(nameBytes);
-    const rawName = exact ? undefined : nameBytes.slice();
-    const key = nameKey(text, rawName);
-    // A file and a tree of the same name are not adjacent in Git order ("a" < "a.b" < "a/").
-    if (seen.has(key)) throw corrupt(`tree entry at byte ${pos}: duplicate name`);
-    seen.add(key);
+    // A file and a tree of the same name are not adjacent in Git order ("a" < "a.b" < "a/"):
+    // the file sits before the tree, behind names that extend it with a byte below "/".
+    if (isTree) {
+      for (let j = k - 1; j >= 0; j--) {
+        const length = ends[j] - starts[j];
+        const n = nul - nameStart;
+        if (length < n || !sameBytes(data, starts[j], nameStart, n)) break;
+        if (length === n) throw corrupt(`tree entry at byte ${pos}: duplicate name`);
+        if (data[starts[j] + n] >= 0x2f) break;
+      }
+    }
+    const { text, exact } = decodeNameAt(data, nameStart, nul);
     const hash = toHex(data, nul + 1, idLength);
-    entries.push(rawName === undefined ? { name: text, mode, hash } : { name: text, mode, hash, rawName });
-    prevName = nameBytes;
+    entries.push(exact ? { name: text, mode, hash } : { name: text, mode, hash, rawName: data.slice(nameStart, nul) });
+    starts.push(nameStart);
+    ends.push(nul);
     prevIsTree = isTree;
     pos = nul + 1 + idLength;
   }
   return entries;
 }
+
+/** The mode at `pos` when it is a common one followed by a space (its shared string), else undefined. */
+function commonMode(data: Uint8Array, pos: number): string | undefined {
+  for (const mode of COMMON_MODES) {
+    let i = 0;
+    while (i < mode.bytes.length && data[pos + i] === mode.bytes[i]) i++;
+    if (i === mode.bytes.length) return mode.text;
+  }
+  return undefined;
+}
+
+/** The modes of nearly every entry, most frequent first, with the space after them. */
+const COMMON_MODES = [MODE_FILE, MODE_TREE, MODE_EXECUTABLE, MODE_SYMLINK, MODE_GITLINK].map((text) => ({
+  text,
+  bytes: Uint8Array.from(`${text} `, (c) => c.charCodeAt(0)),
+}));
+
+/** {@link nameBytesProblem} of `data[start, end)` (which holds no NUL). */
+function nameProblemAt(data: Uint8Array, start: number, end: number): string | undefined {
+  const n = end - start;
+  if (n === 0) return "empty name";
+  for (let i = start; i < end; i++) if (data[i] === 0x2f) return 'name contains "/"';
+  if (data[start] !== 0x2e || n > 4) return undefined;
+  return nameBytesProblem(data.subarray(start, end));
+}
+
+/** {@link compareNameBytes} of two names in `data`. */
+function compareNamesAt(data: Uint8Array, aStart: number, aEnd: number, aIsTree: boolean, bStart: number, bEnd: number, bIsTree: boolean): number {
+  const n = Math.min(aEnd - aStart, bEnd - bStart);
+  for (let i = 0; i < n; i++) if (data[aStart + i] !== data[bStart + i]) return data[aStart + i] - data[bStart + i];
+  const ca = aEnd - aStart > n ? data[aStart + n] : aIsTree ? 0x2f : 0;
+  const cb = bEnd - bStart > n ? data[bStart + n] : bIsTree ? 0x2f : 0;
+  return ca - cb;
+}
+
+function sameBytes(data: Uint8Array, a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (data[a + i] !== data[b + i]) return false;
+  return true;
+}
+
+/** The name at `data[start, end)` as {@link decodeUtf8} gives it (short ASCII names through one shared decoder). */
+function decodeNameAt(data: Uint8Array, start: number, end: number): { text: string; exact: boolean } {
+  let ascii = end - start <= 64;
+  for (let i = start; ascii && i < end; i++) ascii = data[i] < 0x80;
+  if (!ascii) return decodeUtf8(data.subarray(start, end));
+  return { text: latin1.decode(data.subarray(start, end)), exact: true };
+}
+
+const latin1 = new TextDecoder("latin1");

@@ -57,3 +57,18 @@ export function isWellFormed(text: string): boolean {
   // With the u flag a surrogate pair is one code point, so \p{Cs} only matches lone halves.
   return !/\p{Cs}/u.test(text);
 }
+
+/** The length of `text`'s UTF-8 encoding (well-formed text; a lone surrogate counts 3, as U+FFFD). No allocation. */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}

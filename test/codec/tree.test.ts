@@ -370,10 +370,15 @@ describe.each(["sha1", "sha256"] as const)("tree codec bad input (%s)", (algorit
       bytes(entry("100644", "a"), entry("100644", "a")), // duplicate
       bytes(entry("40000", "a"), entry("100644", "a.b")), // tree "a" sorts as "a/", after "a.b"
       bytes(entry("100644", "a"), entry("100644", "a.b"), entry("40000", "a")), // file and tree both named "a"
+      bytes(entry("100644", "a"), entry("100644", "a-"), entry("40000", "a-b"), entry("100644", "a.b"), entry("40000", "a")), // the same, further apart
+      bytes(entry("100644", [0xff]), entry("100644", [0xff, 0x2e]), entry("40000", [0xff])), // the same, raw names
       bytes(entry("100644", [0xff]), entry("100644", [0xfe])), // unsorted raw bytes
     ];
     for (const c of cases) expectCode(() => decodeTree(c, algorithm), "CORRUPT");
     expectCode(() => decodeTree(entry("100644", "a"), algorithm === "sha1" ? "sha256" : "sha1"), "CORRUPT");
+    // No file "a" before the tree "a": names extending "a" are no duplicate.
+    const apart = decodeTree(bytes(entry("100644", "a-"), entry("40000", "a-b"), entry("100644", "a.b"), entry("40000", "a"), entry("100644", "a0")), algorithm);
+    expect(apart.map((e) => e.name)).toEqual(["a-", "a-b", "a.b", "a", "a0"]);
   });
 
   it("encoding invalid entries throws INVALID_ARGUMENT", () => {
