@@ -62,9 +62,13 @@ export function syncDirectory(dir: string): Promise<void> {
 export interface DurabilityJournal {
   /** Bytes of records since it was last emptied. */
   readonly length: number;
+  /** False once a flush failed: appends are refused until {@link restart}. */
+  readonly usable: boolean;
   append(record: JournalRecord): Promise<void>;
   clear(): Promise<void>;
   remove(): Promise<void>;
+  /** Drops an unusable journal (what it covered is durable elsewhere); the next append starts anew. */
+  restart(): Promise<void>;
 }
 
 /** A checkpoint empties the journal once it holds this many bytes of records. */
@@ -226,22 +230,11 @@ export class Durability {
       try {
         if (this.recording > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
         const retired = this.retired;
-        // Packs about to be deleted need no flush: the roll-up's pack that replaces them gets one.
-        const deleted = new Set(retired.flatMap((r) => r.files));
-        const files = [...this.coveredFiles].filter((f) => !deleted.has(f));
-        const dirs = [...this.coveredDirs];
-        this.coveredFiles = new Set();
-        this.coveredDirs = new Set();
         this.retired = [];
         try {
-          // Two at a time: the thread pool (4 threads) stays open to the commits going on meanwhile.
-          await inTurn(files, 2, (f) => syncPath(f, false));
-          await inTurn(dirs, 2, (d) => syncPath(d, true));
+          await this.flushCovered(retired);
           await (final ? this.journal!.remove() : this.journal!.clear());
         } catch (e) {
-          for (const f of deleted) this.coveredFiles.add(f);
-          for (const f of files) this.coveredFiles.add(f);
-          for (const d of dirs) this.coveredDirs.add(d);
           this.retired = retired.concat(this.retired);
           throw ioError(e, "checkpointing the journal");
         }
@@ -275,6 +268,45 @@ export class Durability {
     await this.checkpoint(true);
   }
 
+  /**
+   * Flushes in place the files and directories the journal covers, but not the packs `retired`
+   * lists (about to be deleted: the roll-up's pack that replaces them is flushed). On failure they
+   * stay covered.
+   */
+  private async flushCovered(retired: readonly { files: readonly string[] }[]): Promise<void> {
+    const deleted = new Set(retired.flatMap((r) => r.files));
+    const covered = { files: this.coveredFiles, dirs: this.coveredDirs };
+    this.coveredFiles = new Set();
+    this.coveredDirs = new Set();
+    try {
+      // Two at a time: the thread pool (4 threads) stays open to the commits going on meanwhile.
+      await inTurn(
+        [...covered.files].filter((f) => !deleted.has(f)),
+        2,
+        (f) => syncPath(f, false),
+      );
+      await inTurn([...covered.dirs], 2, (d) => syncPath(d, true));
+    } catch (e) {
+      for (const f of covered.files) this.coveredFiles.add(f);
+      for (const d of covered.dirs) this.coveredDirs.add(d);
+      throw e;
+    }
+  }
+
+  /**
+   * After a failed journal flush: what the journal covers is flushed in place, then the journal
+   * is dropped and the next record starts a new one. Until a flush succeeds, updates keep failing
+   * (`IO`), as they must: the page cache no longer tells what reached the disk.
+   */
+  private async restartJournal(): Promise<void> {
+    try {
+      await this.flushCovered(this.retired);
+      await this.journal!.restart();
+    } catch (e) {
+      throw ioError(e, "flushing what the journal covered, after its flush failed");
+    }
+  }
+
   /** Checkpoints when the journal is large or roll-ups wait; never rejects (a failure is left to the next one). */
   private async maybeCheckpoint(): Promise<void> {
     if (this.closed || this.checkpointing !== undefined) return;
@@ -290,6 +322,7 @@ export class Durability {
     const run = this.records.then(async () => {
       while (this.checkpointing !== undefined) await this.checkpointing.catch(() => undefined);
       if (this.closed) throw new IrminError("CLOSED", "the git backend is closed");
+      if (!this.journal!.usable) await this.restartJournal();
       this.recording++;
       const packs = ref?.abort === true ? [] : this.unrecorded;
       if (ref?.abort !== true) this.unrecorded = [];

@@ -87,6 +87,29 @@ export class Journal {
     return this.size - this.headerSize;
   }
 
+  /** False once a flush failed (see {@link restart}). */
+  get usable(): boolean {
+    return this.failed === undefined;
+  }
+
+  /**
+   * After a failed flush, once the caller has made durable in place everything the journal
+   * covered: closes and deletes the file; the next append starts a new journal. A power cut that
+   * undoes the deletion leaves the old file, whose records a recovery finds already applied.
+   */
+  async restart(): Promise<void> {
+    await this.opening?.catch(() => undefined);
+    await this.syncing?.catch(() => undefined);
+    const fd = this.fd;
+    const path = this.path;
+    this.fd = this.path = this.opening = this.failed = undefined;
+    this.size = this.allocated = this.headerSize = this.durableEnd = 0;
+    this.generation = 1;
+    this.synced = this.written;
+    closeQuietly(fd);
+    if (path !== undefined) removeQuietly(path);
+  }
+
   /** Appends `record` and resolves once it is on disk. `IO` when the file system refuses. */
   async append(record: JournalRecord): Promise<void> {
     if (this.fd === undefined) await (this.opening ??= this.create());
@@ -126,7 +149,7 @@ export class Journal {
    * A flush failed: what it covered may or may not be on disk, and after a failed flush the page
    * cache no longer tells (the kernel may drop the pages). The records not known durable are
    * overwritten with zeros (best effort: a later write-back then carries no update its caller saw
-   * fail), and the journal refuses every later append.
+   * fail), and the journal refuses every later append until {@link restart}.
    */
   private fail(e: unknown): never {
     this.failed = e as Error;
@@ -141,8 +164,8 @@ export class Journal {
   /**
    * Empties the journal, durably (the caller has made what it recorded durable elsewhere): the
    * next generation, written in place. Not to be called while an append runs. When the flush
-   * fails, the journal refuses further appends (`IO`): whether the new generation reached the
-   * disk is unknown, so a record written now might not count.
+   * fails, the journal refuses further appends (`IO`) until {@link restart}: whether the new
+   * generation reached the disk is unknown, so a record written now might not count.
    */
   async clear(): Promise<void> {
     if (this.fd === undefined || this.size === this.headerSize) return;

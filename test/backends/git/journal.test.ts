@@ -292,7 +292,7 @@ describe("git backend journal", () => {
     await b.close();
   });
 
-  it("a failed journal flush fails the update, wipes its record and refuses later updates", async () => {
+  it("a failed journal flush fails the update and wipes its record; the next update flushes what the journal covered in place and starts a new one", async () => {
     const dir = join(scratch(), "repo.git");
     const b = await gitBackend({ path: dir });
     const enc = new TextEncoder();
@@ -301,8 +301,9 @@ describe("git backend journal", () => {
     const fs = createRequire(import.meta.url)("node:fs") as typeof import("node:fs");
     const original = fs.fdatasync;
     let fail = true;
+    let refuse = false;
     fs.fdatasync = ((fd: number, cb: (e: Error | null) => void) => {
-      if (fail && readlinkSync(`/proc/self/fd/${fd}`).includes("irmin-journal")) {
+      if (refuse || (fail && readlinkSync(`/proc/self/fd/${fd}`).includes("irmin-journal"))) {
         fail = false;
         process.nextTick(() => cb(Object.assign(new Error("EIO: simulated"), { code: "EIO" })));
         return;
@@ -314,12 +315,25 @@ describe("git backend journal", () => {
       fs.fdatasync = original;
       syncBuiltinESMExports();
     });
-    await expect(b.refs.set("refs/heads/main", y)).rejects.toMatchObject({ code: "IO" });
-    await expect(b.refs.set("refs/heads/other", x)).rejects.toMatchObject({ code: "IO" });
-    expect(await b.refs.get("refs/heads/main")).toBe(x);
     const [path] = journalsIn(dir);
+    await expect(b.refs.set("refs/heads/main", y)).rejects.toMatchObject({ code: "IO" });
+    expect(await b.refs.get("refs/heads/main")).toBe(x);
     expect(readJournal(path)!.records.filter((r) => r.ref !== undefined).map((r) => r.ref!.after)).toEqual([x]);
-    await b.close().catch(() => undefined);
+    // While the device refuses flushes, updates fail: nothing can be known durable.
+    refuse = true;
+    await expect(b.refs.set("refs/heads/other", x)).rejects.toMatchObject({ code: "IO" });
+    expect(existsSync(path)).toBe(true);
+    // Once it flushes again: the old journal is gone, the update lands, recorded in a new one.
+    refuse = false;
+    await b.refs.set("refs/heads/other", x);
+    expect(await b.refs.get("refs/heads/other")).toBe(x);
+    expect(existsSync(path)).toBe(false);
+    const [next] = journalsIn(dir);
+    expect(readJournal(next)!.records.map((r) => r.ref?.name)).toEqual(["refs/heads/other"]);
+    await b.refs.set("refs/heads/main", y);
+    await b.close();
+    expect(journalsIn(dir)).toEqual([]);
+    expect(gitText(dir, ["--git-dir", dir, "rev-parse", "main", "other"]).split("\n")).toEqual([y, x]);
   });
 
   it("a checkpoint waits for the ref update in progress, flushes what the journal covers and empties it; updates after it wait", async () => {

@@ -107,6 +107,7 @@ describe("ref locks made from spare files", () => {
 /** A journal that keeps what is appended (in memory). */
 class MemoryJournal implements DurabilityJournal {
   readonly records: JournalRecord[] = [];
+  readonly usable = true;
   get length(): number {
     return this.records.length;
   }
@@ -119,6 +120,7 @@ class MemoryJournal implements DurabilityJournal {
   async remove(): Promise<void> {
     this.records.length = 0;
   }
+  async restart(): Promise<void> {}
 }
 
 const pack = (name: string) => ({ name: name.repeat(40), pack: new Uint8Array([1]), index: new Uint8Array([2]) });
