@@ -2,7 +2,7 @@
  * The on-disk format of the git backend's write-ahead journal (see `journal.ts`): the records,
  * the header (magic line, owner, generation), and who owns a journal (host, boot, process).
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname, uptime } from "node:os";
 import { IrminError } from "../../core/errors.js";
 import type { Hash } from "../../core/hash.js";
@@ -44,6 +44,11 @@ export interface JournalOwner {
   readonly pid: number;
   /** The owner's start time (Linux: clock ticks after boot), or "" where unknown. */
   readonly start: string;
+  /**
+   * The owner's pid namespace (Linux: the inode number of `/proc/self/ns/pid`); absent where
+   * unknown. Containers of one machine may share a host name and a repository, not their pids.
+   */
+  readonly ns?: string;
 }
 
 const MAGIC = "irmin-ts journal 2\n";
@@ -179,7 +184,16 @@ function decodePayload(p: Uint8Array): JournalRecord | undefined {
 /** This process as a journal owner. */
 export function currentOwner(): JournalOwner {
   // The header keeps 100 characters of the host name: compared as kept.
-  return { host: hostname().slice(0, 100), boot: bootId(), pid: process.pid, start: processStart(process.pid) ?? "" };
+  const ns = pidNamespace();
+  return { host: hostname().slice(0, 100), boot: bootId(), pid: process.pid, start: processStart(process.pid) ?? "", ...(ns !== undefined && { ns }) };
+}
+
+function pidNamespace(): string | undefined {
+  try {
+    return /^pid:\[(\d+)\]$/.exec(readlinkSync("/proc/self/ns/pid"))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 function bootId(): string {
@@ -239,11 +253,15 @@ export function processStart(pid: number): string | undefined {
 /**
  * What to do with a journal left by `owner`: `live` (its owner runs: leave it), `foreign` (written
  * on another host: leave it), `dead` (the owner is gone but the machine did not restart: its writes
- * are all in the page cache, delete the journal), `rebooted` (replay it).
+ * are all in the page cache, delete the journal), `rebooted` (replay it). An owner of this boot in
+ * another pid namespace (another container) counts as live: its process cannot be seen from here,
+ * and deleting the journal of a live writer would lose its next records; a restart makes it
+ * replayable.
  */
 export function judgeOwner(owner: JournalOwner, self: JournalOwner = currentOwner()): "live" | "foreign" | "dead" | "rebooted" {
   if (owner.host !== self.host) return "foreign";
   if (!sameBoot(owner.boot, self.boot)) return "rebooted";
+  if (owner.ns !== undefined && self.ns !== undefined && owner.ns !== self.ns) return "live";
   if (owner.pid === self.pid) return owner.start === self.start ? "live" : "dead";
   if (!alive(owner.pid)) return "dead";
   const start = processStart(owner.pid);
@@ -274,6 +292,7 @@ export function readHeader(bytes: Uint8Array): { owner: JournalOwner | undefined
   const o = owner as Partial<JournalOwner> & { free?: boolean };
   if (o?.free === true) return { owner: undefined, generation: parseInt(generation, 16) };
   if (typeof o?.host !== "string" || typeof o.boot !== "string" || typeof o.pid !== "number" || typeof o.start !== "string") return undefined;
+  if (o.ns !== undefined && typeof o.ns !== "string") return undefined;
   return { owner: o as JournalOwner, generation: parseInt(generation, 16) };
 }
 

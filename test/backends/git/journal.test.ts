@@ -94,6 +94,13 @@ describe("journal records", () => {
     expect(judgeOwner({ ...self, boot: "another-boot" })).toBe("rebooted");
     const pid = await deadPid();
     expect(judgeOwner({ ...self, pid, start: "1" })).toBe("dead");
+    // A writer in another container of this machine (same host name, another pid namespace):
+    // its process cannot be seen from here, so it is not judged dead.
+    expect(self.ns).toMatch(/^\d+$/);
+    expect(judgeOwner({ ...self, pid, start: "1", ns: `${self.ns}0` })).toBe("live");
+    expect(judgeOwner({ ...self, ns: `${self.ns}0`, boot: "another-boot" })).toBe("rebooted");
+    const { ns: _, ...unknown } = { ...self, pid, start: "1" };
+    expect(judgeOwner(unknown)).toBe("dead");
     if (self.start !== "") expect(judgeOwner({ ...self, start: `${self.start}0` })).toBe("dead");
   });
 });
