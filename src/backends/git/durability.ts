@@ -12,6 +12,7 @@
  * crash loses nothing either way: written data is in the page cache.
  */
 import { fdatasync as fdatasyncCb, fsync as fsyncCb, openSync, closeSync, unlinkSync } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { IrminError } from "../../core/errors.js";
 import { errnoCode, ioError } from "./io-error.js";
 import type { JournalPack, JournalRecord, JournalRefChange } from "./journal-format.js";
@@ -98,6 +99,8 @@ export class Durability {
   private records: Promise<unknown> = Promise.resolve();
   /** Files the next checkpoint deletes once it has flushed the rest (a roll-up's sources). */
   private retired: { files: readonly string[]; done: () => void }[] = [];
+  /** Deletions checkpoints began (see {@link startCheckpoint}). */
+  private readonly deleting = new Set<Promise<void>>();
   private closed = false;
 
   /**
@@ -219,11 +222,21 @@ export class Durability {
   }
 
   /**
-   * With a journal: flushes the files and directories it covers, deletes the packs roll-ups
-   * replaced, then empties it. Waits for the records in progress; those that start meanwhile wait
-   * for it. Without: {@link flush}. `final` (the close): the journal is then removed, not emptied.
+   * With a journal: flushes the files and directories it covers, empties it, then deletes the packs
+   * roll-ups replaced. Waits for the records in progress; those that start meanwhile wait for it.
+   * Without: {@link flush}. `final` (the close): the journal is then removed, not emptied.
    */
   async checkpoint(final = false): Promise<void> {
+    await this.startCheckpoint(final);
+    await this.deletions();
+  }
+
+  /**
+   * {@link checkpoint}, resolving before the deletions: they run on the thread pool, each pack's
+   * index first, and hold up neither the commit that began the checkpoint nor the next records
+   * (measured: done in place, they were 2% of the commit path's CPU in the store bench).
+   */
+  private startCheckpoint(final = false): Promise<void> {
     if (!this.journaled) return this.flush();
     if (this.checkpointing !== undefined) return this.checkpointing;
     const run = (async () => {
@@ -238,17 +251,26 @@ export class Durability {
           this.retired = retired.concat(this.retired);
           throw ioError(e, "checkpointing the journal");
         }
-        for (const r of retired) {
-          // Already gone after a concurrent gc or roll-up: fine.
-          for (const f of r.files) removeQuietly(f);
-          r.done();
-        }
+        const deleting = (async () => {
+          for (const r of retired) {
+            // Already gone after a concurrent gc or roll-up: fine.
+            for (const f of r.files) await unlink(f).catch(() => undefined);
+            r.done();
+          }
+        })();
+        this.deleting.add(deleting);
+        void deleting.finally(() => this.deleting.delete(deleting));
       } finally {
         this.checkpointing = undefined;
       }
     })();
     this.checkpointing = run;
     return run;
+  }
+
+  /** Resolves once the packs that checkpoints began deleting are gone. */
+  private async deletions(): Promise<void> {
+    while (this.deleting.size > 0) await Promise.all([...this.deleting]);
   }
 
   /**
@@ -310,7 +332,7 @@ export class Durability {
   /** Checkpoints when the journal is large or roll-ups wait; never rejects (a failure is left to the next one). */
   private async maybeCheckpoint(): Promise<void> {
     if (this.closed || this.checkpointing !== undefined) return;
-    if (this.journal!.length >= this.checkpointBytes || this.retired.length >= CHECKPOINT_ROLL_UPS) await this.checkpoint().catch(() => undefined);
+    if (this.journal!.length >= this.checkpointBytes || this.retired.length >= CHECKPOINT_ROLL_UPS) await this.startCheckpoint().catch(() => undefined);
   }
 
   /**
