@@ -4,10 +4,28 @@
  */
 import { cpSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { afterEach } from "vitest";
 import { Repo } from "../../../src/store/repo.js";
-import { runUntilKilled } from "./git-cli.js";
+import { runUntilKilled, tempDir } from "./git-cli.js";
 
 export const ROOT = resolve(import.meta.dirname, "../../..");
+
+/**
+ * For a test file: `scratch()` makes a temporary directory, and `cleanups` holds what runs after
+ * each test (in reverse order), the directories' removal included.
+ */
+export function scratchDirs(): { scratch: () => string; cleanups: (() => unknown)[] } {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  const scratch = () => {
+    const t = tempDir("irmin-journal-");
+    cleanups.push(t.remove);
+    return t.dir;
+  };
+  return { scratch, cleanups };
+}
 
 /** The journals of writers (not the free ones kept for reuse). */
 export const journalsIn = (gitDir: string): string[] => {

@@ -1,23 +1,14 @@
 /** Journals after a crash: what the next open deletes, restores and replays (see `journal-recovery.ts`). */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { encodeJournalRecord, readJournal } from "../../../src/backends/git/journal-format.js";
 import { Repo } from "../../../src/store/repo.js";
-import { deadPid, git, gitText, runUntilKilled, tempDir } from "./git-cli.js";
-import { asIfRebooted, commitsThenKill, journalsIn, lostUpdates, powerCutCopy, readAll, ROOT } from "./journal-helpers.js";
+import { deadPid, git, gitText, runUntilKilled } from "./git-cli.js";
+import { asIfRebooted, commitsThenKill, journalsIn, lostUpdates, powerCutCopy, readAll, ROOT, scratchDirs } from "./journal-helpers.js";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function scratch(): string {
-  const t = tempDir("irmin-journal-");
-  cleanups.push(t.remove);
-  return t.dir;
-}
+const { scratch } = scratchDirs();
 
 describe("git backend journal: recovery", () => {
   it("after a restart, the next open restores lost packs and a ref rolled back or left empty by the power cut", async () => {

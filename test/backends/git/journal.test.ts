@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createRequire, syncBuiltinESMExports } from "node:module";
@@ -9,19 +9,10 @@ import { currentOwner, decodeJournalRecords, encodeJournalRecord, judgeOwner, re
 import { Journal } from "../../../src/backends/git/journal.js";
 import { changesByRef } from "../../../src/backends/git/journal-recovery.js";
 import { Repo } from "../../../src/store/repo.js";
-import { deadPid, git, gitText, sparesReady, tempDir } from "./git-cli.js";
-import { asIfRebooted, concat, journalsIn } from "./journal-helpers.js";
+import { deadPid, git, gitText, sparesReady } from "./git-cli.js";
+import { asIfRebooted, concat, journalsIn, scratchDirs } from "./journal-helpers.js";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function scratch(): string {
-  const t = tempDir("irmin-journal-");
-  cleanups.push(t.remove);
-  return t.dir;
-}
+const { scratch, cleanups } = scratchDirs();
 
 const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
 const recordArb: fc.Arbitrary<JournalRecord> = fc.record(
