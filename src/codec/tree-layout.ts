@@ -95,10 +95,10 @@ export function encodeTreeLayout(entries: TreeEntry[], algorithm: HashAlgorithm)
 }
 
 /**
- * The layout of a tree body read from the store (`data`), whose entries are known to be `names`
- * in stored order, `trees` marking the subtrees (as decoded, for instance, by `decodeTree`, with
- * no raw name): where each entry sits is found with one scan, and `data` is kept, not copied.
- * Undefined when `data` does not hold exactly those entries (names' lengths are checked).
+ * The layout of a tree body read from the store (`data`), whose entries are `names` in stored
+ * order, `trees` marking the subtrees (as decoded, for instance, by `decodeTree`, with no raw
+ * name): where each entry sits is found with one scan, and `data` is kept, not copied. Undefined
+ * unless `data` holds exactly those names, in that order.
  */
 export function treeLayoutOf(data: Uint8Array, names: readonly string[], trees: Uint8Array, algorithm: HashAlgorithm): TreeLayout | undefined {
   const idLength = digestLength(algorithm);
@@ -109,12 +109,25 @@ export function treeLayoutOf(data: Uint8Array, names: readonly string[], trees: 
     offsets[k] = pos;
     const space = data.indexOf(0x20, pos);
     const nul = space < 0 ? -1 : data.indexOf(0, space + 1);
-    if (nul < 0 || nul - space - 1 !== utf8Length(names[k])) return undefined;
+    if (nul < 0 || !holdsName(data, space + 1, nul, names[k])) return undefined;
     pos = nul + 1 + idLength;
   }
   if (pos !== data.length) return undefined;
   offsets[n] = pos;
   return { data, names, trees, offsets };
+}
+
+/** Whether `data[start, end)` is the UTF-8 encoding of `name`. */
+function holdsName(data: Uint8Array, start: number, end: number, name: string): boolean {
+  if (end - start !== utf8Length(name)) return false;
+  if (end - start === name.length) {
+    // As many bytes as units: ASCII (a non-ASCII unit takes two or more bytes).
+    for (let i = 0; i < name.length; i++) if (data[start + i] !== name.charCodeAt(i)) return false;
+    return true;
+  }
+  const bytes = utf8.encode(name);
+  for (let i = 0; i < bytes.length; i++) if (data[start + i] !== bytes[i]) return false;
+  return true;
 }
 
 /** The first position of `layout` whose entry sorts at or after (`name`, `isTree`). */
