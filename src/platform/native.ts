@@ -31,6 +31,11 @@ function joined(chunks: readonly Uint8Array[]): Uint8Array | undefined {
   return scratch.subarray(0, n);
 }
 
+/** Whether `a` and `b` hold the same bytes (one native comparison). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
 /** Digest of the concatenation of `chunks`. */
 export function digest(algorithm: HashAlgorithm, chunks: readonly Uint8Array[]): Uint8Array {
   const whole = joined(chunks);

@@ -4,6 +4,7 @@
  * bytes. Pure and synchronous; reused by the network code.
  */
 import { corrupt } from "../../core/errors.js";
+import { sameBytes } from "../../platform/native.js";
 
 function readSize(delta: Uint8Array, pos: number): { value: number; pos: number } {
   let value = 0;
@@ -177,7 +178,7 @@ const CHUNK = 512;
 function commonPrefix(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   let p = 0;
-  while (p + CHUNK <= n && Buffer.compare(a.subarray(p, p + CHUNK), b.subarray(p, p + CHUNK)) === 0) p += CHUNK;
+  while (p + CHUNK <= n && sameBytes(a.subarray(p, p + CHUNK), b.subarray(p, p + CHUNK))) p += CHUNK;
   while (p < n && a[p] === b[p]) p++;
   return p;
 }
@@ -185,7 +186,7 @@ function commonPrefix(a: Uint8Array, b: Uint8Array): number {
 /** Length of the common suffix of `a` and `b`, at most `limit`. */
 function commonSuffix(a: Uint8Array, b: Uint8Array, limit: number): number {
   let q = 0;
-  while (q + CHUNK <= limit && Buffer.compare(a.subarray(a.length - q - CHUNK, a.length - q), b.subarray(b.length - q - CHUNK, b.length - q)) === 0) q += CHUNK;
+  while (q + CHUNK <= limit && sameBytes(a.subarray(a.length - q - CHUNK, a.length - q), b.subarray(b.length - q - CHUNK, b.length - q))) q += CHUNK;
   while (q < limit && a[a.length - q - 1] === b[b.length - q - 1]) q++;
   return q;
 }
