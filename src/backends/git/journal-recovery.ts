@@ -33,7 +33,11 @@ export interface JournalReplay {
 const CLAIMED = /\.journal\.replaying-(\d+)(?:-(\d+))?$/;
 const TEMPORARY = /^(\d+)-[0-9a-f]+\.tmp$/;
 const PACK_IDX = /^pack-([0-9a-f]{40}|[0-9a-f]{64})\.idx$/;
-/** Packs written this long before a journal's first record may be a roll-up its owner did not flush. */
+/**
+ * How far the clocks that stamp records and files may disagree. Packs written this long before a
+ * journal's first record may be a roll-up its owner did not flush; a ref file must be this much
+ * newer than its last record to count as moved by someone else (see `replayChanges`).
+ */
 const CLOCK_SLACK_MS = 60_000;
 
 /** Recoveries running in this process, by journal directory: a second open waits for the first. */
@@ -279,6 +283,9 @@ function greedyOrder(lists: readonly (readonly Timed[])[]): JournalRefChange[] {
  * is left alone: someone without a journal (git) moved it since, maybe back to a value a recorded
  * change starts from (a rollback), which a replay must not undo. A writer's own ref file is written
  * before its record, so a file older than the records is one whose later updates the cut lost.
+ * "After" means by more than the clock slack: a file system whose clock runs ahead of this
+ * machine's (a network one) must not make a writer's own file look newer than its records, which
+ * would lose acknowledged updates; a rollback within that minute is replayed over, as before.
  */
 async function replayChanges(journals: readonly (readonly JournalRecord[])[], replay: JournalReplay): Promise<void> {
   const recorded = lastRecorded(journals);
@@ -288,7 +295,7 @@ async function replayChanges(journals: readonly (readonly JournalRecord[])[], re
     let start = 0;
     if (current !== "unreadable") {
       const modified = replay.modified(name);
-      if (modified !== undefined && modified > (recorded.get(name) ?? Infinity)) continue;
+      if (modified !== undefined && modified > (recorded.get(name) ?? Infinity) + CLOCK_SLACK_MS) continue;
       const shown = changes.findLastIndex((c) => c.after === current);
       start = shown >= 0 ? shown + 1 : changes.findIndex((c) => c.before === current);
       if (start < 0) continue; // moved elsewhere since: left alone

@@ -16,8 +16,8 @@
  * recorded ref change is applied again where the ref still holds the value it replaced (or was
  * left unreadable), in the order the changes were made. Until then, git itself may see the state
  * a power cut left (as with git's own default, which flushes no ref). A ref whose file was written
- * after the last record naming it was moved by someone else (git) since, maybe back to an earlier
- * value: it is left as it is.
+ * more than a minute after the last record naming it was moved by someone else (git) since, maybe
+ * back to an earlier value: it is left as it is.
  *
  * This module writes the journal; its format and owners are in `journal-format.ts`, its recovery
  * in `journal-recovery.ts`. The journal lives in `<gitdir>/irmin-journal/`, which git ignores (and

@@ -1,6 +1,6 @@
 /** Journals after a crash: what the next open deletes, restores and replays (see `journal-recovery.ts`). */
 import { describe, expect, it } from "vitest";
-import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { encodeJournalRecord, readJournal } from "../../../src/backends/git/journal-format.js";
@@ -125,17 +125,29 @@ process.kill(process.pid, "SIGKILL");
     expect(journalsIn(dir)).toEqual([]);
   });
 
-  it("after a restart, a ref that git moved after the last record stays, even back to a value the records start from", async () => {
+  it("after a restart, a ref that git moved after the last record (beyond the clock slack) stays, even back to a value the records start from", async () => {
     const dir = join(scratch(), "repo.git");
     const acknowledged = await commitsThenKill(dir, 3);
     const [path] = journalsIn(dir);
-    // A rollback made with git after the writer died, then a power cut and a restart.
+    // A rollback made with git after the writer died (two minutes later: beyond the clock
+    // slack), then a power cut and a restart.
     git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", acknowledged[0]]);
+    const later = new Date(Date.now() + 120_000);
+    utimesSync(join(dir, "refs/heads/main"), later, later);
     asIfRebooted(path);
     const b = await gitBackend({ path: dir });
     expect(await b.refs.get("refs/heads/main")).toBe(acknowledged[0]);
     await b.close();
     expect(journalsIn(dir)).toEqual([]);
+    // Within the clock slack of the last record, a rollback cannot be told from a file whose
+    // clock runs ahead: replayed over, so that no acknowledged update is lost.
+    const soon = join(scratch(), "soon.git");
+    const quick = await commitsThenKill(soon, 3);
+    git(soon, ["--git-dir", soon, "update-ref", "refs/heads/main", quick[0]]);
+    asIfRebooted(journalsIn(soon)[0]);
+    const s = await gitBackend({ path: soon });
+    expect(await s.refs.get("refs/heads/main")).toBe(quick[2]);
+    await s.close();
     // The same ref file written before the records (the cut lost the later updates): replayed.
     const again = join(scratch(), "again.git");
     const replayed = await commitsThenKill(again, 3);
