@@ -252,7 +252,7 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
   try {
     // What a process that died before a restart left in its journal (see `journal.ts`).
     const replay = {
-      ref: (change: JournalRefChange) => backend.refs.replay(change),
+      ref: (change: JournalRefChange, recordedAt?: number) => backend.refs.replay(change, recordedAt),
       current: (name: string) => backend.refs.replayState(name),
       has: (hash: Hash) => backend.objects.has(hash),
       refPath: (name: string) => join(dir.gitDir, name),

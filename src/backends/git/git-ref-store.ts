@@ -116,15 +116,17 @@ export class GitRefStore implements RefStore {
    * Replays a journal's ref change after a restart (see `journal.ts`): applied, and flushed, when
    * the ref holds `change.before` or its loose file is unreadable (what a power cut leaves of a
    * file written but not flushed); left alone otherwise, and when the ref is now symbolic (the
-   * change was to the ref itself). Resolves to whether it was applied.
+   * change was to the ref itself). Resolves to whether it was applied. `recordedAt` (ms since the
+   * epoch): when the change was recorded, the date the ref file is given, flushed with it (the
+   * replay tells refs moved by someone else by their files' dates: see `journal-recovery.ts`).
    */
-  async replay(change: JournalRefChange): Promise<boolean> {
+  async replay(change: JournalRefChange, recordedAt?: number): Promise<boolean> {
     this.options.live();
     checkRefName(change.name);
     if (change.before !== undefined) checkHash(change.before, this.algorithm);
     if (change.after !== undefined) checkHash(change.after, this.algorithm);
     if (change.before === change.after) return false;
-    return this.update(change.name, change.before, change.after, true);
+    return this.update(change.name, change.before, change.after, true, recordedAt);
   }
 
   /**
@@ -276,7 +278,7 @@ export class GitRefStore implements RefStore {
    * With `replay` (see {@link replay}): an unreadable loose file counts as `expected`, no hook
    * runs, and everything is flushed in place.
    */
-  private async update(name: string, expected: Hash | undefined | typeof ANY, next: Hash | undefined, replay = false): Promise<boolean> {
+  private async update(name: string, expected: Hash | undefined | typeof ANY, next: Hash | undefined, replay = false, recordedAt?: number): Promise<boolean> {
     const lockOptions = replay ? this.durableLock : this.lock;
     // As git: lock the name first and read it under the lock (one read); only a symbolic ref
     // (HEAD) needs its target resolved and locked instead.
@@ -332,7 +334,7 @@ export class GitRefStore implements RefStore {
       } else {
         if (current === undefined) await this.checkCreatable(ref);
         const recorded = { name: ref, before: current, after: next };
-        const [written, barrier] = await Promise.allSettled([lock.write(`${next}\n`), hooks ? this.options.beforeUpdate!(recorded) : undefined]);
+        const [written, barrier] = await Promise.allSettled([lock.write(`${next}\n`, { modified: recordedAt }), hooks ? this.options.beforeUpdate!(recorded) : undefined]);
         if (hooks && barrier.status === "fulfilled") began = recorded;
         if (written.status === "rejected") throw written.reason;
         if (barrier.status === "rejected") throw barrier.reason;

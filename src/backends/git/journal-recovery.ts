@@ -16,9 +16,11 @@ import { alive, bootTime, currentOwner, FREE, judgeOwner, processStart, readJour
 export interface JournalReplay {
   /**
    * Applies a recorded ref change, durably, where the ref itself (symbolic refs not followed)
-   * holds `before` or its file is unreadable; resolves to whether it did.
+   * holds `before` or its file is unreadable; resolves to whether it did. The ref file is dated
+   * `recordedAt` (when the change was recorded), so that a replay that stops half-way leaves no
+   * file that the next one would take for someone else's (see `replayChanges`).
    */
-  ref(change: JournalRefChange): Promise<boolean>;
+  ref(change: JournalRefChange, recordedAt?: number): Promise<boolean>;
   /** What the ref itself holds now (symbolic refs not followed). */
   current(name: string): Promise<Hash | undefined | "unreadable" | "symbolic">;
   /** Whether the object exists: a change is replayed only when the object it points at does. */
@@ -289,6 +291,8 @@ function greedyOrder(lists: readonly (readonly Timed[])[]): JournalRefChange[] {
  */
 async function replayChanges(journals: readonly (readonly JournalRecord[])[], replay: JournalReplay): Promise<void> {
   const recorded = lastRecorded(journals);
+  const recordedAt = new Map<JournalRefChange, number | undefined>();
+  for (const records of journals) for (const r of records) if (r.ref !== undefined) recordedAt.set(r.ref, r.time);
   for (const [name, changes] of changesByRef(journals)) {
     const current = await replay.current(name);
     if (current === "symbolic") continue;
@@ -304,7 +308,7 @@ async function replayChanges(journals: readonly (readonly JournalRecord[])[], re
       if (change.after !== undefined && !(await replay.has(change.after))) break;
       let applied: boolean;
       try {
-        applied = await applyChange(change, replay);
+        applied = await applyChange(change, recordedAt.get(change), replay);
       } catch (e) {
         if (isIrminError(e, "INVALID_ARGUMENT")) break; // refused by git's rules now: as an update that failed
         throw e;
@@ -327,14 +331,14 @@ function lastRecorded(journals: readonly (readonly JournalRecord[])[]): Map<stri
 }
 
 /** Applies one change; a ref lock left by a crash before the restart is removed first (no one can hold it). */
-async function applyChange(change: JournalRefChange, replay: JournalReplay): Promise<boolean> {
+async function applyChange(change: JournalRefChange, recordedAt: number | undefined, replay: JournalReplay): Promise<boolean> {
   try {
-    return await replay.ref(change);
+    return await replay.ref(change, recordedAt);
   } catch (e) {
     const lock = `${replay.refPath(change.name)}.lock`;
     if (!isIrminError(e, "LOCKED") || !fromEarlierBoot(lock)) throw e;
     removeQuietly(lock);
-    return replay.ref(change);
+    return replay.ref(change, recordedAt);
   }
 }
 

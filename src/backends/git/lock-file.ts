@@ -1,4 +1,4 @@
-import { closeSync, linkSync, mkdirSync, openSync, renameSync, unlink, unlinkSync } from "node:fs";
+import { closeSync, fsync, futimesSync, linkSync, mkdirSync, openSync, renameSync, unlink, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { IrminError } from "../../core/errors.js";
 import { closeQuietly, datasync, syncDirectory } from "./durability.js";
@@ -17,6 +17,11 @@ export interface LockOptions {
   readonly fsync: boolean;
   /** Empty files made ahead, in a directory of the same file system: the lock is then a link to one. */
   readonly spares?: SpareFiles;
+}
+
+/** fsync (data and metadata, such as a date set on the file) on the thread pool. */
+function fullSync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
 }
 
 /** Counter of retired target names (see {@link LockFile.commit}). */
@@ -114,11 +119,15 @@ export class LockFile {
     }
   }
 
-  /** Writes the complete new content of the target into the lock file. */
-  async write(content: string | Uint8Array): Promise<void> {
+  /**
+   * Writes the complete new content of the target into the lock file. With `modified` (ms since
+   * the epoch), the file is dated then instead of now, the date flushed with the content.
+   */
+  async write(content: string | Uint8Array, options: { modified?: number } = {}): Promise<void> {
     try {
       writeAllSync(this.fd, typeof content === "string" ? Buffer.from(content) : content);
-      if (this.fsync) await datasync(this.fd);
+      if (options.modified !== undefined) futimesSync(this.fd, options.modified / 1000, options.modified / 1000);
+      if (this.fsync) await (options.modified === undefined ? datasync(this.fd) : fullSync(this.fd));
     } catch (e) {
       throw ioError(e, `writing ${this.path}`);
     }

@@ -5,6 +5,7 @@
 import { cpSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach } from "vitest";
+import { encodeJournalRecord, HEADER_SIZE, readJournal } from "../../../src/backends/git/journal-format.js";
 import { Repo } from "../../../src/store/repo.js";
 import { runUntilKilled, tempDir } from "./git-cli.js";
 
@@ -62,6 +63,16 @@ export function lostUpdates(refFile: string, content: string): void {
   writeFileSync(refFile, content);
   const before = new Date(Date.now() - 3_600_000);
   utimesSync(refFile, before, before);
+}
+
+/** Rewrites a journal's records as if they had been made `ms` earlier (same bytes otherwise). */
+export function agedRecords(path: string, ms: number): void {
+  const bytes = readFileSync(path);
+  const generation = parseInt(bytes.subarray(HEADER_SIZE - 9, HEADER_SIZE - 1).toString("latin1"), 16);
+  const { records } = readJournal(path)!;
+  const body = Buffer.concat(records.map((r) => encodeJournalRecord({ ...r, time: r.time! - ms }, generation)));
+  writeFileSync(path, Buffer.concat([bytes.subarray(0, HEADER_SIZE), body, bytes.subarray(HEADER_SIZE + body.length)]));
+  if (JSON.stringify(readJournal(path)!.records.map((r) => r.ref)) !== JSON.stringify(records.map((r) => r.ref))) throw new Error("records changed");
 }
 
 /** A copy (in `into`) of the repository as a power cut with nothing lost would leave it, the machine restarted since. */

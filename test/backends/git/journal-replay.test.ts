@@ -1,12 +1,13 @@
 /** Journals after a crash: what the next open deletes, restores and replays (see `journal-recovery.ts`). */
 import { describe, expect, it } from "vitest";
-import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { encodeJournalRecord, readJournal } from "../../../src/backends/git/journal-format.js";
 import { Repo } from "../../../src/store/repo.js";
 import { deadPid, git, gitText, runUntilKilled } from "./git-cli.js";
-import { asIfRebooted, commitsThenKill, journalsIn, lostUpdates, powerCutCopy, readAll, ROOT, scratchDirs } from "./journal-helpers.js";
+import { agedRecords, asIfRebooted, commitsThenKill, journalsIn, lostUpdates, powerCutCopy, readAll, ROOT, scratchDirs } from "./journal-helpers.js";
 
 const { scratch } = scratchDirs();
 
@@ -156,6 +157,38 @@ process.kill(process.pid, "SIGKILL");
     const c = await gitBackend({ path: again });
     expect(await c.refs.get("refs/heads/main")).toBe(replayed[2]);
     await c.close();
+  });
+
+  it("a replay that fails half-way through a ref's changes leaves its file dated as recorded: the next open goes on", async () => {
+    const dir = join(scratch(), "repo.git");
+    const acknowledged = await commitsThenKill(dir, 3);
+    const [path] = journalsIn(dir);
+    // Recorded an hour ago, then the cut lost the last two moves of main.
+    agedRecords(path, 3_600_000);
+    lostUpdates(join(dir, "refs/heads/main"), `${acknowledged[0]}\n`);
+    asIfRebooted(path);
+    // The replay's second rename of main fails (a full disk, say): the open fails half-way.
+    const fs = createRequire(import.meta.url)("node:fs") as typeof import("node:fs");
+    const original = fs.renameSync;
+    let renames = 0;
+    fs.renameSync = ((from: string, to: string) => {
+      if (String(from).endsWith("refs/heads/main.lock") && ++renames === 2) throw Object.assign(new Error("EIO: simulated"), { code: "EIO" });
+      original(from, to);
+    }) as typeof fs.renameSync;
+    syncBuiltinESMExports();
+    try {
+      await expect(gitBackend({ path: dir })).rejects.toMatchObject({ code: "IO" });
+    } finally {
+      fs.renameSync = original;
+      syncBuiltinESMExports();
+    }
+    expect(readFileSync(join(dir, "refs/heads/main"), "utf8").trim()).toBe(acknowledged[1]);
+    // Dated as its record (an hour ago), not as the replay: not taken for a move by someone else.
+    expect(statSync(join(dir, "refs/heads/main")).mtimeMs).toBeLessThan(Date.now() - 3_000_000);
+    const b = await gitBackend({ path: dir });
+    expect(await b.refs.get("refs/heads/main")).toBe(acknowledged[2]);
+    await b.close();
+    expect(journalsIn(dir)).toEqual([]);
   });
 
   it("with no restart, a dead writer's journal is deleted unplayed: a rollback made with git after it died stays", async () => {
