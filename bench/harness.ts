@@ -3,9 +3,10 @@
  * the result table. Every result is a ratio against a baseline measured in the same run.
  */
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, realpathSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 /** One line of the result table: our speed, the baseline's speed, and their ratio. */
 export interface BenchRow {
@@ -311,6 +312,35 @@ export async function measureFsCosts(dir: string, samples = 40): Promise<FsCosts
   }
   await rm(target, { force: true });
   return { createUs: median(create), renameUs: median(rename), datasyncUs: median(datasync), dirsyncUs: median(dirsync) };
+}
+
+/**
+ * The file system holding `path`, for a bench's notes: its type, and for ext4 whether it has a
+ * journal (without one, creating a file skips the inodes freed in the last minutes, which makes
+ * creations costly where files are created and deleted at a high rate: see bench/README.md).
+ * Read from `/proc` (Linux); "unknown" elsewhere.
+ */
+export function describeFileSystem(path: string): string {
+  try {
+    const real = realpathSync(path);
+    // Fields: id parent major:minor root mount-point options... - type source super-options.
+    let best: { point: string; type: string; source: string } | undefined;
+    for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+      const fields = line.split(" ");
+      const dash = fields.indexOf("-");
+      if (dash < 0) continue;
+      const point = fields[4].replace(/\\040/g, " ");
+      const inside = real === point || real.startsWith(point.endsWith("/") ? point : `${point}/`);
+      if (inside && (best === undefined || point.length > best.point.length)) best = { point, type: fields[dash + 1], source: fields[dash + 2] };
+    }
+    if (best === undefined) return "unknown";
+    if (best.type !== "ext4") return best.type;
+    const device = basename(best.source);
+    const journaled = readdirSync("/proc/fs/jbd2").some((n) => n.startsWith(`${device}-`));
+    return journaled ? "ext4 with a journal" : "ext4 without a journal";
+  } catch {
+    return "unknown";
+  }
 }
 
 /** `FsCosts` as a short note. */

@@ -10,7 +10,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gitBackend } from "../src/backends/git/git-backend.js";
 import { Repo } from "../src/store/repo.js";
-import { type BenchOptions, type BenchRow, envScale, formatFsCosts, git, gitInitBare, interleaved, measure, measureFsCosts, median, row, scaled, shuffled, groupTempDirs } from "./harness.js";
+import { type BenchOptions, type BenchRow, describeFileSystem, envScale, formatFsCosts, git, gitInitBare, interleaved, measure, measureFsCosts, median, row, scaled, shuffled, groupTempDirs } from "./harness.js";
 
 const GROUP = "store";
 const DIRS = 1000;
@@ -150,7 +150,7 @@ export async function runStoreBench(options: BenchOptions = {}): Promise<BenchRo
           note:
             `${(writes / nCommits).toFixed(1)} objects written per commit; all rows in ${blocks} interleaved blocks. Durable when it resolves: per commit 1 flush, of the journal's record ` +
             `(the commit's pack and ref change; git's files are flushed at checkpoints, every 4 MiB of records) >= ${costs.datasyncUs.toFixed(0)} µs on this disk, against ${fiUs.toFixed(0)} µs per commit for fast-import ` +
-            `(0.25x allows ${(4 * fiUs).toFixed(0)} µs); fast-import flushes its one pack once, at the end. Disk now: ${formatFsCosts(costs)} (file creation before the rows: ${before.createUs.toFixed(0)} µs; above ~100 µs, recent deletions nearby slow ours). ` +
+            `(0.25x allows ${(4 * fiUs).toFixed(0)} µs); fast-import flushes its one pack once, at the end. File system: ${describeFileSystem(storeDir)}. Disk now: ${formatFsCosts(costs)} (file creation before the rows: ${before.createUs.toFixed(0)} µs; above ~100 µs, recent deletions nearby slow ours). ` +
             `Objects on disk after the run: ${mb(diskBytes(join(storeDir, "objects")))}, fast-import's ${mb(diskBytes(join(fastImportDir, "objects")))}`,
         },
         nCommits,

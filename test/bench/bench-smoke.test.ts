@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BenchRow } from "../../bench/harness.js";
-import { formatTable } from "../../bench/harness.js";
+import { describeFileSystem, formatTable } from "../../bench/harness.js";
+import { tmpdir } from "node:os";
 import { runObjectsBench } from "../../bench/objects.js";
 import { runStoreBench } from "../../bench/store.js";
 import { runLogBench } from "../../bench/datatypes/log.js";
@@ -29,6 +30,14 @@ describe("benchmarks (smoke, tiny scale)", () => {
     const rows = await runStoreBench({ scale: 0.002, runs: 1 });
     check(rows, "store", 4);
     expect(rows.find((r) => r.name.includes("merge"))?.note).toContain("same tree as git");
+    // The file system the commits ran on is named (its journal matters to file creation).
+    expect(rows[0].note).toMatch(/File system: (ext4 with a journal|ext4 without a journal|[a-z0-9]+|unknown)\./);
+  });
+
+  it("describeFileSystem names the file system of a path, and whether an ext4 one has a journal", () => {
+    expect(describeFileSystem("/proc")).toBe(process.platform === "linux" ? "proc" : "unknown");
+    expect(describeFileSystem("/no/such/path")).toBe("unknown");
+    if (process.platform === "linux") expect(describeFileSystem(tmpdir())).not.toBe("unknown");
   });
 
   it.each([
