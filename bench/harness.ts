@@ -3,7 +3,7 @@
  * the result table. Every result is a ratio against a baseline measured in the same run.
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -336,8 +336,9 @@ export function describeFileSystem(path: string): string {
     if (best === undefined) return "unknown";
     if (best.type !== "ext4") return best.type;
     const device = basename(best.source);
-    const journaled = readdirSync("/proc/fs/jbd2").some((n) => n.startsWith(`${device}-`));
-    return journaled ? "ext4 with a journal" : "ext4 without a journal";
+    // One directory per journal being run; none at all when no mounted file system has one.
+    const journals = existsSync("/proc/fs/jbd2") ? readdirSync("/proc/fs/jbd2") : [];
+    return journals.some((n) => n.startsWith(`${device}-`)) ? "ext4 with a journal" : "ext4 without a journal";
   } catch {
     return "unknown";
   }
