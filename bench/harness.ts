@@ -324,18 +324,24 @@ export function describeFileSystem(path: string): string {
   try {
     const real = realpathSync(path);
     // Fields: id parent major:minor root mount-point options... - type source super-options.
-    let best: { point: string; type: string; source: string } | undefined;
+    let best: { point: string; type: string; source: string; device: string } | undefined;
     for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
       const fields = line.split(" ");
       const dash = fields.indexOf("-");
       if (dash < 0) continue;
       const point = fields[4].replace(/\\040/g, " ");
       const inside = real === point || real.startsWith(point.endsWith("/") ? point : `${point}/`);
-      if (inside && (best === undefined || point.length > best.point.length)) best = { point, type: fields[dash + 1], source: fields[dash + 2] };
+      if (inside && (best === undefined || point.length > best.point.length)) best = { point, type: fields[dash + 1], source: fields[dash + 2], device: fields[2] };
     }
     if (best === undefined) return "unknown";
     if (best.type !== "ext4") return best.type;
-    const device = basename(best.source);
+    // The kernel's name of the device (dm-0 for /dev/mapper/..., loop0...), as /proc/fs/jbd2 uses it.
+    let device = basename(best.source);
+    try {
+      device = basename(realpathSync(`/sys/dev/block/${best.device}`));
+    } catch {
+      // No /sys: the mount's source name.
+    }
     // One directory per journal being run; none at all when no mounted file system has one.
     const journals = existsSync("/proc/fs/jbd2") ? readdirSync("/proc/fs/jbd2") : [];
     return journals.some((n) => n.startsWith(`${device}-`)) ? "ext4 with a journal" : "ext4 without a journal";
