@@ -30,16 +30,14 @@ const rows: BenchRow[] = [];
 const tmp = new TempDirs();
 const t0 = process.hrtime.bigint();
 console.log(`irmin-ts benchmarks, BENCH_SCALE=${scale}, node ${process.version}`);
-for (const [name, run] of Object.entries(groups)) {
-  if (only !== undefined && only !== "" && only !== name) continue;
-  try {
+try {
+  for (const [name, run] of Object.entries(groups)) {
+    if (only !== undefined && only !== "" && only !== name) continue;
     rows.push(...(await run({ scale, log, tmp })));
-  } catch (e) {
-    await tmp.cleanup();
-    throw e;
   }
+} finally {
+  await tmp.cleanup();
 }
-await tmp.cleanup();
 console.log("");
 console.log("ratio = ours ops/s / git ops/s (above 1: faster than git)");
 console.log(formatTable(rows));

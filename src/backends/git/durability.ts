@@ -22,7 +22,8 @@ export function datasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasyncCb(fd, (e) => (e ? reject(e) : resolve())));
 }
 
-function fsyncFd(fd: number): Promise<void> {
+/** fsync on the thread pool: data and metadata (a directory's entries, a date set on a file). */
+export function fsyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fsyncCb(fd, (e) => (e ? reject(e) : resolve())));
 }
 

@@ -1,4 +1,3 @@
-import { statSync } from "node:fs";
 import { join } from "node:path";
 import { IrminError, invalidArgument } from "../../core/errors.js";
 import { checkHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
@@ -256,7 +255,6 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
       current: (name: string) => backend.refs.replayState(name),
       has: (hash: Hash) => backend.objects.has(hash),
       refPath: (name: string) => join(dir.gitDir, name),
-      modified: (name: string) => modifiedAt(join(dir.gitDir, name)),
     };
     await recoverJournals(journalDir, join(objectsDir, "pack"), replay, lockTimeoutMs);
   } catch (e) {
@@ -264,15 +262,6 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
     throw e;
   }
   return backend;
-}
-
-/** When the file at `path` was last written (ms since the epoch); undefined when there is none. */
-function modifiedAt(path: string): number | undefined {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

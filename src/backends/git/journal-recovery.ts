@@ -27,8 +27,6 @@ export interface JournalReplay {
   has(hash: Hash): Promise<boolean>;
   /** The path of a ref's loose file. */
   refPath(name: string): string;
-  /** When the ref's loose file was last written (ms since the epoch); undefined when it has none. */
-  modified(name: string): number | undefined;
 }
 
 /** A journal claimed by a recovery: `.replaying-<pid>-<start>` (start "0" where unknown). */
@@ -290,16 +288,23 @@ function greedyOrder(lists: readonly (readonly Timed[])[]): JournalRefChange[] {
  * would lose acknowledged updates; a rollback within that minute is replayed over, as before.
  */
 async function replayChanges(journals: readonly (readonly JournalRecord[])[], replay: JournalReplay): Promise<void> {
-  const recorded = lastRecorded(journals);
+  // When each change was recorded, and the last record naming each ref.
   const recordedAt = new Map<JournalRefChange, number | undefined>();
-  for (const records of journals) for (const r of records) if (r.ref !== undefined) recordedAt.set(r.ref, r.time);
+  const lastRecorded = new Map<string, number>();
+  for (const records of journals) {
+    for (const r of records) {
+      if (r.ref === undefined) continue;
+      recordedAt.set(r.ref, r.time);
+      lastRecorded.set(r.ref.name, Math.max(lastRecorded.get(r.ref.name) ?? -Infinity, r.time ?? Infinity));
+    }
+  }
   for (const [name, changes] of changesByRef(journals)) {
     const current = await replay.current(name);
     if (current === "symbolic") continue;
     let start = 0;
     if (current !== "unreadable") {
-      const modified = replay.modified(name);
-      if (modified !== undefined && modified > (recorded.get(name) ?? Infinity) + CLOCK_SLACK_MS) continue;
+      const modified = modifiedAt(replay.refPath(name));
+      if (modified !== undefined && modified > (lastRecorded.get(name) ?? Infinity) + CLOCK_SLACK_MS) continue;
       const shown = changes.findLastIndex((c) => c.after === current);
       start = shown >= 0 ? shown + 1 : changes.findIndex((c) => c.before === current);
       if (start < 0) continue; // moved elsewhere since: left alone
@@ -318,16 +323,13 @@ async function replayChanges(journals: readonly (readonly JournalRecord[])[], re
   }
 }
 
-/** The time of the last record naming each ref, over all `journals`. */
-function lastRecorded(journals: readonly (readonly JournalRecord[])[]): Map<string, number> {
-  const last = new Map<string, number>();
-  for (const records of journals) {
-    for (const r of records) {
-      if (r.ref === undefined) continue;
-      last.set(r.ref.name, Math.max(last.get(r.ref.name) ?? -Infinity, r.time ?? Infinity));
-    }
+/** When the file at `path` was last written (ms since the epoch); undefined when there is none. */
+function modifiedAt(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
   }
-  return last;
 }
 
 /** Applies one change; a ref lock left by a crash before the restart is removed first (no one can hold it). */

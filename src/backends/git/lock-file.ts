@@ -1,7 +1,7 @@
-import { closeSync, fsync, futimesSync, linkSync, mkdirSync, openSync, renameSync, unlink, unlinkSync } from "node:fs";
+import { closeSync, futimesSync, linkSync, mkdirSync, openSync, renameSync, unlink, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { IrminError } from "../../core/errors.js";
-import { closeQuietly, datasync, syncDirectory } from "./durability.js";
+import { closeQuietly, datasync, fsyncFd, syncDirectory } from "./durability.js";
 import { writeAllSync } from "./loose-objects.js";
 import type { SpareFiles } from "./spare-files.js";
 import { errnoCode, ioError } from "./io-error.js";
@@ -17,11 +17,6 @@ export interface LockOptions {
   readonly fsync: boolean;
   /** Empty files made ahead, in a directory of the same file system: the lock is then a link to one. */
   readonly spares?: SpareFiles;
-}
-
-/** fsync (data and metadata, such as a date set on the file) on the thread pool. */
-function fullSync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
 }
 
 /** Counter of retired target names (see {@link LockFile.commit}). */
@@ -127,7 +122,7 @@ export class LockFile {
     try {
       writeAllSync(this.fd, typeof content === "string" ? Buffer.from(content) : content);
       if (options.modified !== undefined) futimesSync(this.fd, options.modified / 1000, options.modified / 1000);
-      if (this.fsync) await (options.modified === undefined ? datasync(this.fd) : fullSync(this.fd));
+      if (this.fsync) await (options.modified === undefined ? datasync(this.fd) : fsyncFd(this.fd));
     } catch (e) {
       throw ioError(e, `writing ${this.path}`);
     }

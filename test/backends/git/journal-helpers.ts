@@ -4,8 +4,9 @@
  */
 import { cpSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { afterEach } from "vitest";
-import { encodeJournalRecord, HEADER_SIZE, readJournal } from "../../../src/backends/git/journal-format.js";
+import { encodeJournalRecord, HEADER_SIZE, readHeader, readJournal } from "../../../src/backends/git/journal-format.js";
 import { Repo } from "../../../src/store/repo.js";
 import { runUntilKilled, tempDir } from "./git-cli.js";
 
@@ -65,10 +66,27 @@ export function lostUpdates(refFile: string, content: string): void {
   utimesSync(refFile, before, before);
 }
 
+type Fs = typeof import("node:fs");
+
+/**
+ * Replaces `node:fs`'s `name` (for ES module imports too) with what `make` returns from the
+ * original, until the returned function puts the original back: to simulate a failing device.
+ */
+export function replaceFs<K extends keyof Fs>(name: K, make: (original: Fs[K]) => Fs[K]): () => void {
+  const fs = createRequire(import.meta.url)("node:fs") as Fs;
+  const original = fs[name];
+  fs[name] = make(original);
+  syncBuiltinESMExports();
+  return () => {
+    fs[name] = original;
+    syncBuiltinESMExports();
+  };
+}
+
 /** Rewrites a journal's records as if they had been made `ms` earlier (same bytes otherwise). */
 export function agedRecords(path: string, ms: number): void {
   const bytes = readFileSync(path);
-  const generation = parseInt(bytes.subarray(HEADER_SIZE - 9, HEADER_SIZE - 1).toString("latin1"), 16);
+  const { generation } = readHeader(bytes)!;
   const { records } = readJournal(path)!;
   const body = Buffer.concat(records.map((r) => encodeJournalRecord({ ...r, time: r.time! - ms }, generation)));
   writeFileSync(path, Buffer.concat([bytes.subarray(0, HEADER_SIZE), body, bytes.subarray(HEADER_SIZE + body.length)]));

@@ -1,13 +1,12 @@
 /** Journals after a crash: what the next open deletes, restores and replays (see `journal-recovery.ts`). */
 import { describe, expect, it } from "vitest";
 import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { createRequire, syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { encodeJournalRecord, readJournal } from "../../../src/backends/git/journal-format.js";
 import { Repo } from "../../../src/store/repo.js";
 import { deadPid, git, gitText, runUntilKilled } from "./git-cli.js";
-import { agedRecords, asIfRebooted, commitsThenKill, journalsIn, lostUpdates, powerCutCopy, readAll, ROOT, scratchDirs } from "./journal-helpers.js";
+import { agedRecords, asIfRebooted, commitsThenKill, journalsIn, lostUpdates, powerCutCopy, readAll, replaceFs, ROOT, scratchDirs } from "./journal-helpers.js";
 
 const { scratch } = scratchDirs();
 
@@ -168,19 +167,19 @@ process.kill(process.pid, "SIGKILL");
     lostUpdates(join(dir, "refs/heads/main"), `${acknowledged[0]}\n`);
     asIfRebooted(path);
     // The replay's second rename of main fails (a full disk, say): the open fails half-way.
-    const fs = createRequire(import.meta.url)("node:fs") as typeof import("node:fs");
-    const original = fs.renameSync;
     let renames = 0;
-    fs.renameSync = ((from: string, to: string) => {
-      if (String(from).endsWith("refs/heads/main.lock") && ++renames === 2) throw Object.assign(new Error("EIO: simulated"), { code: "EIO" });
-      original(from, to);
-    }) as typeof fs.renameSync;
-    syncBuiltinESMExports();
+    const restore = replaceFs(
+      "renameSync",
+      (original) =>
+        ((from: string, to: string) => {
+          if (String(from).endsWith("refs/heads/main.lock") && ++renames === 2) throw Object.assign(new Error("EIO: simulated"), { code: "EIO" });
+          original(from, to);
+        }) as typeof original,
+    );
     try {
       await expect(gitBackend({ path: dir })).rejects.toMatchObject({ code: "IO" });
     } finally {
-      fs.renameSync = original;
-      syncBuiltinESMExports();
+      restore();
     }
     expect(readFileSync(join(dir, "refs/heads/main"), "utf8").trim()).toBe(acknowledged[1]);
     // Dated as its record (an hour ago), not as the replay: not taken for a move by someone else.

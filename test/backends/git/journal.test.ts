@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { createRequire, syncBuiltinESMExports } from "node:module";
 import { basename, join } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { Durability } from "../../../src/backends/git/durability.js";
@@ -10,7 +9,7 @@ import { Journal } from "../../../src/backends/git/journal.js";
 import { changesByRef } from "../../../src/backends/git/journal-recovery.js";
 import { Repo } from "../../../src/store/repo.js";
 import { deadPid, git, gitText, sparesReady } from "./git-cli.js";
-import { asIfRebooted, concat, journalsIn, scratchDirs } from "./journal-helpers.js";
+import { asIfRebooted, concat, journalsIn, replaceFs, scratchDirs } from "./journal-helpers.js";
 
 const { scratch, cleanups } = scratchDirs();
 
@@ -296,23 +295,21 @@ describe("git backend journal", () => {
     const enc = new TextEncoder();
     const [x, y] = await Promise.all([b.objects.put("blob", enc.encode("x\n")), b.objects.put("blob", enc.encode("y\n"))]);
     await b.refs.set("refs/heads/main", x);
-    const fs = createRequire(import.meta.url)("node:fs") as typeof import("node:fs");
-    const original = fs.fdatasync;
     let fail = true;
     let refuse = false;
-    fs.fdatasync = ((fd: number, cb: (e: Error | null) => void) => {
-      if (refuse || (fail && readlinkSync(`/proc/self/fd/${fd}`).includes("irmin-journal"))) {
-        fail = false;
-        process.nextTick(() => cb(Object.assign(new Error("EIO: simulated"), { code: "EIO" })));
-        return;
-      }
-      original(fd, cb);
-    }) as typeof fs.fdatasync;
-    syncBuiltinESMExports();
-    cleanups.push(() => {
-      fs.fdatasync = original;
-      syncBuiltinESMExports();
-    });
+    const restore = replaceFs(
+      "fdatasync",
+      (original) =>
+        ((fd: number, cb: (e: Error | null) => void) => {
+          if (refuse || (fail && readlinkSync(`/proc/self/fd/${fd}`).includes("irmin-journal"))) {
+            fail = false;
+            process.nextTick(() => cb(Object.assign(new Error("EIO: simulated"), { code: "EIO" })));
+            return;
+          }
+          original(fd, cb);
+        }) as typeof original,
+    );
+    cleanups.push(restore);
     const [path] = journalsIn(dir);
     await expect(b.refs.set("refs/heads/main", y)).rejects.toMatchObject({ code: "IO" });
     expect(await b.refs.get("refs/heads/main")).toBe(x);
