@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { uniqueSuffix } from "./temp-names.js";
 import { accessSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -94,7 +94,7 @@ export class LooseObjects {
   async write(hash: Hash, type: ObjectType, data: Uint8Array): Promise<void> {
     const file = this.pathOf(hash);
     const dir = dirname(file);
-    const tmp = join(dir, `tmp_obj_${randomBytes(6).toString("hex")}`);
+    const tmp = join(dir, `tmp_obj_${uniqueSuffix()}`);
     const bytes = deflate(frameObject(type, data));
     let fd: number | undefined;
     let renamed = false;

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { uniqueSuffix } from "./temp-names.js";
 import { open, rename, unlink } from "node:fs/promises";
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { corrupt } from "../../core/errors.js";
@@ -140,7 +140,7 @@ export class PackedRefsFile {
   }
 
   private async replace(content: string, fsync: boolean): Promise<void> {
-    const tmp = `${this.path}.tmp-${randomBytes(6).toString("hex")}`;
+    const tmp = `${this.path}.tmp-${uniqueSuffix()}`;
     try {
       const handle = await open(tmp, "wx", 0o666);
       try {

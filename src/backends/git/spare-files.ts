@@ -15,7 +15,7 @@
  * `git prune`) once they are old, the journal directory's `<pid>-*.tmp` by the next backend that
  * opens the repository (see `journal-recovery.ts`). A spare found deleted is not used.
  */
-import { randomBytes } from "node:crypto";
+import { uniqueSuffix } from "./temp-names.js";
 import { fstatSync, open } from "node:fs";
 import { join } from "node:path";
 import { closeQuietly, removeQuietly } from "./durability.js";
@@ -85,7 +85,7 @@ export class SpareFiles {
   refill(): Promise<void> {
     if (this.closed || this.ready !== undefined) return Promise.resolve();
     if (this.making !== undefined) return this.making;
-    const path = join(this.dir, `${this.prefix}${randomBytes(6).toString("hex")}${this.suffix}`);
+    const path = join(this.dir, `${this.prefix}${uniqueSuffix()}${this.suffix}`);
     this.making = new Promise<void>((resolve) => {
       open(path, "wx+", this.mode, (e, fd) => {
         this.making = undefined;

@@ -146,6 +146,36 @@ describe("small packs", () => {
     }
   });
 
+  it("store trees and commits uncompressed and compress blobs; git reads them (verify-pack)", async () => {
+    const dir = bareRepo();
+    const b = await open(dir, true);
+    const blob = enc.encode("compressible ".repeat(100));
+    const tree = new Uint8Array([...enc.encode("100644 a\0"), ...Buffer.from(hashObject("sha1", "blob", blob), "hex")]);
+    const treeId = hashObject("sha1", "tree", tree);
+    const commit = enc.encode(`tree ${treeId}\nauthor A <a@b> 1700000000 +0000\ncommitter A <a@b> 1700000000 +0000\n\n${"message ".repeat(30)}\n`);
+    const [blobId, , commitId] = await b.objects.putMany([
+      { type: "blob", data: blob },
+      { type: "tree", data: tree },
+      { type: "commit", data: commit },
+    ]);
+    await b.close();
+    const idx = readdirSync(join(dir, "objects", "pack")).filter((n) => n.endsWith(".idx"));
+    expect(idx).toHaveLength(1);
+    // "<id> <type> <size> <size in pack> <offset>" per object.
+    const rows = gitText(dir, ["--git-dir", dir, "verify-pack", "-v", join(dir, "objects", "pack", idx[0])])
+      .split("\n")
+      .map((l) => l.split(/\s+/))
+      .filter((f) => f[0].length === 40);
+    const inPack = (id: string) => {
+      const row = rows.find((f) => f[0] === id)!;
+      return { size: Number(row[2]), packed: Number(row[3]) };
+    };
+    // A stored zlib stream: 2 header bytes, 5 per block, 4 of checksum, after the entry's header.
+    for (const id of [treeId, commitId]) expect(inPack(id).packed).toBeGreaterThan(inPack(id).size + 11);
+    expect(inPack(blobId).packed).toBeLessThan(inPack(blobId).size / 4);
+    git(dir, ["--git-dir", dir, "fsck", "--strict", "--no-dangling"]);
+  });
+
   it("the files of the next small pack are made ahead; git does not mind them, and close removes them", async () => {
     const dir = bareRepo();
     const b = await open(dir, true);

@@ -4,7 +4,7 @@
  * crash), then the `.pack` is renamed into place, then the `.idx`. Readers only look for `.idx`
  * files, so a pack becomes visible only once it is complete.
  */
-import { randomBytes } from "node:crypto";
+import { uniqueSuffix } from "../temp-names.js";
 import { openSync, renameSync, unlinkSync } from "node:fs";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
@@ -82,7 +82,7 @@ export async function writePackFile(
   const level = options.compression ?? DEFAULT_PACK_COMPRESSION;
   const window = options.deltas ? new DeltaWindow(options.deltas === true ? {} : options.deltas) : undefined;
   const source = window ? sortedForDeltas(objects) : objects;
-  const suffix = randomBytes(6).toString("hex");
+  const suffix = uniqueSuffix();
   const tmpPack = join(packDir, `tmp_pack_${suffix}`);
   const tmpIdx = join(packDir, `tmp_idx_${suffix}`);
   let file: FileHandle | undefined;
@@ -236,7 +236,7 @@ export async function writePackEntries(
   const pack = Buffer.concat(parts);
   const index = writePackIndexColumns(ids, offsets, crcs, entries.length, checksum, algorithm);
   const name = toHex(checksum);
-  const suffix = randomBytes(6).toString("hex");
+  const suffix = uniqueSuffix();
   // Files created ahead (see spare-files.ts) when the caller has them.
   const tmpPack = options.spare?.pack?.path ?? join(packDir, `tmp_pack_${suffix}`);
   const tmpIdx = options.spare?.idx?.path ?? join(packDir, `tmp_idx_${suffix}`);
@@ -276,13 +276,16 @@ export async function writePackEntries(
   }
 }
 
-/** Encodes `objects` (with their ids, distinct) as whole (non-delta) pack entries at zlib `level` (`treeLevel` for trees, default `level`). */
+/**
+ * Encodes `objects` (with their ids, distinct) as whole (non-delta) pack entries: blobs at zlib
+ * `level`, trees, commits and tags at `metadataLevel` (default `level`).
+ */
 export function encodeWholeEntries(
   objects: readonly { hash: Hash; type: RawObject["type"]; data: Uint8Array }[],
   level: number,
-  treeLevel = level,
+  metadataLevel = level,
 ): EncodedEntry[] {
-  return objects.map((o) => ({ hash: o.hash, bytes: encodeObjectEntry(o.type, o.data, o.type === "tree" ? treeLevel : level) }));
+  return objects.map((o) => ({ hash: o.hash, bytes: encodeObjectEntry(o.type, o.data, o.type === "blob" ? level : metadataLevel) }));
 }
 
 /** CRC-32 of `bytes` as a pack index stores it (native zlib when available). */

@@ -5,7 +5,7 @@
  * look for `.idx` files, so the pack is visible only once complete). No object is inflated,
  * deflated or hashed here: the receiver has checked every one.
  */
-import { randomBytes } from "node:crypto";
+import { uniqueSuffix } from "../temp-names.js";
 import { openSync, readSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { IrminError, invalidArgument, isIrminError } from "../../../core/errors.js";
@@ -43,7 +43,7 @@ export class GitPackSink implements PackSink {
     private readonly durability: Durability,
     private readonly adopt: (name: string) => Promise<void>,
   ) {
-    this.tmpPack = join(packDir, `tmp_pack_${randomBytes(6).toString("hex")}`);
+    this.tmpPack = join(packDir, `tmp_pack_${uniqueSuffix()}`);
     try {
       this.fd = openSync(this.tmpPack, "wx+", 0o444);
     } catch (e) {
@@ -109,7 +109,7 @@ export class GitPackSink implements PackSink {
   private async install(index: Uint8Array, checksum: Uint8Array): Promise<void> {
     this.drain();
     const name = toHex(checksum);
-    const tmpIdx = join(this.packDir, `tmp_idx_${randomBytes(6).toString("hex")}`);
+    const tmpIdx = join(this.packDir, `tmp_idx_${uniqueSuffix()}`);
     let idxFd: number | undefined;
     try {
       writeAllSync(this.fd!, checksum);
