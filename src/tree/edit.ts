@@ -1,6 +1,7 @@
 import type { Path } from "../core/path.js";
 import { MODE_EXECUTABLE, MODE_SYMLINK } from "../codec/tree.js";
 import { Node, type Child, type ContentsChild, type TreeContext } from "./node.js";
+import { LayeredEntries } from "./layered-entries.js";
 
 /** The entry at `path` under `root` (`undefined` when absent). Reads one node per segment. */
 export async function findChild(ctx: TreeContext, root: Node, path: Path): Promise<Child | undefined> {
@@ -57,9 +58,16 @@ export async function updateAt(
     else entries.set(name, next);
     return root;
   }
-  const copy = new Map(entries);
-  if (next === undefined) copy.delete(name);
-  else copy.set(name, next);
+  // A frozen directory is shared by the copy (only the changes are copied, see LayeredEntries);
+  // one that its builder may still change in place is copied whole.
+  let copy: Map<string, Child>;
+  if (root.owner === undefined) {
+    copy = LayeredEntries.derive(entries, name, next);
+  } else {
+    copy = new Map(entries);
+    if (next === undefined) copy.delete(name);
+    else copy.set(name, next);
+  }
   return root.copied(copy, name, owner);
 }
 
