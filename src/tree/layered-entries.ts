@@ -23,6 +23,11 @@ function layerLimit(baseSize: number): number {
   return Math.max(32, Math.ceil(Math.sqrt(baseSize)));
 }
 
+/**
+ * A directory's entries as a shared base plus the changes since (see the module comment). The
+ * base is only ever read; the tree layer may still replace one of its entries by an equal one
+ * (a written blob's bytes dropped), which every version sharing it may then see.
+ */
 export class LayeredEntries extends Map<string, Child> {
   /** Frozen: shared with the directory this one was derived from. */
   private base: ReadonlyMap<string, Child>;

@@ -1,7 +1,7 @@
-import { uniqueSuffix } from "./temp-names.js";
 import { accessSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { uniqueSuffix } from "./temp-names.js";
 import { corrupt } from "../../core/errors.js";
 import { type Hash, type HashAlgorithm, hexLength } from "../../core/hash.js";
 import { frameObject, type ObjectType, type RawObject, unframeObject } from "../../codec/object.js";

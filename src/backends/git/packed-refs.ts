@@ -1,6 +1,6 @@
-import { uniqueSuffix } from "./temp-names.js";
 import { open, rename, unlink } from "node:fs/promises";
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
+import { uniqueSuffix } from "./temp-names.js";
 import { corrupt } from "../../core/errors.js";
 import { type Hash, type HashAlgorithm, isHash } from "../../core/hash.js";
 import { refNameProblem } from "../../core/ref-name.js";

@@ -15,9 +15,9 @@
  * `git prune`) once they are old, the journal directory's `<pid>-*.tmp` by the next backend that
  * opens the repository (see `journal-recovery.ts`). A spare found deleted is not used.
  */
-import { uniqueSuffix } from "./temp-names.js";
 import { fstatSync, open } from "node:fs";
 import { join } from "node:path";
+import { uniqueSuffix } from "./temp-names.js";
 import { closeQuietly, removeQuietly } from "./durability.js";
 
 /** A created, empty file, open for reading and writing. */

@@ -4,11 +4,11 @@
  * crash), then the `.pack` is renamed into place, then the `.idx`. Readers only look for `.idx`
  * files, so a pack becomes visible only once it is complete.
  */
-import { uniqueSuffix } from "../temp-names.js";
 import { openSync, renameSync, unlinkSync } from "node:fs";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 as zlibCrc32 } from "node:zlib";
+import { uniqueSuffix } from "../temp-names.js";
 import { IrminError, invalidArgument, isIrminError } from "../../../core/errors.js";
 import type { Hash, HashAlgorithm } from "../../../core/hash.js";
 import { digestLength, toHex, writeHex } from "../../../core/hash.js";

@@ -5,9 +5,9 @@
  * look for `.idx` files, so the pack is visible only once complete). No object is inflated,
  * deflated or hashed here: the receiver has checked every one.
  */
-import { uniqueSuffix } from "../temp-names.js";
 import { openSync, readSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { uniqueSuffix } from "../temp-names.js";
 import { IrminError, invalidArgument, isIrminError } from "../../../core/errors.js";
 import { toHex, type Hash, type HashAlgorithm } from "../../../core/hash.js";
 import { writePackIndex, writePackIndexColumns } from "../../../codec/pack/pack-index.js";
