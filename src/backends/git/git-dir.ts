@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
 import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { uniqueSuffix } from "./temp-names.js";
 import { IrminError, invalidArgument, notFound } from "../../core/errors.js";
 import type { HashAlgorithm } from "../../core/hash.js";
 import { type GitConfig, parseGitConfig } from "./git-config.js";
@@ -182,7 +182,7 @@ async function initBare(dir: string, algorithm: HashAlgorithm): Promise<void> {
 }
 
 async function createWhole(path: string, content: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const tmp = `${path}.tmp-${process.pid}-${uniqueSuffix()}`;
   await writeFile(tmp, content, { flag: "wx" });
   try {
     await link(tmp, path);

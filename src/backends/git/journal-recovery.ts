@@ -3,8 +3,9 @@
  * journals that dead writers left are flushed and deleted, or, after a restart, replayed.
  */
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync } from "node:fs";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
+import { uniqueSuffix } from "./temp-names.js";
 import { IrminError, isIrminError } from "../../core/errors.js";
 import type { Hash } from "../../core/hash.js";
 import { closeQuietly, datasync, removeQuietly, syncDirectory, syncFile } from "./durability.js";
@@ -467,7 +468,7 @@ async function restorePacks(packDir: string, records: readonly JournalRecord[]):
       ] as const) {
         const file = join(packDir, `pack-${p.name}.${suffix}`);
         if (sameContent(file, bytes)) continue;
-        const tmp = join(packDir, `tmp_journal_${randomBytes(6).toString("hex")}`);
+        const tmp = join(packDir, `tmp_journal_${uniqueSuffix()}`);
         try {
           mkdirSync(packDir, { recursive: true });
           const fd = openSync(tmp, "wx", 0o444);

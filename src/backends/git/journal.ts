@@ -25,8 +25,8 @@
  * time, written in the file's first line, tell a live owner from a dead one.
  */
 import { mkdirSync, openSync, readdirSync, readSync, renameSync, fstatSync, unlinkSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { uniqueSuffix } from "./temp-names.js";
 import { closeQuietly, datasync, removeQuietly, syncDirectory } from "./durability.js";
 import { ioError } from "./io-error.js";
 import { writeAllSync } from "./loose-objects.js";
@@ -207,7 +207,7 @@ export class Journal {
           reuse = false;
         }
       }
-      if (reuse) renameSync(this.path!, join(this.dir, `free-${randomBytes(6).toString("hex")}.journal`));
+      if (reuse) renameSync(this.path!, join(this.dir, `free-${uniqueSuffix()}.journal`));
       else unlinkSync(this.path!);
     } catch {
       // Gone, or left: an empty or free journal is harmless, and recovery removes a dead one.
@@ -279,7 +279,7 @@ export class Journal {
    */
   private async create(): Promise<void> {
     let fd: number | undefined;
-    const name = `${process.pid}-${randomBytes(4).toString("hex")}`;
+    const name = `${process.pid}-${uniqueSuffix()}`;
     if (this.reuse(name)) return;
     const tmp = join(this.dir, `${name}.tmp`);
     try {
