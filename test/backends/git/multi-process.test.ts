@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
+import { Repo } from "../../../src/index.js";
 import { GIT_ENV, tempDir } from "./git-cli.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -91,5 +92,36 @@ describe("several processes and git update-ref on one repository", () => {
     // Every lock was released.
     const { readdirSync } = await import("node:fs");
     expect(readdirSync(join(repo, "refs/counters"))).toEqual(["n"]);
+  });
+});
+
+// Each worker sets its own keys on one branch, all at once: every set is a small pack, and the
+// packs are rolled up while the other process reads them (before the fix, a rescan whose listing
+// predated this process's own roll-up dropped it, and a commit read failed with NOT_FOUND).
+const STORE_WORKER = `
+import { Repo } from ${JSON.stringify(join(ROOT, "src/index.ts"))};
+const [path, tag, n] = process.argv.slice(2);
+const repo = await Repo.open({ path });
+const main = repo.branch("main");
+const results = await Promise.allSettled(Array.from({ length: Number(n) }, (_, i) => main.set(tag + "/" + i, "v" + i)));
+await repo.close();
+const failed = results.filter((r) => r.status === "rejected");
+if (failed.length > 0) { console.error(failed.length + " failed: " + failed[0].reason); process.exit(1); }
+console.log("ok");
+`;
+
+describe("several processes writing one branch through the store", () => {
+  it("every concurrent set lands while the packs are rolled up in both processes", async () => {
+    const t = tempDir("irmin-git-mp-");
+    cleanups.push(t.remove);
+    const path = join(t.dir, "repo.git");
+    const repo = await Repo.open({ path });
+    await repo.close();
+    writeFileSync(join(t.dir, "store-worker.mts"), STORE_WORKER);
+    const N = 40;
+    await Promise.all(["one", "two"].map((tag) => run(process.execPath, ["--import", "tsx", join(t.dir, "store-worker.mts"), path, tag, String(N)])));
+    const files = (await run("git", ["--git-dir", path, "ls-tree", "-r", "--name-only", "main"])).trim().split("\n");
+    expect(files.length).toBe(2 * N);
+    await run("git", ["--git-dir", path, "fsck", "--strict"]);
   });
 });

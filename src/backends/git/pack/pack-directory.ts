@@ -114,10 +114,11 @@ export class PackDirectory {
     await this.ensureScanned();
     const found = await this.lookup(hash, 0);
     if (found !== undefined) return found;
-    if (await this.rescan()) {
-      const again = await this.lookup(hash, 0);
-      if (again !== undefined) return again;
-    }
+    // Look again even when this rescan changed nothing: a concurrent one may have opened the
+    // pack in the meantime, or dropped the pack the first lookup tried.
+    await this.rescan();
+    const again = await this.lookup(hash, 0);
+    if (again !== undefined) return again;
     this.throwIfBroken();
     return undefined;
   }
@@ -128,7 +129,8 @@ export class PackDirectory {
     if (!isHash(hash, this.algorithm)) return false;
     await this.ensureScanned();
     if (this.packs.some((p) => p.reader.has(hash))) return true;
-    if ((await this.rescan()) && this.packs.some((p) => p.reader.has(hash))) return true;
+    await this.rescan();
+    if (this.packs.some((p) => p.reader.has(hash))) return true;
     this.throwIfBroken();
     return false;
   }
@@ -285,12 +287,21 @@ export class PackDirectory {
       if (split < 2) return;
       const sources = candidates.slice(0, split);
       const journaled = this.durability.journaled;
-      const written = await mergePacks(
-        this.packDir,
-        this.algorithm,
-        sources.map((p) => p.reader),
-        { fsync: this.durability.enabled && !journaled, level: this.options.smallPackCompression ?? 1, keepOpen: true },
-      );
+      let written: WrittenPackWithIndex;
+      try {
+        written = await mergePacks(
+          this.packDir,
+          this.algorithm,
+          sources.map((p) => p.reader),
+          { fsync: this.durability.enabled && !journaled, level: this.options.smallPackCompression ?? 1, keepOpen: true },
+        );
+      } catch (e) {
+        // A source was deleted by another process's roll-up (or a git gc) and dropped by a
+        // rescan: its objects are in a newer pack. The next roll-up starts from the packs as
+        // they are then.
+        if (isIrminError(e, "CLOSED") && !this.closed) return;
+        throw e;
+      }
       // Readable at once; its directory entry must be durable before the old packs go.
       this.adopt(written);
       const gone = new Set(sources.filter((p) => p.name !== written.name).map((p) => p.name));
@@ -441,6 +452,10 @@ export class PackDirectory {
   }
 
   private async scanOnce(): Promise<{ changed: boolean; vanished: boolean }> {
+    // Packs this process adopts while the listing is read (its own small packs and roll-ups) may
+    // be missing from it: only those open before the listing began can have vanished. After the
+    // listing, everything runs without yielding, against the packs as they are then.
+    const before = new Set(this.packs.map((p) => p.name));
     let files: string[];
     try {
       files = await readdir(this.packDir);
@@ -455,9 +470,12 @@ export class PackDirectory {
       if (m !== null) present.add(m[1]);
     }
     let changed = false;
-    const kept = this.packs.filter((p) => present.has(p.name));
+    const kept = [];
     for (const p of this.packs) {
-      if (present.has(p.name)) continue;
+      if (present.has(p.name) || !before.has(p.name)) {
+        kept.push(p);
+        continue;
+      }
       changed = true;
       this.cache.dropPrefix(`${p.name}:`);
       void p.reader.close().catch(() => undefined);
@@ -468,14 +486,10 @@ export class PackDirectory {
     let vanished = false;
     for (const name of present) {
       if (known.has(name) || this.broken.has(name) || this.retiring.has(name)) continue;
-      const reader = await this.openPack(name);
+      const reader = this.openPack(name);
       if (reader === undefined) {
         vanished ||= !this.broken.has(name);
         continue;
-      }
-      if (this.closed) {
-        await reader.close();
-        return { changed: false, vanished: false };
       }
       added.push({ name, reader });
       changed = true;
@@ -485,7 +499,7 @@ export class PackDirectory {
     return { changed, vanished };
   }
 
-  private async openPack(name: string): Promise<PackReader | undefined> {
+  private openPack(name: string): PackReader | undefined {
     const base = join(this.packDir, `pack-${name}`);
     try {
       const bytes = readFileSync(`${base}.idx`);
