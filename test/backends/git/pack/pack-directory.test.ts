@@ -144,10 +144,10 @@ describe("PackDirectory follows the directory", () => {
     makeRepo(dir, { commits: 4, seed: 6, existing: true });
     git(dir, ["repack", "-d"]);
     const fresh = allObjects(dir).filter((o) => !before.some((b) => b.hash === o.hash));
-    const inner = pd as unknown as { openPack(name: string): Promise<unknown> };
+    const inner = pd as unknown as { openPack(name: string): unknown };
     const openPack = inner.openPack.bind(pd);
     let replaced = false;
-    inner.openPack = async (name: string) => {
+    inner.openPack = (name: string) => {
       if (!replaced) {
         replaced = true;
         makeRepo(dir, { commits: 1, seed: 7, existing: true });
