@@ -18,6 +18,8 @@ export interface RefEntry {
  * symbolic `HEAD`. Every update is atomic; `testAndSet` is the compare-and-set every branch write
  * is built on, and stays atomic across processes for backends that declare `multiProcess`.
  * Names are full ref names, checked with `checkRefName` (`INVALID_ARGUMENT` when Git would refuse them).
+ * As with `git update-ref`, a ref is only set to an object the store has: `NOT_FOUND` otherwise
+ * (on the git backend, checked on disk under the ref's lock), and nothing changes.
  */
 export interface RefStore {
   /** The id `name` points to (following `HEAD` when it is symbolic), or `undefined`. */

@@ -1,4 +1,4 @@
-import { invalidArgument, IrminError } from "../core/errors.js";
+import { invalidArgument, IrminError, isIrminError } from "../core/errors.js";
 import { checkHash, type Hash } from "../core/hash.js";
 import { formatPath, parsePath, type Path, type PathInput } from "../core/path.js";
 import { branchRef } from "../core/ref-name.js";
@@ -65,6 +65,8 @@ export interface ValueChange<V> {
 
 /** How many times a single-operation write re-applies itself after losing a race before giving up. */
 const WRITE_ATTEMPTS = 200;
+/** How many times one operation writes its commit again after a concurrent repack or prune removed it (see `moveRef`). */
+const REWRITES = 3;
 
 /**
  * A named branch (`refs/heads/<name>`): a movable pointer to a commit. A handle does no I/O until
@@ -171,6 +173,7 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     if (!Number.isInteger(retries) || retries < 0) throw invalidArgument("retries must be a non-negative integer");
     const { ctx } = this.core;
     const message = options.message ?? "transaction";
+    const rewrites = { left: REWRITES };
     for (let attempt = 0; ; attempt++) {
       const start = await this.headNode();
       const tx = new Transaction(ctx, this.core.contents, start === undefined ? Node.empty() : Node.stored(start.tree));
@@ -187,7 +190,9 @@ export class Branch<V = string> extends DataTypeAccess<V> {
         return { ok: true, value, commit };
       }
       const mine = await writeTreeCommit(ctx, prepared, { parents: start ? [start.hash] : [], author: options.author ?? this.core.author, message });
-      if (await this.core.backend.refs.testAndSet(this.ref, start?.hash, mine.hash)) return { ok: true, value, commit: new Commit(this.core, mine) };
+      const moved = await this.moveRef(start?.hash, mine.hash, rewrites);
+      if (moved === true) return { ok: true, value, commit: new Commit(this.core, mine) };
+      if (moved === "gone") continue;
       if (strategy === "test-and-set") {
         if (attempt >= retries) return { ok: false, reason: "changed" };
         // Racing writers spread out instead of colliding again at once.
@@ -358,6 +363,7 @@ export class Branch<V = string> extends DataTypeAccess<V> {
   private async write(message: string, options: CommitOptions, op: (tree: Tree<V>) => Promise<Tree<V>> | Tree<V>): Promise<Commit<V> | undefined> {
     const { ctx } = this.core;
     const author = options.author ?? this.core.author;
+    const rewrites = { left: REWRITES };
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const head = await this.headNode();
       const tree = await op(this.treeOf(head));
@@ -366,14 +372,32 @@ export class Branch<V = string> extends DataTypeAccess<V> {
       if (head !== undefined && prepared.hash === head.tree) return undefined;
       if (head === undefined && tree.node.entries?.size === 0) return undefined;
       const commit = await writeTreeCommit(ctx, prepared, { parents: head ? [head.hash] : [], author, message: options.message ?? message });
-      if (await this.core.backend.refs.testAndSet(this.ref, head?.hash, commit.hash)) return new Commit(this.core, commit);
-      await backoff(attempt);
+      const moved = await this.moveRef(head?.hash, commit.hash, rewrites);
+      if (moved === true) return new Commit(this.core, commit);
+      if (moved === false) await backoff(attempt);
     }
     throw new IrminError("TOO_MANY_RETRIES", `${message}: lost the race for ${this.ref} ${WRITE_ATTEMPTS} times`);
   }
 
+  /**
+   * Compare-and-set of this branch's ref to `next`, a commit just written or merged. `"gone"` when
+   * `next` is no longer on disk (the git backend checks under the ref's lock, as `git update-ref`
+   * does): a concurrent `git repack -a -d` or `git gc --prune=now` removed it, with what only it
+   * reaches, before a ref reached it. The caller then writes it again (objects no longer on disk
+   * are not taken for present), at most `REWRITES` times per operation.
+   */
+  private async moveRef(expected: Hash | undefined, next: Hash, rewrites: { left: number }): Promise<boolean | "gone"> {
+    try {
+      return await this.core.backend.refs.testAndSet(this.ref, expected, next);
+    } catch (e) {
+      if (!isIrminError(e, "NOT_FOUND") || rewrites.left-- <= 0) throw e;
+      return "gone";
+    }
+  }
+
   private async mergeHash(other: Hash, message: string, options: CommitOptions, attempts: number, maxDepth?: number): Promise<MergeResult<V>> {
     const { ctx } = this.core;
+    const rewrites = { left: REWRITES };
     for (let attempt = 0; attempt <= attempts; attempt++) {
       const head = await this.headNode();
       let next: Hash;
@@ -389,8 +413,9 @@ export class Branch<V = string> extends DataTypeAccess<V> {
           next = (await writeTreeCommit(ctx, prepared, { parents: [head.hash, other], author: options.author ?? this.core.author, message })).hash;
         }
       }
-      if (await this.core.backend.refs.testAndSet(this.ref, head?.hash, next)) return { ok: true, commit: await this.core.commit(next) };
-      await backoff(attempt);
+      const moved = await this.moveRef(head?.hash, next, rewrites);
+      if (moved === true) return { ok: true, commit: await this.core.commit(next) };
+      if (moved === false) await backoff(attempt);
     }
     throw new IrminError("TOO_MANY_RETRIES", `${message}: lost the race for ${this.ref} too many times`);
   }

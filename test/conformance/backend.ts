@@ -104,7 +104,7 @@ export function backendLifecycleConformance(factory: BackendFactory): void {
             { name: "refs/heads/shared", before: h, after: undefined },
           ]);
           stop();
-          await a.refs.set("refs/heads/shared", id("later"));
+          await a.refs.set("refs/heads/shared", await a.objects.put("blob", bytes("later")));
           await new Promise((r) => setTimeout(r, 200));
           expect(seen).toHaveLength(2);
         } finally {

@@ -17,8 +17,26 @@ export function refStoreConformance(factory: BackendFactory): void {
   describe(`${factory.name}: ref store`, () => {
     for (const algorithm of ["sha1", "sha256"] as const) {
       describe(algorithm, () => {
+        // A ref names an object the store has (git's update-ref refuses others): the ids the
+        // tests set refs to are blobs stored first.
+        const names = [..."0123456789x", ...Array.from({ length: 40 }, (_, i) => `${Math.floor(i / 8)}:${i % 8}`)];
         const run = (title: string, fn: (b: Backend, ids: (s: string) => string) => Promise<void>) =>
-          it(title, () => withAlgorithm(factory, algorithm, (b) => fn(b, (s) => hashObject(algorithm, "blob", bytes(s)))));
+          it(title, () =>
+            withAlgorithm(factory, algorithm, async (b) => {
+              await b.objects.putMany(names.map((s) => ({ type: "blob" as const, data: bytes(s) })));
+              await fn(b, (s) => hashObject(algorithm, "blob", bytes(s)));
+            }),
+          );
+
+        run("a ref is not set to an object the store does not have: NOT_FOUND, nothing changes", async (b, id) => {
+          const absent = hashObject(algorithm, "blob", bytes("never stored"));
+          await expectCode(b.refs.set("refs/heads/main", absent), "NOT_FOUND");
+          await expectCode(b.refs.testAndSet("refs/heads/main", undefined, absent), "NOT_FOUND");
+          expect(await b.refs.get("refs/heads/main")).toBeUndefined();
+          await b.refs.set("refs/heads/main", id("1"));
+          await expectCode(b.refs.testAndSet("refs/heads/main", id("1"), absent), "NOT_FOUND");
+          expect(await b.refs.get("refs/heads/main")).toBe(id("1"));
+        });
 
         run("absent refs read as undefined; set then get", async (b, id) => {
           expect(await b.refs.get("refs/heads/main")).toBeUndefined();

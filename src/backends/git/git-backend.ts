@@ -127,13 +127,13 @@ export class GitBackend implements Backend {
     readonly algorithm: HashAlgorithm,
     private readonly loose: LooseObjects,
     private readonly packs: PackDirectory,
-    refs: (live: () => void) => GitRefStore,
+    refs: (live: () => void, objects: GitObjectStore) => GitRefStore,
     packThreshold: number,
     private readonly durability: Durability,
   ) {
     const live = () => this.live();
     this.objects = new GitObjectStore(algorithm, loose, packs, live, { packThreshold, concurrency: 16, flush: () => durability.flush() });
-    this.refs = refs(live);
+    this.refs = refs(live, this.objects);
   }
 
   /**
@@ -230,7 +230,7 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
     dir.algorithm,
     loose,
     packs,
-    (live) =>
+    (live, objects) =>
       new GitRefStore({
         gitDir: dir.gitDir,
         algorithm: dir.algorithm,
@@ -244,6 +244,7 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
         lockSpareDir: journaled ? journalDir : undefined,
         beforeUpdate: (change) => durability.beforeRefUpdate(change),
         afterUpdate: (change, applied, paths, refDir) => durability.afterRefUpdate(change, applied, paths, refDir),
+        objectOnDisk: (hash) => objects.has(hash),
       }),
     packThreshold,
     durability,

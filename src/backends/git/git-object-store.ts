@@ -8,8 +8,11 @@ import type { LooseObjects } from "./loose-objects.js";
 export interface PackSource {
   get(hash: Hash): Promise<RawObject | undefined>;
   has(hash: Hash): Promise<boolean>;
-  /** Like `has`, but never rescans the directory (the write path). */
+  /** Whether a pack already open holds `hash` (no rescan, no check that it is still on disk: reads). */
   hasKnown(hash: Hash): Promise<boolean>;
+  /** Whether a pack on disk holds `hash`, refreshing its time (the write path; rescans only when the pack was deleted). */
+  hasOnDisk(hash: Hash): Promise<boolean>;
+
   hashes(): AsyncIterable<Hash>;
   writePack(objects: AsyncIterable<RawObject> | Iterable<RawObject>): Promise<{ name: string; count: number }>;
   /** An object as a pack stores it (see `ObjectStore.getStored`); undefined when no open pack holds it. */
@@ -76,9 +79,9 @@ export class GitObjectStore implements ObjectStore {
     return hash;
   }
 
-  /** The write path's existence check: no pack rescan (a duplicate loose copy is harmless). */
+  /** The write path's existence check: no pack rescan on a miss (a duplicate loose copy is harmless). */
   private async present(hash: Hash): Promise<boolean> {
-    return (await this.packs.hasKnown(hash)) || (await this.loose.has(hash));
+    return (await this.packs.hasOnDisk(hash)) || (await this.loose.has(hash));
   }
 
   /**
@@ -112,7 +115,7 @@ export class GitObjectStore implements ObjectStore {
     // Packs first (an in-memory lookup). Enough left for a pack: written without looking for
     // loose copies (a syscall per object on every commit; an object both loose and packed is
     // harmless, and git's gc prunes the loose copy). Else only objects found nowhere go loose.
-    const inPacks = await mapLimit([...unique.keys()], this.options.concurrency, (h) => this.packs.hasKnown(h));
+    const inPacks = await mapLimit([...unique.keys()], this.options.concurrency, (h) => this.packs.hasOnDisk(h));
     let missing = [...unique].filter((_, i) => !inPacks[i]);
     if (missing.length >= this.options.packThreshold) {
       await this.packs.writeSmallPack(missing.map(([hash, o]) => ({ hash, type: o.type, data: o.data })));

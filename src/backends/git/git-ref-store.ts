@@ -1,6 +1,6 @@
 import { readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { corrupt, invalidArgument } from "../../core/errors.js";
+import { IrminError, corrupt, invalidArgument } from "../../core/errors.js";
 import { checkHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
 import { checkRefName } from "../../core/ref-name.js";
 import type { RefChange, RefEntry, RefStore } from "../../backend/ref-store.js";
@@ -40,6 +40,12 @@ export interface GitRefStoreOptions {
    * (`paths`: the files it changed; `dir`: their directory). See `Durability.afterRefUpdate`.
    */
   readonly afterUpdate?: (change: JournalRefChange, applied: boolean, paths: readonly string[], dir: string) => Promise<void>;
+  /**
+   * Checked under the lock before a ref is set to an object, as `git update-ref` does: whether the
+   * object is on disk (`GitObjectStore.has`: a pack deleted since this process opened it does not
+   * count). An update to a missing object is `NOT_FOUND` and changes nothing.
+   */
+  readonly objectOnDisk?: (hash: Hash) => Promise<boolean>;
   /**
    * Ref changes are made durable by `beforeUpdate` (a journal): loose ref files and their
    * directory are then not flushed on each update. `packed-refs` and `HEAD` still are.
@@ -333,6 +339,9 @@ export class GitRefStore implements RefStore {
         await this.reflogs.remove(ref);
       } else {
         if (current === undefined) await this.checkCreatable(ref);
+        if (!replay && this.options.objectOnDisk !== undefined && !(await this.options.objectOnDisk(next))) {
+          throw new IrminError("NOT_FOUND", `cannot set ${ref} to ${next}: no such object on disk (a concurrent git gc, repack or prune may have removed it)`);
+        }
         const recorded = { name: ref, before: current, after: next };
         const [written, barrier] = await Promise.allSettled([lock.write(`${next}\n`, { modified: recordedAt }), hooks ? this.options.beforeUpdate!(recorded) : undefined]);
         if (hooks && barrier.status === "fulfilled") began = recorded;

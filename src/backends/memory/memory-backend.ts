@@ -81,6 +81,8 @@ export function memoryBackend(options: MemoryBackendOptions = {}): Backend {
   };
   const resolve = (name: string) => (name === "HEAD" ? head : checkRefName(name));
   const update = (name: string, next: Hash | undefined) => {
+    // As git's update-ref (and the git backend): a ref names an object the store has.
+    if (next !== undefined && !objects.has(next)) throw new IrminError("NOT_FOUND", `cannot set ${name} to ${next}: no such object`);
     const before = refs.get(name);
     if (before === undefined && next !== undefined) checkCreatable(name);
     if (next === undefined) refs.delete(name);

@@ -165,7 +165,7 @@ describe("refs details", () => {
       `import { gitBackend } from ${JSON.stringify(join(root, "src/backends/git/git-backend.ts"))};
        const b = await gitBackend({ path: ${JSON.stringify(join(t.dir, "r.git"))}, pollIntervalMs: 50 });
        b.refs.watch(() => undefined);
-       await b.refs.set("refs/heads/x", "0".repeat(39) + "1");
+       await b.refs.set("refs/heads/x", await b.objects.put("blob", new TextEncoder().encode("x")));
        console.log("done");`,
     );
     const code = await new Promise<number | null>((ok) => {

@@ -19,6 +19,7 @@ import { PackIndex } from "../../../codec/pack/pack-index.js";
 import { PackReader } from "./pack-reader.js";
 import { GitPackSink } from "./pack-sink.js";
 import { SpareFiles } from "../spare-files.js";
+import { packOnDisk } from "./on-disk.js";
 import type { PackSink } from "../../../backend/object-store.js";
 
 /** Options of {@link PackDirectory}. */
@@ -123,22 +124,50 @@ export class PackDirectory {
     return undefined;
   }
 
-  /** Whether a pack holds `hash` (index lookups only; rescans on a miss, like {@link get}). */
+  /**
+   * Whether a pack on disk holds `hash`: index lookups in the packs open, then a check that the
+   * pack answering is still on disk; after a miss or a deleted pack, a rescan and the same again.
+   */
   async has(hash: Hash): Promise<boolean> {
     this.live();
     if (!isHash(hash, this.algorithm)) return false;
     await this.ensureScanned();
-    if (this.packs.some((p) => p.reader.has(hash))) return true;
-    await this.rescan();
-    if (this.packs.some((p) => p.reader.has(hash))) return true;
-    this.throwIfBroken();
-    return false;
+    return (await this.onDisk(hash, false)) !== undefined;
   }
 
   /**
-   * Whether one of the packs already open holds `hash`, without rescanning on a miss. For writers:
-   * missing a pack that appeared a moment ago only costs a redundant loose copy, while a rescan
-   * per new object would cost a `readdir` each.
+   * For writers: whether a pack on disk holds `hash`, refreshing that pack's time (see
+   * `packOnDisk`), so that an object not written again because of it stays. Looks in the packs
+   * open first; rescans only when the pack answering was deleted (a git gc or repack since), not
+   * on a miss: missing a pack that appeared a moment ago only costs a redundant copy, while a
+   * rescan per new object would cost a `readdir` each.
+   */
+  async hasOnDisk(hash: Hash): Promise<boolean> {
+    this.live();
+    if (!isHash(hash, this.algorithm)) return false;
+    await this.ensureScanned();
+    const held = this.packs.find((p) => p.reader.has(hash));
+    if (held === undefined) return false;
+    if (packOnDisk(this.packDir, held.name, true)) return true;
+    return (await this.onDisk(hash, true)) !== undefined;
+  }
+
+  /**
+   * The name of a pack on disk holding `hash` (see `packOnDisk` for `freshen`), looked up in the
+   * packs open, then again after a rescan (which drops deleted packs), or undefined.
+   */
+  private async onDisk(hash: Hash, freshen: boolean): Promise<string | undefined> {
+    for (let round = 0; round < 2; round++) {
+      if (round > 0) await this.rescan();
+      for (const p of this.packs) if (p.reader.has(hash) && packOnDisk(this.packDir, p.name, freshen)) return p.name;
+    }
+    this.throwIfBroken();
+    return undefined;
+  }
+
+  /**
+   * Whether one of the packs already open holds `hash`, without rescanning on a miss or checking
+   * that the pack is still on disk: for reads, whose bytes are the object's either way.
    */
   async hasKnown(hash: Hash): Promise<boolean> {
     this.live();

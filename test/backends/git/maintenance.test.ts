@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { gitBackend } from "../../../src/backends/git/git-backend.js";
+import { Repo } from "../../../src/store/repo.js";
+import { expectCode } from "../../conformance/helpers.js";
+import { git, gitText, tempDir } from "./git-cli.js";
+
+// git's destructive maintenance (`git repack -a -d`, `git gc --prune=now`) run beside an open
+// repository: what the library still has open must not be taken for what is on disk.
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function repoPath(): string {
+  const t = tempDir("irmin-git-maint-");
+  cleanups.push(t.remove);
+  return join(t.dir, "repo.git");
+}
+
+const fsck = (dir: string) => git(dir, ["--git-dir", dir, "fsck", "--strict", "--no-dangling"]);
+
+describe("git maintenance beside an open repository", () => {
+  it("objects git pruned are written again when a later commit needs them", async () => {
+    const dir = repoPath();
+    const repo = await Repo.open({ path: dir });
+    cleanups.push(() => repo.close());
+    const main = repo.branch("main");
+    await main.set("readme", "hello");
+    const wip = await main.fork("wip");
+    // One small pack: the blob, the trees and the commit. Unreachable once the branch is gone.
+    await wip.set("notes/todo", "buy milk");
+    await repo.removeBranch("wip");
+    git(dir, ["--git-dir", dir, "gc", "-q", "--prune=now"]);
+    // The same blob and subtree again: before the fix, taken for present from the deleted pack.
+    await main.set("notes/todo", "buy milk", { message: "again" });
+    fsck(dir);
+    expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", "main:notes/todo"])).toBe("buy milk");
+  });
+
+  it("a commit that git repack -a -d removed before its ref update is written again", async () => {
+    const dir = repoPath();
+    const backend = await gitBackend({ path: dir });
+    const repo = await Repo.open({ backend });
+    cleanups.push(() => repo.close());
+    const main = repo.branch("main");
+    await main.set("a", "1");
+    // "Another process" runs git's maintenance between the commit's write and its ref update:
+    // the commit's pack is reachable from no ref yet, so the repack drops it.
+    const testAndSet = backend.refs.testAndSet.bind(backend.refs);
+    let repacks = 0;
+    backend.refs.testAndSet = async (name, expected, next) => {
+      if (repacks++ === 0) git(dir, ["--git-dir", dir, "repack", "-a", "-d", "-f", "-q"]);
+      return testAndSet(name, expected, next);
+    };
+    await main.set("b", "2");
+    expect(repacks).toBe(2);
+    fsck(dir);
+    expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", "main:b"])).toBe("2");
+    expect(gitText(dir, ["--git-dir", dir, "log", "--format=%s", "main"]).split("\n")).toHaveLength(2);
+  });
+
+  it("a ref is not set to an object git removed: NOT_FOUND, and the ref is unchanged", async () => {
+    const dir = repoPath();
+    const repo = await Repo.open({ path: dir });
+    cleanups.push(() => repo.close());
+    const main = repo.branch("main");
+    await main.set("a", "1");
+    const kept = (await main.head())!.hash;
+    const wip = await main.fork("wip");
+    await wip.set("b", "2");
+    const lost = (await wip.head())!.hash;
+    await repo.removeBranch("wip");
+    git(dir, ["--git-dir", dir, "gc", "-q", "--prune=now"]);
+    await expectCode(main.reset(lost), "NOT_FOUND");
+    expect((await main.head())!.hash).toBe(kept);
+    fsck(dir);
+  });
+});
