@@ -1,4 +1,4 @@
-import { compareNames, type Child, type ContentsChild, type Node, type TreeContext } from "./node.js";
+import { compareNames, isGitlink, type Child, type ContentsChild, type Node, type TreeContext } from "./node.js";
 
 /** A change to one value between two trees. */
 export interface DiffEntry<V> {
@@ -17,7 +17,8 @@ export interface RawDiffEntry {
 }
 
 /**
- * The value-level changes from `a` to `b`, sorted by path. Subtrees with equal hashes are skipped
+ * The value-level changes from `a` to `b`, sorted by path; gitlinks (submodules) are not values
+ * and are not reported. Subtrees with equal hashes are skipped
  * unread, so the cost grows with the differences, not with the trees.
  */
 export async function diffNodes(ctx: TreeContext, a: Node, b: Node, prefix: string[]): Promise<RawDiffEntry[]> {
@@ -38,6 +39,9 @@ async function walk(ctx: TreeContext, a: Node, b: Node, prefix: string[], out: R
 }
 
 async function diffChild(ctx: TreeContext, x: Child | undefined, y: Child | undefined, path: string[], out: RawDiffEntry[]): Promise<void> {
+  // A gitlink is not a value: a change to or from one reads as the value or directory appearing or going.
+  if (isGitlink(x)) x = undefined;
+  if (isGitlink(y)) y = undefined;
   if (x?.kind === "node" && y?.kind === "node") return walk(ctx, x.node, y.node, path, out);
   if (x?.kind === "contents" && y?.kind === "contents") {
     if (x.hash !== y.hash || x.mode !== y.mode) out.push({ path, kind: "updated", before: x, after: y });
@@ -49,7 +53,7 @@ async function diffChild(ctx: TreeContext, x: Child | undefined, y: Child | unde
 }
 
 async function leaves(ctx: TreeContext, child: Child, path: string[], emit: (path: string[], leaf: ContentsChild) => void): Promise<void> {
-  if (child.kind === "contents") return emit(path, child);
+  if (child.kind === "contents") return isGitlink(child) ? undefined : emit(path, child);
   const entries = await ctx.load(child.node);
   for (const name of child.node.names()) await leaves(ctx, entries.get(name)!, [...path, name], emit);
 }

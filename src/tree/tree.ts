@@ -5,7 +5,7 @@ import { findChild, keepMode, updateAt } from "./edit.js";
 import { diffNodes, type DiffEntry } from "./diff.js";
 import { importNode } from "./import.js";
 import type { LeafCodec } from "./leaf-codec.js";
-import { contentsChild, Node, type ContentsChild, type TreeContext } from "./node.js";
+import { contentsChild, isGitlink, Node, type Child, type ContentsChild, type TreeContext } from "./node.js";
 
 /** One entry of a directory listing. */
 export interface ListEntry {
@@ -35,7 +35,10 @@ export class Tree<V> {
     /** @internal */ readonly node: Node,
   ) {}
 
-  /** The value at `path`, or `undefined` when there is none (or a directory is there). Reads one node per segment. */
+  /**
+   * The value at `path`, or `undefined` when there is none (or a directory, or a gitlink: a
+   * submodule's commit, which is not a value of the store). Reads one node per segment.
+   */
   async get(path: PathInput): Promise<V | undefined> {
     const p = parsePath(path);
     if (p.length === 0) return undefined;
@@ -44,14 +47,17 @@ export class Tree<V> {
     return this.codec.decode(await this.ctx.contentsBytes(child));
   }
 
-  /** Whether a value (not a directory) is at `path`. */
+  /** Whether a value (not a directory, not a gitlink) is at `path`. */
   async has(path: PathInput): Promise<boolean> {
     const p = parsePath(path);
     if (p.length === 0) return false;
     return (await findChild(this.ctx, this.node, p))?.kind === "contents";
   }
 
-  /** The entries of the directory at `path` (default the root), sorted by name; `[]` when there is no directory there. */
+  /**
+   * The entries of the directory at `path` (default the root), sorted by name; `[]` when there is
+   * no directory there. Gitlinks (submodules) are not listed: they are not values of the store.
+   */
   async list(path: PathInput = [], options: ListOptions = {}): Promise<ListEntry[]> {
     const offset = options.offset ?? 0;
     const limit = options.limit ?? Infinity;
@@ -60,7 +66,7 @@ export class Tree<V> {
     const node = await this.nodeAt(parsePath(path));
     if (node === undefined) return [];
     const entries = await this.ctx.load(node);
-    const names = node.names();
+    const names = listedNames(node.names(), entries);
     const end = Math.min(names.length, offset + limit);
     const out: ListEntry[] = [];
     for (let i = offset; i < end; i++) out.push({ name: names[i], kind: entries.get(names[i])!.kind });
@@ -74,7 +80,7 @@ export class Tree<V> {
     return this.with(await updateAt(this.ctx, this.node, p, (current) => keepMode(current, child), undefined));
   }
 
-  /** A tree without the value or directory at `path`; empty parent directories disappear. */
+  /** A tree without the value, directory or gitlink at `path`; empty parent directories disappear. */
   async remove(path: PathInput): Promise<Tree<V>> {
     const p = parsePath(path);
     if (p.length === 0) return this.with(Node.empty());
@@ -108,14 +114,15 @@ export class Tree<V> {
     return this.ctx.hashNode(this.node);
   }
 
-  /** Whether the tree has no entries. */
+  /** Whether the tree has no entries (a gitlink is one, though `list` does not show it). */
   async isEmpty(): Promise<boolean> {
     return (await this.ctx.load(this.node)).size === 0;
   }
 
   /**
-   * What changed from this tree to `other`, per value path, sorted by path. Cost grows with the
-   * differences: subtrees with equal hashes are skipped without being read.
+   * What changed from this tree to `other`, per value path, sorted by path (gitlinks are not values:
+   * not reported). Cost grows with the differences: subtrees with equal hashes are skipped without
+   * being read.
    */
   async diff(other: Tree<V>): Promise<DiffEntry<V>[]> {
     const raw = await diffNodes(this.ctx, this.node, other.node, []);
@@ -129,7 +136,7 @@ export class Tree<V> {
     return out;
   }
 
-  /** Every value in the tree with its path, depth first in name order. Loads the whole tree. */
+  /** Every value in the tree with its path, depth first in name order (gitlinks skipped). Loads the whole tree. */
   async *entries(): AsyncGenerator<{ path: string[]; value: V }> {
     for await (const [path, child] of this.leaves(this.node, [])) yield { path, value: this.codec.decode(await this.ctx.contentsBytes(child)) };
   }
@@ -139,7 +146,7 @@ export class Tree<V> {
     for (const name of node.names()) {
       const child = entries.get(name)!;
       if (child.kind === "node") yield* this.leaves(child.node, [...prefix, name]);
-      else yield [[...prefix, name], child];
+      else if (!isGitlink(child)) yield [[...prefix, name], child];
     }
   }
 
@@ -154,6 +161,25 @@ export class Tree<V> {
     return node === this.node ? this : new Tree(this.ctx, this.codec, node);
   }
 }
+
+/**
+ * `names` (a directory's, in order) without its gitlinks. The names of a frozen directory are
+ * cached (see `Node.names`), and so is this for them: paging through it costs O(page) per call.
+ */
+function listedNames(names: string[], entries: Map<string, Child>): string[] {
+  const known = listed.get(names);
+  if (known !== undefined) return known;
+  let out = names;
+  for (let i = 0; i < names.length; i++) {
+    if (!isGitlink(entries.get(names[i]))) continue;
+    out = names.filter((name) => !isGitlink(entries.get(name)));
+    break;
+  }
+  listed.set(names, out);
+  return out;
+}
+
+const listed = new WeakMap<string[], string[]>();
 
 function nonRoot(path: PathInput, op: string): Path {
   const p = parsePath(path);
