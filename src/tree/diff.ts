@@ -17,9 +17,11 @@ export interface RawDiffEntry {
 }
 
 /**
- * The value-level changes from `a` to `b`, sorted by path; gitlinks (submodules) are not values
- * and are not reported. Subtrees with equal hashes are skipped
- * unread, so the cost grows with the differences, not with the trees.
+ * The value-level changes from `a` to `b`, sorted by path: segment by segment in name order (as
+ * `list`), a path before the paths below it (a value replaced by a directory: `removed d`, then
+ * `added d/x`; the reverse: `added d`, then `removed d/x`). Gitlinks (submodules) are not values
+ * and are not reported. Subtrees with equal hashes are skipped unread, so the cost grows with the
+ * differences, not with the trees.
  */
 export async function diffNodes(ctx: TreeContext, a: Node, b: Node, prefix: string[]): Promise<RawDiffEntry[]> {
   const out: RawDiffEntry[] = [];
@@ -48,8 +50,16 @@ async function diffChild(ctx: TreeContext, x: Child | undefined, y: Child | unde
     return;
   }
   // Kinds differ (or one side is absent): everything under x is removed, everything under y added.
-  if (x !== undefined) await leaves(ctx, x, path, (p, h) => out.push({ path: p, kind: "removed", before: h }));
-  if (y !== undefined) await leaves(ctx, y, path, (p, h) => out.push({ path: p, kind: "added", after: h }));
+  // A value at `path` comes before the values below it, as a path sorts before its children.
+  const removed = (c: Child) => leaves(ctx, c, path, (p, h) => out.push({ path: p, kind: "removed", before: h }));
+  const added = (c: Child) => leaves(ctx, c, path, (p, h) => out.push({ path: p, kind: "added", after: h }));
+  if (x?.kind === "node") {
+    if (y !== undefined) await added(y);
+    await removed(x);
+  } else {
+    if (x !== undefined) await removed(x);
+    if (y !== undefined) await added(y);
+  }
 }
 
 async function leaves(ctx: TreeContext, child: Child, path: string[], emit: (path: string[], leaf: ContentsChild) => void): Promise<void> {

@@ -120,8 +120,10 @@ export class Tree<V> {
   }
 
   /**
-   * What changed from this tree to `other`, per value path, sorted by path (gitlinks are not values:
-   * not reported). Cost grows with the differences: subtrees with equal hashes are skipped without
+   * What changed from this tree to `other`, per value path, sorted by path: segment by segment in
+   * name order, a path before the paths below it (a value `d` that became a directory reads
+   * `removed d`, `added d/x`; the reverse `added d`, `removed d/x`). Gitlinks are not values: not
+   * reported. Cost grows with the differences: subtrees with equal hashes are skipped without
    * being read.
    */
   async diff(other: Tree<V>): Promise<DiffEntry<V>[]> {
