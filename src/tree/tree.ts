@@ -103,10 +103,10 @@ export class Tree<V> {
     const p = parsePath(path);
     if (!(tree instanceof Tree)) throw invalidArgument("setTree expects a Tree");
     // A tree of another repository: what its store holds and ours lacks is copied first.
-    if (tree.ctx !== this.ctx) await importNode(this.ctx, tree.ctx, tree.node);
-    if (p.length === 0) return this.with(tree.node);
-    const empty = (await this.ctx.load(tree.node)).size === 0;
-    return this.with(await updateAt(this.ctx, this.node, p, () => (empty ? undefined : { kind: "node", node: tree.node }), undefined));
+    const node = tree.ctx === this.ctx ? tree.node : await importNode(this.ctx, tree.ctx, tree.node);
+    if (p.length === 0) return this.with(node);
+    const empty = (await this.ctx.load(node)).size === 0;
+    return this.with(await updateAt(this.ctx, this.node, p, () => (empty ? undefined : { kind: "node", node }), undefined));
   }
 
   /** Git's id of this tree (computed, not written). */
@@ -123,16 +123,19 @@ export class Tree<V> {
    * What changed from this tree to `other`, per value path, sorted by path: segment by segment in
    * name order, a path before the paths below it (a value `d` that became a directory reads
    * `removed d`, `added d/x`; the reverse `added d`, `removed d/x`). Gitlinks are not values: not
-   * reported. Cost grows with the differences: subtrees with equal hashes are skipped without
-   * being read.
+   * reported. `other` may be a tree of another repository (each side is read from its own;
+   * values decoded with this tree's contents); with another hash algorithm, `INVALID_ARGUMENT`.
+   * Cost grows with the differences: subtrees with equal hashes are skipped without being read.
    */
   async diff(other: Tree<V>): Promise<DiffEntry<V>[]> {
-    const raw = await diffNodes(this.ctx, this.node, other.node, []);
+    if (!(other instanceof Tree)) throw invalidArgument("diff expects a Tree");
+    if (other.ctx.algorithm !== this.ctx.algorithm) throw invalidArgument(`cannot diff a ${this.ctx.algorithm} tree with a ${other.ctx.algorithm} tree`);
+    const raw = await diffNodes(this.ctx, this.node, other.ctx, other.node, []);
     const out: DiffEntry<V>[] = [];
     for (const d of raw) {
       const entry: DiffEntry<V> = { path: d.path, kind: d.kind };
       if (d.before !== undefined) entry.before = this.codec.decode(await this.ctx.contentsBytes(d.before));
-      if (d.after !== undefined) entry.after = this.codec.decode(await this.ctx.contentsBytes(d.after));
+      if (d.after !== undefined) entry.after = this.codec.decode(await other.ctx.contentsBytes(d.after));
       out.push(entry);
     }
     return out;
