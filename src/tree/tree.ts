@@ -97,7 +97,8 @@ export class Tree<V> {
    * A tree with `tree` grafted at `path` (replacing what was there); an empty `tree` removes it.
    * A tree read from another repository (same hash algorithm, else `INVALID_ARGUMENT`) first has
    * the objects its store holds and this one lacks copied here, so that a commit of the result is
-   * complete.
+   * complete; its in-memory directories are copied too (O(their entries)), so that committing
+   * the graft here changes nothing of the other repository's tree.
    */
   async setTree(path: PathInput, tree: Tree<V>): Promise<Tree<V>> {
     const p = parsePath(path);
