@@ -1,15 +1,18 @@
 import type { Path } from "../core/path.js";
 import { MODE_EXECUTABLE, MODE_SYMLINK } from "../codec/tree.js";
-import { Node, type Child, type ContentsChild, type TreeContext } from "./node.js";
+import { isGitlink, Node, type Child, type ContentsChild, type TreeContext } from "./node.js";
 import { LayeredEntries } from "./layered-entries.js";
 
-/** The entry at `path` under `root` (`undefined` when absent). Reads one node per segment. */
+/**
+ * The value or directory at `path` under `root` (`undefined` when absent, or when a gitlink is
+ * there: not a value of the store, see {@link isGitlink}). Reads one node per segment.
+ */
 export async function findChild(ctx: TreeContext, root: Node, path: Path): Promise<Child | undefined> {
   let node = root;
   for (let i = 0; i < path.length; i++) {
     const child = (await ctx.load(node)).get(path[i]);
-    if (child === undefined || i === path.length - 1) return child;
-    if (child.kind !== "node") return undefined;
+    if (i === path.length - 1) return isGitlink(child) ? undefined : child;
+    if (child?.kind !== "node") return undefined;
     node = child.node;
   }
   return { kind: "node", node: root };
@@ -17,8 +20,8 @@ export async function findChild(ctx: TreeContext, root: Node, path: Path): Promi
 
 /**
  * A new root where the entry at `path` (non-empty) is replaced by `fn(current)`; `undefined` removes
- * it. Directories left empty are pruned (Git stores no empty trees); a value on the way is replaced
- * by a directory. Nodes owned by `owner` are changed in place, the others are copied once and the
+ * it (`fn` sees a gitlink there as it is: a write at its path replaces it). Directories left empty
+ * are pruned (Git stores no empty trees); a value or gitlink on the way is replaced by a directory. Nodes owned by `owner` are changed in place, the others are copied once and the
  * copies owned by `owner`: a builder that keeps its token pays one copy per node, not one per write.
  * When nothing changes, `root` itself is returned.
  */

@@ -1,24 +1,28 @@
 /**
  * Trees of another repository grafted into this one (`setTree` with a `Tree` read from another
- * `Repo`): the nodes are shared as they are, but the objects the other repository had already
- * stored are only in its store. They are copied here first, so that committing the graft never
- * names an object this repository lacks.
+ * `Repo`). The objects the other repository had already stored are only in its store: they are
+ * copied here first, so that committing the graft never names an object this repository lacks.
+ * Its in-memory directories are copied too (their entries, not their values): nodes are marked
+ * stored, and their blob bytes dropped, by the write of the repository that commits them, so a
+ * node shared by two repositories would look written to the one that did not write it.
  */
 import { corrupt, invalidArgument } from "../core/errors.js";
 import type { Hash } from "../core/hash.js";
 import type { RawObject } from "../codec/object.js";
 import { decodeTree, treeModeType } from "../codec/tree.js";
-import type { Node, TreeContext } from "./node.js";
+import { Node, type Child, type TreeContext } from "./node.js";
 
 /**
- * Copies into `ours` every object under `node` (a tree of `theirs`) that `theirs` holds and
- * `ours` lacks, in one batch; the in-memory parts of `node` (new trees, pending blobs) are left
- * to the commit that writes the graft, as for any tree. A stored subtree found in `ours` is not
- * walked (a store holds what its trees name). Throws `INVALID_ARGUMENT` when the repositories use
- * different hash algorithms. Cost: O(the part of `node` missing from `ours`), held in memory
- * until written.
+ * `node` (a tree of `theirs`) as a tree of `ours`: every object under it that `theirs` holds and
+ * `ours` lacks is copied into `ours`, in one batch; its stored subtrees are shared as they are
+ * (never changed once stored), its in-memory directories are copied, keeping their new trees and
+ * pending blobs for the commit that writes the graft, as for any tree. A stored subtree found in
+ * `ours` is not walked (a store holds what its trees name). A copied directory is encoded whole
+ * by `ours` (it cannot be spliced from an encoding only `theirs` knows). Throws
+ * `INVALID_ARGUMENT` when the repositories use different hash algorithms. Cost: O(the part of
+ * `node` missing from `ours` + its in-memory part), held in memory until written.
  */
-export async function importNode(ours: TreeContext, theirs: TreeContext, node: Node): Promise<void> {
+export async function importNode(ours: TreeContext, theirs: TreeContext, node: Node): Promise<Node> {
   if (ours.algorithm !== theirs.algorithm) {
     throw invalidArgument(`cannot graft a ${theirs.algorithm} tree into a ${ours.algorithm} repository`);
   }
@@ -41,17 +45,33 @@ export async function importNode(ours: TreeContext, theirs: TreeContext, node: N
     batch.push(o);
   };
 
-  const visit = async (n: Node): Promise<void> => {
-    if (n.stored) return copy(n.hash!, "tree");
-    for (const child of (await theirs.load(n)).values()) {
-      if (child.kind === "node") await visit(child.node);
-      else if (child.pending === undefined && treeModeType(child.mode) === "blob") await copy(child.hash, "blob");
+  // The same in-memory directory at several paths is copied once, and stays shared.
+  const adopted = new Map<Node, Node>();
+  const adopt = async (n: Node): Promise<Node> => {
+    if (n.stored) {
+      await copy(n.hash!, "tree");
+      return n;
     }
+    const known = adopted.get(n);
+    if (known !== undefined) return known;
+    const entries = new Map<string, Child>();
+    for (const [name, child] of await theirs.load(n)) {
+      if (child.kind === "node") {
+        entries.set(name, { ...child, node: await adopt(child.node) });
+        continue;
+      }
+      if (child.pending === undefined && treeModeType(child.mode) === "blob") await copy(child.hash, "blob");
+      entries.set(name, child);
+    }
+    const mine = Node.fromEntries(entries);
+    adopted.set(n, mine);
+    return mine;
   };
 
-  await visit(node);
+  const mine = await adopt(node);
   if (batch.length > 0) {
     ours.stats.writes += batch.length;
     await ours.objects.putMany(batch);
   }
+  return mine;
 }

@@ -1,14 +1,15 @@
 import { corrupt, IrminError } from "../core/errors.js";
 import type { Hash, HashAlgorithm } from "../core/hash.js";
 import { hashObject, type RawObject } from "../codec/object.js";
-import { decodeTree, encodeTree, MODE_FILE, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
+import { decodeTree, encodeTree, MODE_FILE, MODE_GITLINK, MODE_TREE, treeModeType, type TreeEntry } from "../codec/tree.js";
 import { encodeTreeLayout, spliceTree, treeLayoutOf, type TreeChange, type TreeLayout } from "../codec/tree-layout.js";
 import type { ObjectStore } from "../backend/object-store.js";
 import { ObjectCache } from "../backend/object-cache.js";
 
 /**
- * A leaf of the tree: a blob (or a symlink / gitlink, kept as they are). `hash` is always known;
- * `pending` holds the bytes of a blob that is not yet in the object store.
+ * A leaf of the tree: a blob (a file or a symlink), or a gitlink, kept as they are. `hash` is always
+ * known; `pending` holds the bytes of a blob that is not yet in the object store. A gitlink (a
+ * submodule, see {@link isGitlink}) names a commit of another repository: it has no bytes here.
  */
 export interface ContentsChild {
   readonly kind: "contents";
@@ -17,6 +18,17 @@ export interface ContentsChild {
   readonly pending?: Uint8Array;
   /** The entry's name bytes when they are not valid UTF-8 (read from a tree git wrote), kept as they are. */
   readonly rawName?: Uint8Array;
+}
+
+/**
+ * Whether `child` is a gitlink (mode 160000: a submodule's commit, an object of another
+ * repository). Gitlinks are not values of the store: reads (`get`, `has`, `list`, `entries`,
+ * `diff`) do not see them, but they are kept as they are when the directory holding them is
+ * changed, merged and written again, so that git's data is never dropped.
+ */
+export function isGitlink(child: Child | undefined): boolean {
+  if (child?.kind !== "contents" || child.mode === MODE_FILE) return false;
+  return child.mode === MODE_GITLINK || treeModeType(child.mode) === "commit";
 }
 
 /** A subtree. */
@@ -189,9 +201,14 @@ export class TreeContext {
     return o.data;
   }
 
-  /** The bytes of a leaf: its pending bytes when not yet written, else the stored blob. */
+  /**
+   * The bytes of a leaf: its pending bytes when not yet written, else the stored blob. A gitlink
+   * has none (its commit is another repository's): `UNSUPPORTED` (see {@link isGitlink}).
+   */
   contentsBytes(child: ContentsChild): Promise<Uint8Array> {
-    return child.pending !== undefined ? Promise.resolve(child.pending) : this.blob(child.hash);
+    if (child.pending !== undefined) return Promise.resolve(child.pending);
+    if (isGitlink(child)) return Promise.reject(new IrminError("UNSUPPORTED", `${child.hash} is a gitlink (a commit of a submodule's repository), not a value`));
+    return this.blob(child.hash);
   }
 
   /** The entries of `node`, loading and caching them when the node is stored. */

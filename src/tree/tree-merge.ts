@@ -1,6 +1,6 @@
 import { hashObject } from "../codec/object.js";
 import { knownSame, sameEntry } from "./edit.js";
-import { compareNames, Node, type Child, type TreeContext } from "./node.js";
+import { compareNames, isGitlink, Node, type Child, type ContentsChild, type TreeContext } from "./node.js";
 import type { LeafCodec } from "./leaf-codec.js";
 
 /** A path where a 3-way tree merge could not decide, with why. */
@@ -37,7 +37,8 @@ export interface TreeMergeOptions<V> {
  * The 3-way merge of trees `a` and `b` with common ancestor `old` (`undefined`: merge against the
  * empty tree). Entries equal on both sides, or changed on one side only, are taken without being
  * read; directories changed on both sides are merged recursively; values changed on both sides go
- * through the codec's merge. Cost: O(what differs), never O(size of the trees).
+ * through the codec's merge. A gitlink (submodule) is kept, or taken from the side that changed it;
+ * changed on both sides differently, it is a conflict. Cost: O(what differs), never O(size of the trees).
  */
 export async function mergeTrees<V>(
   ctx: TreeContext,
@@ -116,13 +117,19 @@ async function mergeChild<V>(
     const merged = await mergeNode(ctx, base, x.node, y.node, path, options, conflicts);
     return (await ctx.load(merged)).size === 0 ? undefined : { kind: "node", node: merged, ...(x.rawName && { rawName: x.rawName }) };
   }
+  // A submodule's commit is not a value: changed on both sides, it cannot be merged here.
+  if (isGitlink(x) || isGitlink(y)) {
+    if (x === undefined || y === undefined) return conflict("removed on one side and changed on the other");
+    if (isGitlink(x) && isGitlink(y)) return conflict(`the submodule (gitlink) changed on both sides (${(x as ContentsChild).hash} and ${(y as ContentsChild).hash})`);
+    return conflict("a submodule (gitlink) on one side and a value or directory on the other");
+  }
   if (x?.kind === "contents" && y?.kind === "contents") {
     const { codec } = options;
     let oldValue: V | undefined;
     let left: V;
     let right: V;
     try {
-      oldValue = o?.kind === "contents" ? codec.decode(await ctx.contentsBytes(o)) : undefined;
+      oldValue = o?.kind === "contents" && !isGitlink(o) ? codec.decode(await ctx.contentsBytes(o)) : undefined;
       left = codec.decode(await ctx.contentsBytes(x));
       right = codec.decode(await ctx.contentsBytes(y));
     } catch (e) {
