@@ -34,7 +34,7 @@ export interface RefStore {
    */
   testAndSet(name: string, expected: Hash | undefined, next: Hash | undefined): Promise<boolean>;
 
-  /** Removes `name`; nothing happens when it does not exist. */
+  /** Removes `name` (a symbolic ref itself, not its target); nothing happens when it does not exist. */
   remove(name: string): Promise<void>;
 
   /** Every ref whose name starts with `prefix` (default `refs/`), sorted by name. */

@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { IrminError, invalidArgument } from "../../core/errors.js";
 import { checkHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
@@ -220,6 +221,13 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
   const dir = await openGitDirectory({ path: options.path, hash: options.hash, create: options.create ?? true });
   const objectsDir = join(dir.gitDir, "objects");
   const journalDir = join(dir.gitDir, JOURNAL_DIR);
+  // A tool that drops empty directories may have dropped this one; git makes it again on demand.
+  // Where it cannot be made (a read-only repository), reads go on and writes fail as they would.
+  try {
+    mkdirSync(join(objectsDir, "pack"), { recursive: true });
+  } catch {
+    // Left to the first write.
+  }
   const durability = new Durability(fsync, journaled ? new Journal(journalDir) : undefined);
   const loose = new LooseObjects(objectsDir, dir.algorithm, durability);
   const packs = new PackDirectory(join(objectsDir, "pack"), dir.algorithm, { durability, maxPacks });

@@ -52,7 +52,8 @@ export class GitConfig {
 /** Parses the text of a Git config file; throws `CORRUPT` on a syntax error (as git refuses the file). */
 export function parseGitConfig(text: string): GitConfig {
   const entries: GitConfigEntry[] = [];
-  let i = 0;
+  // A UTF-8 byte order mark at the start is skipped, as git does.
+  let i = text.startsWith("\uFEFF") ? 1 : 0;
   let section: string | undefined;
   let subsection: string | undefined;
   const n = text.length;

@@ -149,7 +149,10 @@ export class GitRefStore implements RefStore {
     return name === "HEAD" ? undefined : (await this.packed.read()).refs.get(name)?.hash;
   }
 
-  /** Removes the loose file and, under `packed-refs.lock`, the packed entry, as `git update-ref -d` does. */
+  /**
+   * Removes the loose file and, under `packed-refs.lock`, the packed entry, as `git update-ref -d`
+   * does. A symbolic ref is removed itself, not the ref it points to (as `git branch -D`).
+   */
   async remove(name: string): Promise<void> {
     this.options.live();
     checkRefName(name);
@@ -298,7 +301,8 @@ export class GitRefStore implements RefStore {
         await lock.release();
         return false;
       }
-      if (loose?.kind === "symref") {
+      // `remove` of a symbolic ref removes it, not the ref it points to (as `git branch -D`).
+      if (loose?.kind === "symref" && !(next === undefined && expected === ANY && name !== "HEAD")) {
         await lock.release();
         ref = await this.target(name);
         lock = await this.acquire(ref, lockOptions);

@@ -125,6 +125,15 @@ describe("git config parsing", () => {
     expect(c.get("core", "missing")).toBeUndefined();
   });
 
+  it("skips a UTF-8 byte order mark at the start, as git does", () => {
+    const dir = scratch();
+    git(dir, ["init", "-q", "--bare", "r.git"]);
+    const path = join(dir, "r.git", "config");
+    writeFileSync(path, `\uFEFF${readFileSync(path, "utf8")}`);
+    git(dir, ["--git-dir", join(dir, "r.git"), "config", "core.bare"]);
+    expect(parseGitConfig(readFileSync(path, "utf8")).get("core", "bare")).toBe("true");
+  });
+
   it("rejects malformed files with CORRUPT, as git does", async () => {
     for (const bad of ["[core\nx = 1\n", "x = 1\n", "[core]\n  = 1\n", '[core]\n x = "open\n', "[core]\n x = a\\q\n"]) {
       await expectCode(() => parseGitConfig(bad), "CORRUPT");

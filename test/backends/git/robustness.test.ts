@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { deflateSync } from "node:zlib";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
+import { Repo } from "../../../src/store/repo.js";
 import { parsePackedRefs, serializePackedRefs } from "../../../src/backends/git/packed-refs.js";
 import { parseLooseRef } from "../../../src/backends/git/loose-refs.js";
 import type { RefChange } from "../../../src/backend/ref-store.js";
@@ -111,6 +112,30 @@ describe("refs details", () => {
     await b.refs.set("refs/remotes/origin/HEAD", h2);
     expect(gitText(dir, ["--git-dir", dir, "symbolic-ref", "refs/remotes/origin/HEAD"])).toBe("refs/remotes/origin/main");
     expect(gitText(dir, ["--git-dir", dir, "rev-parse", "refs/remotes/origin/main"])).toBe(h2);
+  });
+
+  it("removing a symbolic ref removes it, not the ref it points to (as git branch -D)", async () => {
+    const { b, dir } = await fresh();
+    const h = gitText(dir, ["--git-dir", dir, "commit-tree", gitText(dir, ["--git-dir", dir, "mktree"], "")], "m");
+    await b.refs.set("refs/heads/main", h);
+    git(dir, ["--git-dir", dir, "symbolic-ref", "refs/heads/alias", "refs/heads/main"]);
+    await b.refs.remove("refs/heads/alias");
+    expect(await b.refs.get("refs/heads/main")).toBe(h);
+    expect(await b.refs.list("refs/heads/")).toEqual([{ name: "refs/heads/main", hash: h }]);
+    expect(gitText(dir, ["--git-dir", dir, "for-each-ref", "--format=%(refname)"])).toBe("refs/heads/main");
+  });
+
+  it("a repository whose empty objects/pack was dropped (by a copy tool) is written to, as git does", async () => {
+    const t = tempDir("irmin-git-robust-");
+    cleanups.push(t.remove);
+    const dir = join(t.dir, "repo.git");
+    git(t.dir, ["init", "-q", "--bare", dir]);
+    rmSync(join(dir, "objects", "pack"), { recursive: true });
+    const repo = await Repo.open({ path: dir });
+    cleanups.push(() => repo.close());
+    for (let i = 0; i < 3; i++) await repo.branch("main").set(`k${i}`, "v");
+    git(dir, ["--git-dir", dir, "fsck", "--strict"]);
+    expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", "main:k2"])).toBe("v");
   });
 
   it("a detached HEAD is updated in place and getSymbolic gives undefined", async () => {
