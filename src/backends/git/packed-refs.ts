@@ -14,22 +14,42 @@ export interface PackedRef {
   readonly peeled?: Hash;
 }
 
-/** The content of a `packed-refs` file: its header line (if any) and its refs by name, in file order. */
+/**
+ * The content of a `packed-refs` file: its header line (if any) and its refs by name, in file
+ * order. The file is handled as bytes, one character per byte (latin1): git allows ref names that
+ * are not UTF-8. Those refs are not in `refs` (the library's names are strings) but kept in
+ * `order` as they were read, so that a rewrite leaves them as they are.
+ */
 export interface PackedRefs {
   readonly header: string | undefined;
   readonly refs: ReadonlyMap<string, PackedRef>;
+  /** The file's lines in order: a ref of `refs` by name, or the raw lines of a ref whose name is not UTF-8. */
+  readonly order?: readonly ({ readonly name: string } | { readonly raw: string })[];
 }
 
 const EMPTY: PackedRefs = { header: undefined, refs: new Map() };
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A name read as one character per byte, decoded as UTF-8; undefined when the bytes are not UTF-8. */
+function utf8Name(latin1: string): string | undefined {
+  try {
+    return UTF8.decode(Buffer.from(latin1, "latin1"));
+  } catch {
+    return undefined;
+  }
+}
 
 /**
- * Parses `packed-refs` (`# pack-refs with: peeled fully-peeled sorted` header, `<hex> <name>`
- * lines, `^<hex>` peeled lines after annotated tags). Throws `CORRUPT` on anything else.
+ * Parses `packed-refs`, given as one character per byte (`# pack-refs with: peeled fully-peeled
+ * sorted` header, `<hex> <name>` lines, `^<hex>` peeled lines after annotated tags). Throws
+ * `CORRUPT` on anything else.
  */
 export function parsePackedRefs(text: string, algorithm: HashAlgorithm): PackedRefs {
   const refs = new Map<string, PackedRef>();
+  const order: ({ name: string } | { raw: string })[] = [];
   let header: string | undefined;
   let last: PackedRef | undefined;
+  let lastRaw: { raw: string } | undefined;
   const lines = text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   else if (lines.length > 0) throw corrupt("packed-refs: last line is not terminated");
@@ -40,31 +60,54 @@ export function parsePackedRefs(text: string, algorithm: HashAlgorithm): PackedR
     }
     if (line.startsWith("^")) {
       const peeled = line.slice(1);
-      if (last === undefined || last.peeled !== undefined || !isHash(peeled, algorithm)) {
+      const target = last ?? lastRaw;
+      if (target === undefined || !isHash(peeled, algorithm) || (last !== undefined ? last.peeled !== undefined : lastRaw!.raw.includes("\n"))) {
         throw corrupt(`packed-refs line ${i + 1}: misplaced or bad peeled line`);
       }
-      last = { ...last, peeled };
-      refs.set(last.name, last);
+      if (last !== undefined) {
+        last = { ...last, peeled };
+        refs.set(last.name, last);
+      } else {
+        lastRaw!.raw += `\n${line}`;
+      }
       return;
     }
     const space = line.indexOf(" ");
     const hash = line.slice(0, space);
-    const name = line.slice(space + 1);
-    if (space < 0 || !isHash(hash, algorithm) || refNameProblem(name) !== undefined) {
+    const raw = line.slice(space + 1);
+    const name = utf8Name(raw);
+    if (space < 0 || !isHash(hash, algorithm) || (name !== undefined && refNameProblem(name) !== undefined)) {
       throw corrupt(`packed-refs line ${i + 1}: ${JSON.stringify(line.slice(0, 200))}`);
     }
+    if (name === undefined) {
+      last = undefined;
+      lastRaw = { raw: line };
+      order.push(lastRaw);
+      return;
+    }
+    lastRaw = undefined;
     last = { name, hash };
     refs.set(name, last);
+    order.push({ name });
   });
-  return { header, refs };
+  return { header, refs, order };
 }
 
-/** The bytes of a `packed-refs` file holding `refs` in the given order. */
+/** The text (one character per byte) of a `packed-refs` file holding `refs` in the given order. */
 export function serializePackedRefs(packed: PackedRefs): string {
   let out = packed.header === undefined ? "" : `${packed.header}\n`;
-  for (const r of packed.refs.values()) {
-    out += `${r.hash} ${r.name}\n`;
-    if (r.peeled !== undefined) out += `^${r.peeled}\n`;
+  const line = (r: PackedRef) => `${r.hash} ${Buffer.from(r.name, "utf8").toString("latin1")}\n${r.peeled === undefined ? "" : `^${r.peeled}\n`}`;
+  if (packed.order === undefined) {
+    for (const r of packed.refs.values()) out += line(r);
+    return out;
+  }
+  for (const entry of packed.order) {
+    if ("raw" in entry) {
+      out += `${entry.raw}\n`;
+      continue;
+    }
+    const r = packed.refs.get(entry.name);
+    if (r !== undefined) out += line(r);
   }
   return out;
 }
@@ -109,7 +152,7 @@ export class PackedRefsFile {
       const s = fstatSync(fd, { bigint: true });
       const key = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
       if (this.cached?.key === key) return this.cached.value;
-      return this.remember(key, readFileSync(fd, "utf8"));
+      return this.remember(key, readFileSync(fd, "latin1"));
     } catch (e) {
       throw ioError(e, `reading ${this.path}`);
     } finally {
@@ -131,7 +174,7 @@ export class PackedRefsFile {
       if (names.some((n) => current.refs.has(n))) {
         const refs = new Map(current.refs);
         for (const n of names) refs.delete(n);
-        await this.replace(serializePackedRefs({ header: current.header, refs }), lock.fsync);
+        await this.replace(serializePackedRefs({ header: current.header, refs, order: current.order }), lock.fsync);
       }
       await deleteLoose();
     } finally {
@@ -144,7 +187,7 @@ export class PackedRefsFile {
     try {
       const handle = await open(tmp, "wx", 0o666);
       try {
-        await handle.writeFile(content);
+        await handle.writeFile(content, "latin1");
         if (fsync) await handle.sync();
       } finally {
         await handle.close();

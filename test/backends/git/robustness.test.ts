@@ -222,6 +222,27 @@ describe("file formats", () => {
     for (const bad of ["abc refs/heads/x\n", `${c} refs/heads/x`, `^${c}\n`, `${c} main\n`]) await expectCode(() => parsePackedRefs(bad, "sha1"), "CORRUPT");
   });
 
+  it("a packed ref whose name is not UTF-8 (git allows it) is kept byte for byte when another ref is deleted", async () => {
+    const { b, dir } = await fresh();
+    const c = gitText(dir, ["--git-dir", dir, "commit-tree", gitText(dir, ["--git-dir", dir, "mktree"], "")], "m");
+    await b.refs.set("refs/heads/other", c);
+    await b.refs.set("refs/tags/t", c);
+    git(dir, ["--git-dir", dir, "pack-refs", "--all"]);
+    const path = join(dir, "packed-refs");
+    const { readFileSync } = await import("node:fs");
+    // refs/heads/caf\xe9 (latin1 bytes), then its own peeled line, between two UTF-8 refs.
+    const lines = readFileSync(path, "latin1").split("\n");
+    lines.splice(2, 0, `${c} refs/heads/caf\xe9`);
+    writeFileSync(path, Buffer.from(lines.join("\n"), "latin1"));
+    const before = readFileSync(path);
+    expect((await b.refs.list()).map((r) => r.name)).toEqual(["refs/heads/other", "refs/tags/t"]);
+    await b.refs.remove("refs/heads/other");
+    const after = readFileSync(path);
+    expect(after.includes(Buffer.from(`${c} refs/heads/caf\xe9\n`, "latin1"))).toBe(true);
+    expect(after.length).toBe(before.length - `${c} refs/heads/other\n`.length);
+    git(dir, ["--git-dir", dir, "fsck", "--strict"]);
+  });
+
   it("loose ref contents are read as git reads them", () => {
     const h = "a".repeat(40);
     expect(parseLooseRef(`${h}\n`, "sha1")).toEqual({ kind: "hash", hash: h });
