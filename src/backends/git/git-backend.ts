@@ -4,6 +4,7 @@ import { IrminError, invalidArgument } from "../../core/errors.js";
 import { checkHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
 import type { RawObject } from "../../codec/object.js";
 import type { Backend, BackendSupports, ShallowStore } from "../../backend/backend.js";
+import { Alternates } from "./alternates.js";
 import { openGitDirectory } from "./git-dir.js";
 import { GitObjectStore } from "./git-object-store.js";
 import { GitRefStore } from "./git-ref-store.js";
@@ -131,9 +132,15 @@ export class GitBackend implements Backend {
     refs: (live: () => void, objects: GitObjectStore) => GitRefStore,
     packThreshold: number,
     private readonly durability: Durability,
+    private readonly alternates: Alternates,
   ) {
     const live = () => this.live();
-    this.objects = new GitObjectStore(algorithm, loose, packs, live, { packThreshold, concurrency: 16, flush: () => durability.flush() });
+    this.objects = new GitObjectStore(algorithm, loose, packs, live, {
+      packThreshold,
+      concurrency: 16,
+      flush: () => durability.flush(),
+      alternates: alternates.empty ? undefined : alternates,
+    });
     this.refs = refs(live, this.objects);
   }
 
@@ -181,6 +188,7 @@ export class GitBackend implements Backend {
       } finally {
         await this.refs.close();
         await this.packs.close();
+        await this.alternates.close();
       }
     })();
     return this.closing;
@@ -256,6 +264,7 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
       }),
     packThreshold,
     durability,
+    Alternates.open(objectsDir, dir.algorithm),
   );
   try {
     // What a process that died before a restart left in its journal (see `journal.ts`).

@@ -3,6 +3,7 @@ import { type Hash, type HashAlgorithm, isHash } from "../../core/hash.js";
 import { hashObject, isObjectType, type ObjectType, type RawObject } from "../../codec/object.js";
 import type { ObjectStore, PackSink, StoredObject } from "../../backend/object-store.js";
 import type { LooseObjects } from "./loose-objects.js";
+import type { Alternates } from "./alternates.js";
 
 /** What the object store needs from the packfiles of `objects/pack` (implemented by `PackDirectory`). */
 export interface PackSource {
@@ -31,6 +32,8 @@ export interface GitObjectStoreOptions {
   readonly flush: () => Promise<void>;
   /** How many loose objects `putMany` writes at the same time. */
   readonly concurrency: number;
+  /** Object directories borrowed through `objects/info/alternates`: read, counted as present, never written. */
+  readonly alternates?: Alternates;
 }
 
 /**
@@ -55,14 +58,14 @@ export class GitObjectStore implements ObjectStore {
     // Packs already open answer from their in-memory index; only then a loose file, then a
     // rescan of objects/pack (for packs a concurrent git gc wrote).
     if (await this.packs.hasKnown(hash)) return this.packs.get(hash);
-    return (await this.loose.read(hash)) ?? (await this.packs.get(hash));
+    return (await this.loose.read(hash)) ?? (await this.packs.get(hash)) ?? (await this.options.alternates?.get(hash));
   }
 
   /** Whether a loose file or a pack holds `hash`; the content is checked only when read. */
   async has(hash: Hash): Promise<boolean> {
     this.live();
     if (!isHash(hash, this.algorithm)) return false;
-    return (await this.loose.has(hash)) || (await this.packs.has(hash));
+    return (await this.loose.has(hash)) || (await this.packs.has(hash)) || ((await this.options.alternates?.has(hash)) ?? false);
   }
 
   /**
@@ -81,7 +84,7 @@ export class GitObjectStore implements ObjectStore {
 
   /** The write path's existence check: no pack rescan on a miss (a duplicate loose copy is harmless). */
   private async present(hash: Hash): Promise<boolean> {
-    return (await this.packs.hasOnDisk(hash)) || (await this.loose.has(hash));
+    return (await this.packs.hasOnDisk(hash)) || (await this.loose.has(hash)) || ((await this.options.alternates?.has(hash)) ?? false);
   }
 
   /**
@@ -115,7 +118,8 @@ export class GitObjectStore implements ObjectStore {
     // Packs first (an in-memory lookup). Enough left for a pack: written without looking for
     // loose copies (a syscall per object on every commit; an object both loose and packed is
     // harmless, and git's gc prunes the loose copy). Else only objects found nowhere go loose.
-    const inPacks = await mapLimit([...unique.keys()], this.options.concurrency, (h) => this.packs.hasOnDisk(h));
+    const alternates = this.options.alternates;
+    const inPacks = await mapLimit([...unique.keys()], this.options.concurrency, async (h) => (await this.packs.hasOnDisk(h)) || (alternates !== undefined && (await alternates.has(h))));
     let missing = [...unique].filter((_, i) => !inPacks[i]);
     if (missing.length >= this.options.packThreshold) {
       await this.packs.writeSmallPack(missing.map(([hash, o]) => ({ hash, type: o.type, data: o.data })));
@@ -157,6 +161,11 @@ export class GitObjectStore implements ObjectStore {
       yield h;
     }
     for await (const h of this.packs.hashes()) {
+      if (seen.has(h)) continue;
+      seen.add(h);
+      yield h;
+    }
+    for await (const h of this.options.alternates?.hashes() ?? []) {
       if (seen.has(h)) continue;
       seen.add(h);
       yield h;

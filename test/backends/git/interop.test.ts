@@ -208,3 +208,36 @@ for (const algorithm of ["sha1", "sha256"] as const) {
     });
   });
 }
+
+describe("object directories borrowed through objects/info/alternates", () => {
+  it("a git clone --shared reads the objects it borrows, writes only its own, and git agrees", async () => {
+    const dir = scratch();
+    const origin = join(dir, "origin.git");
+    const b = await open(origin);
+    const blob = await b.objects.put("blob", enc.encode("shared\n"));
+    const root = await b.objects.put("tree", tree([["100644", "a", blob]]));
+    const commit = gitText(dir, ["--git-dir", origin, "commit-tree", root, "-m", "one"]);
+    await b.refs.set("refs/heads/main", commit);
+    git(dir, ["--git-dir", origin, "gc", "-q"]);
+    git(dir, ["clone", "-q", "--shared", "--bare", origin, join(dir, "clone.git")]);
+    // A second level, through a relative path, as git writes for nested alternates.
+    const nested = join(dir, "nested.git");
+    git(dir, ["init", "-q", "--bare", nested]);
+    writeFileSync(join(nested, "objects", "info", "alternates"), "# borrowed\n../../clone.git/objects\n");
+    git(dir, ["--git-dir", nested, "update-ref", "refs/heads/main", commit]);
+
+    for (const path of [join(dir, "clone.git"), nested]) {
+      const c = await open(path);
+      expect(new TextDecoder().decode((await c.objects.get(blob))!.data)).toBe("shared\n");
+      expect(await c.objects.has(commit)).toBe(true);
+      // Borrowed objects are not written again; a new one lands here, not in the origin.
+      await c.objects.putMany([{ type: "blob", data: enc.encode("shared\n") }]);
+      const mine = await c.objects.put("blob", enc.encode(`new in ${path}\n`));
+      expect(gitText(dir, ["--git-dir", path, "count-objects"])).toMatch(/^1 objects/);
+      expect(existsSync(join(origin, "objects", mine.slice(0, 2), mine.slice(2)))).toBe(false);
+      const next = gitText(dir, ["--git-dir", path, "commit-tree", root, "-p", commit, "-m", "two"]);
+      expect(await c.refs.testAndSet("refs/heads/main", commit, next)).toBe(true);
+      git(dir, ["--git-dir", path, "fsck", "--strict"]);
+    }
+  });
+});
