@@ -2,11 +2,13 @@ import { invalidArgument, IrminError } from "../core/errors.js";
 import { checkHash, type Hash } from "../core/hash.js";
 import { formatPath, parsePath, type Path, type PathInput } from "../core/path.js";
 import { branchRef } from "../core/ref-name.js";
+import { hashObject } from "../codec/object.js";
 import { DataTypeAccess } from "../datatypes/access.js";
 import { graft, subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
 import { readCommit, writeTreeCommit, type CommitNode } from "../history/commits.js";
 import { mergeCommits } from "../history/merge-commits.js";
 import { walkHistory } from "../history/walk.js";
+import { bytesEqual } from "../merge/equal.js";
 import { findChild, sameEntry } from "../tree/edit.js";
 import { Node, type Child } from "../tree/node.js";
 import type { MergeConflict } from "../tree/tree-merge.js";
@@ -142,7 +144,10 @@ export class Branch<V = string> extends DataTypeAccess<V> {
 
   /**
    * Atomically sets `path` to `next` (removes it when `next` is `undefined`) if its value is
-   * `expected` (`undefined`: absent). Returns whether it did.
+   * `expected` (`undefined`: nothing is there; a directory or a data type at `path` is not
+   * absent, so it never matches). Values are compared as the repository's contents compare them
+   * (`Contents.equal`, else by their canonical encoding), so a blob git wrote in another spelling
+   * of the same value matches. Returns whether it did.
    */
   async testAndSet(path: PathInput, expected: V | undefined, next: V | undefined, options: CommitOptions = {}): Promise<boolean> {
     const p = parsePath(path);
@@ -152,12 +157,22 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     let matched = false;
     await this.write(`test-and-set ${formatPath(p)}`, options, async (tree) => {
       const child = await findChild(tree.ctx, tree.node, p);
-      const current = child?.kind === "contents" ? await tree.ctx.contentsBytes(child) : undefined;
-      matched = equalBytes(current, expectedBytes);
+      matched = await this.holds(child, expected, expectedBytes);
       if (!matched) return tree;
       return next === undefined ? tree.remove(p) : tree.set(p, next);
     });
     return matched;
+  }
+
+  /** Whether `child` holds the value `expected` (encoded: `expectedBytes`); `undefined`: nothing there. */
+  private async holds(child: Child | undefined, expected: V | undefined, expectedBytes: Uint8Array | undefined): Promise<boolean> {
+    if (child === undefined || expected === undefined || expectedBytes === undefined) return child === undefined && expected === undefined;
+    if (child.kind !== "contents") return false;
+    const { ctx, contents } = this.core;
+    // Equal hashes: the same bytes, so the same value, with no read.
+    if (child.hash === hashObject(ctx.algorithm, "blob", expectedBytes)) return true;
+    const current = contents.decode(await ctx.contentsBytes(child));
+    return contents.equal !== undefined ? contents.equal(current, expected) : bytesEqual(contents.encode(current), expectedBytes);
   }
 
   /**
@@ -394,13 +409,6 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     }
     throw new IrminError("TOO_MANY_RETRIES", `${message}: lost the race for ${this.ref} too many times`);
   }
-}
-
-function equalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** A short random pause after a lost race, growing with the attempts, so racing writers spread out. */
