@@ -19,6 +19,7 @@ const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
 export function entryNameProblem(name: string): string | undefined {
   if (name.length === 0) return "empty name";
   if (name === "." || name === "..") return `name ${JSON.stringify(name)} is reserved`;
+  if (name.toLowerCase() === ".git") return "name .git is reserved by Git";
   if (isDotgitName(name)) return `name ${JSON.stringify(name)} is reserved by Git (it is .git on some file systems)`;
   if (name.includes("/")) return `name ${JSON.stringify(name)} contains "/"`;
   if (name.includes("\0")) return `name ${JSON.stringify(name)} contains NUL`;
