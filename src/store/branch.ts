@@ -5,7 +5,8 @@ import { branchRef } from "../core/ref-name.js";
 import { hashObject } from "../codec/object.js";
 import { DataTypeAccess } from "../datatypes/access.js";
 import { graft, subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
-import { readCommit, writeTreeCommit, type CommitNode } from "../history/commits.js";
+import { readCommit, readGivenCommit, writeTreeCommit, type CommitNode } from "../history/commits.js";
+import { checkBound } from "../history/lca.js";
 import { mergeCommits } from "../history/merge-commits.js";
 import { walkHistory } from "../history/walk.js";
 import { bytesEqual } from "../merge/equal.js";
@@ -230,9 +231,14 @@ export class Branch<V = string> extends DataTypeAccess<V> {
   /**
    * Merges `from` (a branch, a commit or a commit id) into this branch: fast-forward when possible,
    * otherwise a merge commit (message `merge <from> into <this>`). Conflicts are returned, and the
-   * branch is left unchanged.
+   * branch is left unchanged. `maxDepth` bounds the common-ancestor search as in `Repo.lcas`
+   * (a non-negative integer or `Infinity`, the default); when the search reaches it, the merge
+   * returns a conflict at path `""` (so with 0, only merging the head itself succeeds; a
+   * fast-forward over k commits needs at least k). INVALID_ARGUMENT for an id that is not a
+   * commit's or a bad `maxDepth`.
    */
   async merge(from: Branch<V> | Commit<V> | Hash, options: CommitOptions & { maxDepth?: number } = {}): Promise<MergeResult<V>> {
+    checkBound(options.maxDepth, "maxDepth");
     let hash: Hash;
     let label: string;
     if (from instanceof Branch) {
@@ -247,16 +253,17 @@ export class Branch<V = string> extends DataTypeAccess<V> {
       hash = checkHash(from, this.core.ctx.algorithm);
       label = hash.slice(0, 12);
     }
-    await readCommit(this.core.ctx, hash);
+    await readGivenCommit(this.core.ctx, hash);
     return this.mergeHash(hash, options.message ?? `merge ${label} into ${this.name}`, options, WRITE_ATTEMPTS, options.maxDepth);
   }
 
   /** The commits reachable from the head, newest first; with `path`, only those that changed it. */
   async history(options: { limit?: number; path?: PathInput } = {}): Promise<Commit<V>[]> {
-    const head = await this.headNode();
-    if (head === undefined) return [];
+    // Options first: a bad one is an error even on a branch that does not exist.
     if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) throw invalidArgument("limit must be a non-negative integer");
     const path = options.path === undefined ? undefined : parsePath(options.path);
+    const head = await this.headNode();
+    if (head === undefined) return [];
     const nodes = await walkHistory(this.core.ctx, head.hash, { limit: options.limit, path });
     return nodes.map((n) => new Commit(this.core, n));
   }
@@ -282,7 +289,7 @@ export class Branch<V = string> extends DataTypeAccess<V> {
   /** Moves the branch to `commit` (a snapshot to revert to), whatever it pointed at before. */
   async reset(commit: Commit<V> | Hash): Promise<void> {
     const hash = commit instanceof Commit ? commit.hash : checkHash(commit, this.core.ctx.algorithm);
-    await readCommit(this.core.ctx, hash);
+    await readGivenCommit(this.core.ctx, hash);
     await this.core.backend.refs.set(this.ref, hash);
   }
 
