@@ -316,8 +316,10 @@ export const Merge = {
   json,
   /**
    * Line-based 3-way merge (diff3, see `diff3Merge`): conflicts only where both sides changed the
-   * same or adjacent lines differently, or inserted different lines at the same place. Keeps line
-   * endings and the final newline. No ancestor = empty text. Symmetric. O((N + M) · D).
+   * same lines differently, inserted different lines at the same place, or one inserted inside
+   * lines the other changed. Changes to adjacent lines merge (git would refuse them); an insertion
+   * at the start of the other side's change goes before its new lines, at the end after them.
+   * Keeps line endings and the final newline. No ancestor = empty text. Symmetric. O((N + M) · D).
    */
   string,
   /** {@link Merge.default} with byte equality. */
