@@ -7,6 +7,7 @@
  */
 import { corrupt, invalidArgument } from "../core/errors.js";
 import { digestLength, isHash, toHex, writeHex, type Hash, type HashAlgorithm } from "../core/hash.js";
+import { isDotgitBytes } from "../core/dotgit.js";
 import { entryNameProblem } from "../core/path.js";
 import { decodeUtf8, encodeUtf8, isWellFormed } from "./utf8.js";
 
@@ -135,9 +136,7 @@ function nameBytesProblem(b: Uint8Array): string | undefined {
   if (b.indexOf(0) >= 0) return "name contains NUL";
   if (b.length === 1 && b[0] === 0x2e) return 'name "." is reserved';
   if (b.length === 2 && b[0] === 0x2e && b[1] === 0x2e) return 'name ".." is reserved';
-  if (b.length === 4 && b[0] === 0x2e && (b[1] | 0x20) === 0x67 && (b[2] | 0x20) === 0x69 && (b[3] | 0x20) === 0x74) {
-    return "name .git is reserved by Git";
-  }
+  if (isDotgitBytes(b)) return "name is reserved by Git (it is .git on some file systems)";
   return undefined;
 }
 
@@ -290,7 +289,11 @@ const COMMON_MODES = [MODE_FILE, MODE_TREE, MODE_EXECUTABLE, MODE_SYMLINK, MODE_
   bytes: Uint8Array.from(`${text} `, (c) => c.charCodeAt(0)),
 }));
 
-/** {@link nameBytesProblem} of `data[start, end)` (which holds no NUL). */
+/**
+ * Why a tree being read cannot hold the name `data[start, end)` (which holds no NUL): empty, `/`,
+ * `.`, `..` and `.git` in any letter case. The other names {@link nameBytesProblem} refuses for
+ * writing (`git~1`, `.git.`, ...) are read, as git's own commands read them.
+ */
 function nameProblemAt(data: Uint8Array, start: number, end: number): string | undefined {
   const n = end - start;
   if (n === 0) return "empty name";

@@ -1,3 +1,4 @@
+import { isDotgitName } from "./dotgit.js";
 import { invalidArgument } from "./errors.js";
 
 /** A path in the tree: its segments from the root. `[]` is the root. */
@@ -10,13 +11,16 @@ const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
 
 /**
  * Why Git would refuse `name` as a tree entry name, or `undefined` when it is acceptable.
- * Git rejects empty names, `.`, `..`, `.git` (in any letter case: `git fsck` flags it), and names
- * containing `/` or NUL.
+ * Git rejects empty names, `.`, `..`, names containing `/` or NUL, and every name `git fsck`
+ * takes for `.git` on a case-insensitive file system: `.git` in any letter case, with code points
+ * HFS+ ignores (`.git\u200C`), with trailing dots and spaces or a backslash (`.git.`, `.GIT \x`),
+ * and the NTFS short name `git~1` (see `is_hfs_dotgit` and `is_ntfs_dotgit` in Git).
  */
 export function entryNameProblem(name: string): string | undefined {
   if (name.length === 0) return "empty name";
   if (name === "." || name === "..") return `name ${JSON.stringify(name)} is reserved`;
   if (name.toLowerCase() === ".git") return "name .git is reserved by Git";
+  if (isDotgitName(name)) return `name ${JSON.stringify(name)} is reserved by Git (it is .git on some file systems)`;
   if (name.includes("/")) return `name ${JSON.stringify(name)} contains "/"`;
   if (name.includes("\0")) return `name ${JSON.stringify(name)} contains NUL`;
   // A lone surrogate has no UTF-8 form: it would be written as U+FFFD, a different name.

@@ -30,9 +30,11 @@ export function checkRefName(name: string): string {
   return name;
 }
 
-/** Returns `refs/heads/<branch>` for a valid branch name; throws `INVALID_ARGUMENT` otherwise. */
+/** Returns `refs/heads/<branch>` for a valid branch name (as `git branch` accepts: not `HEAD`, not starting with `-`); throws `INVALID_ARGUMENT` otherwise. */
 export function branchRef(branch: string): string {
   if (typeof branch !== "string" || branch.length === 0) throw invalidArgument("empty branch name");
   if (branch.startsWith("-")) throw invalidArgument(`invalid branch name ${JSON.stringify(branch)}: starts with -`);
+  // Git refuses it too (`git branch HEAD`): "HEAD" would be ambiguous with the repository's HEAD.
+  if (branch === "HEAD") throw invalidArgument('invalid branch name "HEAD"');
   return checkRefName(`refs/heads/${branch}`);
 }

@@ -37,18 +37,34 @@ export interface NewCommit {
 }
 
 /** Reads and decodes a commit, through the context's cache; NOT_FOUND when absent, CORRUPT when not a commit. A commit on the shallow boundary (see `shallow.ts`) has no parents. */
-export async function readCommit(ctx: TreeContext, hash: Hash): Promise<CommitNode> {
-  const node = await readStoredCommit(ctx, hash);
+export function readCommit(ctx: TreeContext, hash: Hash): Promise<CommitNode> {
+  return readAnyCommit(ctx, hash, false);
+}
+
+/**
+ * {@link readCommit} for an id a caller gave (to merge, reset, look up): `INVALID_ARGUMENT` when
+ * it names another kind of object (a tree, a blob), which is a mistake, not corruption. A commit
+ * object that does not decode is still `CORRUPT`.
+ */
+export function readGivenCommit(ctx: TreeContext, hash: Hash): Promise<CommitNode> {
+  return readAnyCommit(ctx, hash, true);
+}
+
+async function readAnyCommit(ctx: TreeContext, hash: Hash, given: boolean): Promise<CommitNode> {
+  const node = await readStoredCommit(ctx, hash, given);
   // A commit on the shallow boundary has parents that were never fetched: it is a root here.
   return node.parents.length > 0 && shallowCommits(ctx).has(hash) ? { ...node, parents: [] } : node;
 }
 
-async function readStoredCommit(ctx: TreeContext, hash: Hash): Promise<CommitNode> {
+async function readStoredCommit(ctx: TreeContext, hash: Hash, given: boolean): Promise<CommitNode> {
   const key = "c" + hash;
   const hit = ctx.cache.get(key) as CommitNode | undefined;
   if (hit !== undefined) return hit;
   const o = await ctx.read(hash, "commit");
-  if (o.type !== "commit") throw corrupt(`object ${hash} is a ${o.type}, expected a commit`);
+  if (o.type !== "commit") {
+    if (given) throw invalidArgument(`${hash} is not a commit (it is a ${o.type})`);
+    throw corrupt(`object ${hash} is a ${o.type}, expected a commit`);
+  }
   const c = decodeCommit(o.data, ctx.algorithm);
   const node: CommitNode = {
     hash,

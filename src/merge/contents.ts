@@ -8,7 +8,14 @@ import { canonicalJson } from "./canonical-json.js";
 import { bytesEqual, deepEqual } from "./equal.js";
 import { Merge } from "./merge.js";
 
-/** A codec plus a merge for the values stored at the leaves of the tree. */
+/**
+ * A codec plus a merge for the values stored at the leaves of the tree.
+ *
+ * The bytes `decode` receives are the store's own (cached) copy and the bytes `encode` returns are
+ * kept by the store until they are written: a hand-written codec must neither mutate nor hand out
+ * the first, nor return bytes its value still shares. The built-in codecs and
+ * {@link Contents.custom} copy where needed, so their values never share memory with the store.
+ */
 export interface Contents<V> {
   /** `"string"`, `"json"`, `"bytes"` or the name given to {@link Contents.custom}. */
   readonly name: string;
@@ -73,9 +80,11 @@ const bytesContents: Contents<Uint8Array> = {
   name: "bytes",
   encode: (value) => {
     if (!(value instanceof Uint8Array)) throw invalidArgument("Contents.bytes: expected a Uint8Array");
-    return value;
+    // A copy: the caller may change its array after set() returns, or while a transaction runs.
+    return value.slice();
   },
-  decode: (bytes) => bytes,
+  // A copy: the store's cache keeps these bytes, and the caller may change the value it gets.
+  decode: (bytes) => bytes.slice(),
   merge: Merge.bytes,
   equal: bytesEqual,
 };
@@ -90,15 +99,17 @@ function custom<V>(spec: ContentsSpec<V>): Contents<V> {
   if (equal !== undefined && typeof equal !== "function") throw invalidArgument(`Contents.custom(${name}): equal must be a function when given`);
   const contents: Contents<V> = {
     name,
+    // Copies both ways, as Contents.bytes does: a codec may return a buffer its value shares, or
+    // a value that is a view on the bytes it decoded (the store's cache keeps those bytes).
     encode: (value) => {
       const bytes = encode.call(spec, value);
       if (!(bytes instanceof Uint8Array)) throw invalidArgument(`Contents.custom(${name}): encode did not return a Uint8Array`);
-      return bytes;
+      return bytes.slice();
     },
     // A decoder that throws something else still means the blob is not a valid V.
     decode: (bytes) => {
       try {
-        return decode.call(spec, bytes);
+        return decode.call(spec, bytes.slice());
       } catch (e) {
         if (isIrminError(e)) throw e;
         throw corrupt(`Contents.custom(${name}): cannot decode the blob`, e);
@@ -117,9 +128,11 @@ function custom<V>(spec: ContentsSpec<V>): Contents<V> {
  * - `json`: canonical JSON (sorted keys, no whitespace), so equal values give equal blobs; decodes
  *   any valid JSON text; merged per key ({@link Merge.json}). Encoding throws `INVALID_ARGUMENT` for
  *   what JSON cannot carry (undefined, NaN, Infinity, bigint, class instances, cycles).
- * - `bytes`: the blob as is (no copy either way), merged by {@link Merge.bytes}.
+ * - `bytes`: the blob's bytes, merged by {@link Merge.bytes}. Copied both ways: changing an array
+ *   after giving it to `set` (even inside a transaction) or changing one `get` returned never
+ *   changes what is stored or what the next `get` returns.
  * - `custom(spec)`: validates the spec (`INVALID_ARGUMENT`), checks that encode returns bytes, and
- *   turns any decode failure into `CORRUPT`.
+ *   turns any decode failure into `CORRUPT`; copies the bytes both ways, as `bytes` does.
  */
 export const Contents = {
   string: stringContents,

@@ -1,11 +1,13 @@
 /**
  * Line-based three-way merge (diff3) and character-level diff.
  *
- * The merge follows the classic diff3 construction (Khanna, Kunal and Pierce, "A Formal
- * Investigation of Diff3"): diff the ancestor against each side, keep the ancestor lines that both
- * sides left untouched as synchronisation points, and decide each region between them on its own.
- * Like git, changes that touch the same or adjacent ancestor lines form one region, so they merge
- * only when one side left it alone or both made the same change.
+ * The merge diffs the ancestor against each side (Myers), which gives each side's changes as hunks
+ * (a range of ancestor lines and what replaced it; an empty range is an insertion), and applies
+ * both sides' hunks to the ancestor. Unlike git, which also refuses changes to adjacent lines, two
+ * hunks clash only when they change a common ancestor line, insert at the same place, or one
+ * inserts strictly inside the range the other changed; clashing hunks merge only when both sides
+ * turned that region into the same text. An insertion exactly at either end of a range the other
+ * side changed lands there: before the other side's new lines at the start, after them at the end.
  */
 import { invalidArgument } from "../core/errors.js";
 import { Interner, matchingBlocks, type MatchingBlock } from "./myers.js";
@@ -40,11 +42,12 @@ export interface Diff3Labels {
   readonly b?: string;
 }
 
-interface SyncRegion {
-  readonly old: number;
-  readonly a: number;
-  readonly b: number;
-  readonly length: number;
+/** A change of one side: ancestor lines [oldStart, oldEnd) became that side's lines [start, end). */
+interface Hunk {
+  readonly oldStart: number;
+  readonly oldEnd: number;
+  readonly start: number;
+  readonly end: number;
 }
 
 /**
@@ -67,9 +70,12 @@ export function splitLines(text: string): string[] {
 
 /**
  * Three-way merge of line arrays. `old` is the common ancestor (pass `[]` when there is none, as
- * git does for add/add). Returns the merged lines, or every conflicting region together with a
- * marked-up merge. Deterministic, and symmetric: swapping `a` and `b` gives the same lines on
- * success and the same regions (sides swapped) on conflict.
+ * git does for add/add). Changes to different ancestor lines merge, adjacent ones included (see
+ * the module comment for what clashes and where an insertion next to a change lands); a clash
+ * merges only when both sides made the same change there. Returns the merged lines, or every
+ * conflicting region together with a marked-up merge. Wherever `git merge-file` merges cleanly,
+ * the result is the same. Deterministic, and symmetric: swapping `a` and `b` gives the same lines
+ * on success and the same regions (sides swapped) on conflict.
  *
  * Cost: two Myers diffs, O((N + M) · D) for D the number of changed lines.
  */
@@ -81,51 +87,94 @@ export function diff3Merge(
 ): Diff3Result {
   const interner = new Interner();
   const o = interner.tokens(old), at = interner.tokens(a), bt = interner.tokens(b);
-  const regions = syncRegions(matchingBlocks(o, at), matchingBlocks(o, bt), old.length, a.length, b.length);
+  const ha = hunks(o, at, matchingBlocks(o, at));
+  const hb = hunks(o, bt, matchingBlocks(o, bt));
   const lines: string[] = [];
   const conflicts: Diff3Conflict[] = [];
-  let io = 0, ia = 0, ib = 0;
-  for (const r of regions) {
-    if (io < r.old || ia < r.a || ib < r.b) {
-      const aSame = rangeEqual(o, io, r.old, at, ia, r.a);
-      const bSame = rangeEqual(o, io, r.old, bt, ib, r.b);
-      if (bSame || rangeEqual(at, ia, r.a, bt, ib, r.b)) {
-        pushRange(lines, a, ia, r.a);
-      } else if (aSame) {
-        pushRange(lines, b, ib, r.b);
-      } else {
-        conflicts.push({ oldStart: io, oldEnd: r.old, aStart: ia, aEnd: r.a, bStart: ib, bEnd: r.b });
-        pushMarked(lines, labels, a.slice(ia, r.a), old.slice(io, r.old), b.slice(ib, r.b));
-      }
+  let io = 0, i = 0, j = 0;
+  while (i < ha.length || j < hb.length) {
+    // The next region: the earlier hunk (an insertion before a change starting at the same line),
+    // then every hunk of either side that clashes with what the region holds so far.
+    const first = j >= hb.length || (i < ha.length && before(ha[i], hb[j])) ? ha[i] : hb[j];
+    let oldStart = first.oldStart, oldEnd = first.oldEnd;
+    const i0 = i, j0 = j;
+    for (;;) {
+      if (i < ha.length && clashes(ha[i], oldStart, oldEnd)) ({ oldStart, oldEnd } = grow(ha[i++], oldStart, oldEnd));
+      else if (j < hb.length && clashes(hb[j], oldStart, oldEnd)) ({ oldStart, oldEnd } = grow(hb[j++], oldStart, oldEnd));
+      else break;
     }
-    pushRange(lines, old, r.old, r.old + r.length);
-    io = r.old + r.length;
-    ia = r.a + r.length;
-    ib = r.b + r.length;
+    pushRange(lines, old, io, oldStart);
+    io = oldEnd;
+    const sa = sideRange(ha, i0, i, oldStart, oldEnd), sb = sideRange(hb, j0, j, oldStart, oldEnd);
+    if (i === i0 || (j !== j0 && rangeEqual(at, sa.start, sa.end, bt, sb.start, sb.end))) {
+      pushRange(lines, b, sb.start, sb.end);
+    } else if (j === j0) {
+      pushRange(lines, a, sa.start, sa.end);
+    } else {
+      conflicts.push({ oldStart, oldEnd, aStart: sa.start, aEnd: sa.end, bStart: sb.start, bEnd: sb.end });
+      pushMarked(lines, labels, a.slice(sa.start, sa.end), old.slice(oldStart, oldEnd), b.slice(sb.start, sb.end));
+    }
   }
+  pushRange(lines, old, io, old.length);
   return conflicts.length === 0 ? { ok: true, lines } : { ok: false, conflicts, lines };
 }
 
-// Ancestor runs matched, unchanged, on both sides, in order, ending with an empty sentinel at the
-// ends of all three inputs.
-function syncRegions(
-  oa: readonly MatchingBlock[], ob: readonly MatchingBlock[],
-  oldLength: number, aLength: number, bLength: number,
-): SyncRegion[] {
-  const out: SyncRegion[] = [];
-  let i = 0, j = 0;
-  while (i < oa.length && j < ob.length) {
-    const x = oa[i], y = ob[j];
-    const start = Math.max(x.aStart, y.aStart);
-    const end = Math.min(x.aStart + x.length, y.aStart + y.length);
-    if (start < end) {
-      out.push({ old: start, a: x.bStart + (start - x.aStart), b: y.bStart + (start - y.aStart), length: end - start });
-    }
-    if (x.aStart + x.length < y.aStart + y.length) i++;
-    else j++;
+// One side's hunks, in order: the gaps between the blocks it shares with the ancestor. A pure
+// insertion or deletion of lines equal to the ones after it could sit lower (deleting one of
+// two equal lines): each is moved as low as it can go, as git does, so that both sides making the
+// same such change give the same hunk. Hunks that then touch become one.
+function hunks(o: Int32Array, side: Int32Array, blocks: readonly MatchingBlock[]): Hunk[] {
+  const gaps: Hunk[] = [];
+  let io = 0, is = 0;
+  for (const blk of [...blocks, { aStart: o.length, bStart: side.length, length: 0 }]) {
+    if (io < blk.aStart || is < blk.bStart) gaps.push({ oldStart: io, oldEnd: blk.aStart, start: is, end: blk.bStart });
+    io = blk.aStart + blk.length;
+    is = blk.bStart + blk.length;
   }
-  out.push({ old: oldLength, a: aLength, b: bLength, length: 0 });
+  const out: Hunk[] = [];
+  for (let k = 0; k < gaps.length; k++) {
+    const g = gaps[k];
+    const limit = k + 1 < gaps.length ? gaps[k + 1].oldStart : o.length;
+    // How far the lines below let a pure deletion (or insertion) slide: each step drops (adds)
+    // the next line instead of the first one, the same change.
+    let slide = 0;
+    if (g.start === g.end) while (g.oldEnd + slide < limit && o[g.oldEnd + slide] === o[g.oldStart + slide]) slide++;
+    else if (g.oldStart === g.oldEnd) while (g.oldEnd + slide < limit && side[g.end + slide] === side[g.start + slide]) slide++;
+    const oldStart = g.oldStart + slide, oldEnd = g.oldEnd + slide, start = g.start + slide, end = g.end + slide;
+    const prev = out[out.length - 1];
+    if (prev !== undefined && prev.oldEnd === oldStart) out[out.length - 1] = { oldStart: prev.oldStart, oldEnd, start: prev.start, end };
+    else out.push({ oldStart, oldEnd, start, end });
+  }
   return out;
+}
+
+// Whether x comes first: it starts earlier, or is an insertion where y's change starts.
+function before(x: Hunk, y: Hunk): boolean {
+  return x.oldStart < y.oldStart || (x.oldStart === y.oldStart && x.oldEnd === x.oldStart && y.oldEnd > y.oldStart);
+}
+
+// Whether h must be decided together with the region [s, e) of the ancestor: they change a common
+// line, insert at the same place, or one inserts strictly inside the other.
+function clashes(h: Hunk, s: number, e: number): boolean {
+  if (h.oldStart < h.oldEnd && s < e) return h.oldStart < e && s < h.oldEnd;
+  if (h.oldStart === h.oldEnd && s === e) return h.oldStart === s;
+  if (h.oldStart === h.oldEnd) return s < h.oldStart && h.oldStart < e;
+  return h.oldStart < s && s < h.oldEnd;
+}
+
+function grow(h: Hunk, s: number, e: number): { oldStart: number; oldEnd: number } {
+  return { oldStart: Math.min(s, h.oldStart), oldEnd: Math.max(e, h.oldEnd) };
+}
+
+// The lines of a side that stand for the ancestor's [s, e), given that side's hunks [from, to)
+// (all inside it): the ancestor lines around them, shifted by what the hunks before changed.
+function sideRange(hs: readonly Hunk[], from: number, to: number, s: number, e: number): { start: number; end: number } {
+  if (from === to) {
+    const shift = from === 0 ? 0 : hs[from - 1].end - hs[from - 1].oldEnd;
+    return { start: s + shift, end: e + shift };
+  }
+  const first = hs[from], last = hs[to - 1];
+  return { start: first.start - (first.oldStart - s), end: last.end + (e - last.oldEnd) };
 }
 
 function rangeEqual(x: Int32Array, xs: number, xe: number, y: Int32Array, ys: number, ye: number): boolean {

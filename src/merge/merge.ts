@@ -57,8 +57,10 @@ const counter: Merge<number> = (old, a, b) => ok(a + b - (old ?? 0));
 function option<V>(m: Merge<V>, equal: Equal<V> = deepEqual): Merge<V | undefined> {
   return (old, a, b) => {
     if (a !== undefined && b !== undefined) return m(old, a, b);
-    const kept = a ?? b;
-    if (kept === undefined || old === undefined) return ok(kept);
+    if (a === undefined && b === undefined) return ok(undefined);
+    // Only `undefined` is absent: `null`, 0 or "" on one side is a value, not a removal.
+    const kept = (a !== undefined ? a : b) as V;
+    if (old === undefined) return ok(kept);
     if (equal(kept, old)) return ok(undefined);
     return conflict("option: changed on one side and removed on the other");
   };
@@ -269,13 +271,15 @@ export const Merge = {
   /** Counter deltas add up: `old + (a − old) + (b − old)`, `old` absent counting as 0. Symmetric. */
   counter,
   /**
-   * Lifts `m` to possibly-absent values (`undefined`): both absent → absent; both present → `m`;
+   * Lifts `m` to possibly-absent values (only `undefined` is absent; `null` is a value like any
+   * other): both absent → absent; both present → `m`;
    * present on one side only → added (absent in the ancestor), removed (unchanged on the other
    * side), or a conflict (changed on one side, removed on the other). Symmetric when `m` is.
    */
   option,
   /**
-   * Per-key merge of plain objects with {@link Merge.option} semantics for added and removed keys;
+   * Per-key merge of plain objects with {@link Merge.option} semantics for added and removed keys
+   * (a key is absent when it is not an own property or holds `undefined`; a `null` is kept);
    * keys absent from both sides are dropped. Result keys: `a`'s order, then `b`'s new keys. The
    * conflict names every conflicting key. Symmetric (as values) when `m` is. O(keys).
    */
@@ -312,8 +316,10 @@ export const Merge = {
   json,
   /**
    * Line-based 3-way merge (diff3, see `diff3Merge`): conflicts only where both sides changed the
-   * same or adjacent lines differently, or inserted different lines at the same place. Keeps line
-   * endings and the final newline. No ancestor = empty text. Symmetric. O((N + M) · D).
+   * same lines differently, inserted different lines at the same place, or one inserted inside
+   * lines the other changed. Changes to adjacent lines merge (git would refuse them); an insertion
+   * at the start of the other side's change goes before its new lines, at the end after them.
+   * Keeps line endings and the final newline. No ancestor = empty text. Symmetric. O((N + M) · D).
    */
   string,
   /** {@link Merge.default} with byte equality. */

@@ -2,11 +2,14 @@ import { invalidArgument, IrminError, isIrminError } from "../core/errors.js";
 import { checkHash, type Hash } from "../core/hash.js";
 import { formatPath, parsePath, type Path, type PathInput } from "../core/path.js";
 import { branchRef } from "../core/ref-name.js";
+import { hashObject } from "../codec/object.js";
 import { DataTypeAccess } from "../datatypes/access.js";
 import { graft, subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
-import { readCommit, writeTreeCommit, type CommitNode } from "../history/commits.js";
+import { readCommit, readGivenCommit, writeTreeCommit, type CommitNode } from "../history/commits.js";
+import { checkBound } from "../history/lca.js";
 import { mergeCommits } from "../history/merge-commits.js";
 import { walkHistory } from "../history/walk.js";
+import { bytesEqual } from "../merge/equal.js";
 import { findChild, sameEntry } from "../tree/edit.js";
 import { Node, type Child } from "../tree/node.js";
 import type { MergeConflict } from "../tree/tree-merge.js";
@@ -144,7 +147,10 @@ export class Branch<V = string> extends DataTypeAccess<V> {
 
   /**
    * Atomically sets `path` to `next` (removes it when `next` is `undefined`) if its value is
-   * `expected` (`undefined`: absent). Returns whether it did.
+   * `expected` (`undefined`: nothing is there; a directory or a data type at `path` is not
+   * absent, so it never matches). Values are compared as the repository's contents compare them
+   * (`Contents.equal`, else by their canonical encoding), so a blob git wrote in another spelling
+   * of the same value matches. Returns whether it did.
    */
   async testAndSet(path: PathInput, expected: V | undefined, next: V | undefined, options: CommitOptions = {}): Promise<boolean> {
     const p = parsePath(path);
@@ -154,12 +160,22 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     let matched = false;
     await this.write(`test-and-set ${formatPath(p)}`, options, async (tree) => {
       const child = await findChild(tree.ctx, tree.node, p);
-      const current = child?.kind === "contents" ? await tree.ctx.contentsBytes(child) : undefined;
-      matched = equalBytes(current, expectedBytes);
+      matched = await this.holds(child, expected, expectedBytes);
       if (!matched) return tree;
       return next === undefined ? tree.remove(p) : tree.set(p, next);
     });
     return matched;
+  }
+
+  /** Whether `child` holds the value `expected` (encoded: `expectedBytes`); `undefined`: nothing there. */
+  private async holds(child: Child | undefined, expected: V | undefined, expectedBytes: Uint8Array | undefined): Promise<boolean> {
+    if (child === undefined || expected === undefined || expectedBytes === undefined) return child === undefined && expected === undefined;
+    if (child.kind !== "contents") return false;
+    const { ctx, contents } = this.core;
+    // Equal hashes: the same bytes, so the same value, with no read.
+    if (child.hash === hashObject(ctx.algorithm, "blob", expectedBytes)) return true;
+    const current = contents.decode(await ctx.contentsBytes(child));
+    return contents.equal !== undefined ? contents.equal(current, expected) : bytesEqual(contents.encode(current), expectedBytes);
   }
 
   /**
@@ -220,9 +236,14 @@ export class Branch<V = string> extends DataTypeAccess<V> {
   /**
    * Merges `from` (a branch, a commit or a commit id) into this branch: fast-forward when possible,
    * otherwise a merge commit (message `merge <from> into <this>`). Conflicts are returned, and the
-   * branch is left unchanged.
+   * branch is left unchanged. `maxDepth` bounds the common-ancestor search as in `Repo.lcas`
+   * (a non-negative integer or `Infinity`, the default); when the search reaches it, the merge
+   * returns a conflict at path `""` (so with 0, only merging the head itself succeeds; a
+   * fast-forward over k commits needs at least k). INVALID_ARGUMENT for an id that is not a
+   * commit's or a bad `maxDepth`.
    */
   async merge(from: Branch<V> | Commit<V> | Hash, options: CommitOptions & { maxDepth?: number } = {}): Promise<MergeResult<V>> {
+    checkBound(options.maxDepth, "maxDepth");
     let hash: Hash;
     let label: string;
     if (from instanceof Branch) {
@@ -237,16 +258,17 @@ export class Branch<V = string> extends DataTypeAccess<V> {
       hash = checkHash(from, this.core.ctx.algorithm);
       label = hash.slice(0, 12);
     }
-    await readCommit(this.core.ctx, hash);
+    await readGivenCommit(this.core.ctx, hash);
     return this.mergeHash(hash, options.message ?? `merge ${label} into ${this.name}`, options, WRITE_ATTEMPTS, options.maxDepth);
   }
 
   /** The commits reachable from the head, newest first; with `path`, only those that changed it. */
   async history(options: { limit?: number; path?: PathInput } = {}): Promise<Commit<V>[]> {
-    const head = await this.headNode();
-    if (head === undefined) return [];
+    // Options first: a bad one is an error even on a branch that does not exist.
     if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) throw invalidArgument("limit must be a non-negative integer");
     const path = options.path === undefined ? undefined : parsePath(options.path);
+    const head = await this.headNode();
+    if (head === undefined) return [];
     const nodes = await walkHistory(this.core.ctx, head.hash, { limit: options.limit, path });
     return nodes.map((n) => new Commit(this.core, n));
   }
@@ -272,7 +294,7 @@ export class Branch<V = string> extends DataTypeAccess<V> {
   /** Moves the branch to `commit` (a snapshot to revert to), whatever it pointed at before. */
   async reset(commit: Commit<V> | Hash): Promise<void> {
     const hash = commit instanceof Commit ? commit.hash : checkHash(commit, this.core.ctx.algorithm);
-    await readCommit(this.core.ctx, hash);
+    await readGivenCommit(this.core.ctx, hash);
     await this.core.backend.refs.set(this.ref, hash);
   }
 
@@ -419,13 +441,6 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     }
     throw new IrminError("TOO_MANY_RETRIES", `${message}: lost the race for ${this.ref} too many times`);
   }
-}
-
-function equalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** A short random pause after a lost race, growing with the attempts, so racing writers spread out. */

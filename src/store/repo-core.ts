@@ -1,7 +1,7 @@
 import { IrminError } from "../core/errors.js";
 import { checkHash, type Hash } from "../core/hash.js";
 import type { Backend } from "../backend/backend.js";
-import { readCommit } from "../history/commits.js";
+import { readCommit, readGivenCommit } from "../history/commits.js";
 import type { Contents } from "../merge/contents.js";
 import { dataTypeMergeHook } from "../datatypes/registry.js";
 import { TreeContext } from "../tree/node.js";
@@ -37,11 +37,18 @@ export class RepoCore<V> {
     if (this.closed) throw new IrminError("CLOSED", "the repository is closed");
   }
 
-  /** The commit `hash`; NOT_FOUND when absent, INVALID_ARGUMENT when not an id. */
+  /** The commit `hash` (an id the store holds: CORRUPT when it names another kind of object); NOT_FOUND when absent, INVALID_ARGUMENT when not an id. */
   async commit(hash: Hash): Promise<Commit<V>> {
     this.live();
     checkHash(hash, this.ctx.algorithm);
     return new Commit(this, await readCommit(this.ctx, hash));
+  }
+
+  /** The commit `hash` a caller gave: as {@link commit}, but INVALID_ARGUMENT when it names a tree, a blob or a tag. */
+  async givenCommit(hash: Hash): Promise<Commit<V>> {
+    this.live();
+    checkHash(hash, this.ctx.algorithm);
+    return new Commit(this, await readGivenCommit(this.ctx, hash));
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,10 @@
 import { invalidArgument } from "../core/errors.js";
-import { checkHash, type Hash, type HashAlgorithm } from "../core/hash.js";
+import type { Hash, HashAlgorithm } from "../core/hash.js";
 import { IrminError } from "../core/errors.js";
 import type { Backend } from "../backend/backend.js";
 import { memoryBackend } from "../backends/memory/memory-backend.js";
 import { parseAuthor, defaultAuthor } from "../history/commits.js";
-import { lowestCommonAncestors } from "../history/lca.js";
+import { checkBound, lowestCommonAncestors } from "../history/lca.js";
 import { setShallowCommits } from "../history/shallow.js";
 import { Contents } from "../merge/contents.js";
 import { Branch } from "./branch.js";
@@ -27,9 +27,13 @@ export interface RepoOptions<V> {
   author?: string;
 }
 
-/** Options of {@link Repo.lcas}. */
+/** Options of {@link Repo.lcas}: each a non-negative integer or `Infinity` (the default), else INVALID_ARGUMENT. */
 export interface RepoLcaOptions {
-  /** How deep below the two commits the search may go; past it, MAX_DEPTH_REACHED. */
+  /**
+   * How many generations below the two commits the search may read; past it, MAX_DEPTH_REACHED.
+   * 0 reads only the two commits: it answers only when they are equal (one k commits below the
+   * other needs at least k).
+   */
   maxDepth?: number;
   /** Most common ancestors accepted; past it, TOO_MANY_LCAS. */
   limit?: number;
@@ -101,16 +105,21 @@ export class Repo<V = string> {
     await this.core.backend.refs.remove(new Branch(this.core, name).ref);
   }
 
-  /** The commit `hash`; NOT_FOUND when the repository does not have it. */
+  /** The commit `hash`; NOT_FOUND when the repository does not have it, INVALID_ARGUMENT when it is not a commit's id. */
   commit(hash: Hash): Promise<Commit<V>> {
-    return this.core.commit(hash);
+    return this.core.givenCommit(hash);
   }
 
-  /** The lowest common ancestors of two commits (several after criss-cross merges). */
+  /**
+   * The lowest common ancestors of two commits (several after criss-cross merges). INVALID_ARGUMENT
+   * for an id that is not a commit's or a bad option, NOT_FOUND for a missing commit.
+   */
   async lcas(a: Commit<V> | Hash, b: Commit<V> | Hash, options: RepoLcaOptions = {}): Promise<Commit<V>[]> {
     this.core.live();
-    const ha = typeof a === "string" ? checkHash(a, this.hashAlgorithm) : a.hash;
-    const hb = typeof b === "string" ? checkHash(b, this.hashAlgorithm) : b.hash;
+    checkBound(options.maxDepth, "maxDepth");
+    checkBound(options.limit, "limit");
+    const ha = typeof a === "string" ? (await this.core.givenCommit(a)).hash : a.hash;
+    const hb = typeof b === "string" ? (await this.core.givenCommit(b)).hash : b.hash;
     const r = await lowestCommonAncestors(this.core.ctx, ha, hb, options);
     if (!r.ok) {
       throw r.reason === "max-depth"

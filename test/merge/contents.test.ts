@@ -100,7 +100,15 @@ describe("Contents.bytes", () => {
     const c = Contents.bytes;
     const b = new Uint8Array([0, 255, 10]);
     expect(gitRoundTrip(c.encode(b))).toEqual(b);
-    expect(c.decode(b)).toBe(b);
+    // Copies both ways: neither side's later changes reach the other.
+    const decoded = c.decode(b);
+    expect(decoded).toEqual(b);
+    expect(decoded).not.toBe(b);
+    const encoded = c.encode(b);
+    b[0] = 9;
+    decoded[1] = 9;
+    expect([...encoded]).toEqual([0, 255, 10]);
+    expect([...b]).toEqual([9, 255, 10]);
     expect(c.equal?.(new Uint8Array([1]), new Uint8Array([1]))).toBe(true);
     expect(code(() => c.encode("x" as unknown as Uint8Array))).toBe("INVALID_ARGUMENT");
   });
@@ -124,6 +132,16 @@ describe("Contents.custom", () => {
     expect(c.merge(1, 2, 3)).toEqual({ ok: true, value: 4 });
     expect(c.equal).toBeUndefined();
     expect(Contents.custom({ ...spec, equal: (a: number, b: number) => a === b }).equal?.(1, 1)).toBe(true);
+  });
+  it("copies the bytes both ways, so a codec may share its buffers", () => {
+    const raw = Contents.custom({ name: "raw", encode: (v: { data: Uint8Array }) => v.data, decode: (b: Uint8Array) => ({ data: b }), merge: Merge.idempotent<{ data: Uint8Array }>() });
+    const value = { data: new Uint8Array([1, 2]) };
+    const encoded = raw.encode(value);
+    value.data[0] = 9;
+    expect([...encoded]).toEqual([1, 2]);
+    const stored = new Uint8Array([3, 4]);
+    raw.decode(stored).data[0] = 9;
+    expect([...stored]).toEqual([3, 4]);
   });
   it("turns decode failures into CORRUPT and a non-bytes encoding into INVALID_ARGUMENT", () => {
     const c = Contents.custom(spec);

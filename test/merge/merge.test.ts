@@ -88,6 +88,17 @@ describe("Merge.option", () => {
     expect(conflictOf(m(3, 4, undefined))).toMatch(/changed on one side and removed/);
     expect(conflictOf(m(3, undefined, 4))).toMatch(/changed on one side and removed/);
   });
+  it("takes null (and other falsy values) as values, whatever the side", () => {
+    const d = Merge.option(Merge.default<number | null>());
+    expect(value(d(undefined, null, undefined))).toBe(null); // added on a
+    expect(value(d(undefined, undefined, null))).toBe(null); // added on b
+    expect(conflictOf(d(5, null, undefined))).toMatch(/changed on one side and removed/);
+    expect(conflictOf(d(5, undefined, null))).toMatch(/changed on one side and removed/);
+    expect(value(d(null, null, undefined))).toBe(undefined); // removed, unchanged on the other side
+    expect(value(d(null, undefined, null))).toBe(undefined);
+    expect(conflictOf(d(null, 0, undefined))).toMatch(/changed on one side and removed/);
+    expect(value(d(undefined, 0, undefined))).toBe(0);
+  });
 });
 
 describe("Merge.object / Merge.map", () => {
@@ -101,6 +112,16 @@ describe("Merge.object / Merge.map", () => {
     expect(c).toMatch(/"y"/);
     expect(c).toMatch(/"z"/);
     expect(c).not.toMatch(/"x"/);
+  });
+  it("keeps keys holding null, whatever the side", () => {
+    const o = Merge.object(Merge.default<number | null>());
+    expect(value(o({}, { x: null }, { y: 1 }))).toEqual({ x: null, y: 1 });
+    expect(value(o({}, { y: 1 }, { x: null }))).toEqual({ y: 1, x: null });
+    expect(conflictOf(o({ x: 5 }, { x: null }, {}))).toMatch(/key "x"/);
+    expect(conflictOf(o({ x: 5 }, {}, { x: null }))).toMatch(/key "x"/);
+    const mm = Merge.map<string, number | null>(Merge.default<number | null>());
+    expect([...value(mm(new Map(), new Map([["x", null]]), new Map([["y", 1]])))]).toEqual([["x", null], ["y", 1]]);
+    expect([...value(mm(new Map(), new Map([["y", 1]]), new Map([["x", null]])))]).toEqual([["y", 1], ["x", null]]);
   });
   it("keeps a __proto__ key as data", () => {
     const a = JSON.parse('{"__proto__": 1}') as Record<string, number>;
@@ -234,6 +255,9 @@ const counterMap = fc.dictionary(key, fc.integer({ min: -5, max: 5 }), { maxKeys
 const stringSet = fc.uniqueArray(fc.constantFrom("p", "q", "r", "s", "t"), { maxLength: 5 }).map((xs) => new Set(xs) as ReadonlySet<string>);
 const text = fc.array(fc.constantFrom("a\n", "b\n", "c\n", "d\n", "e"), { maxLength: 8 }).map((ls) => ls.join(""));
 const mapArb = counterMap.map((o) => new Map(Object.entries(o)));
+// null is a value, present on a side like any other (never taken for an absent key).
+const nullable = fc.constantFrom(null, 0, 1, "");
+const nullableMap = fc.dictionary(key, nullable, { maxKeys: 4 });
 const alistArb = counterMap.map((o) => Object.entries(o));
 
 interface Law<V> {
@@ -255,6 +279,9 @@ const laws: Law<unknown>[] = [
   erase({ name: "string", m: Merge.string, arb: text, eq: Object.is, idempotentSides: true }),
   erase({ name: "object(counter)", m: Merge.object(Merge.counter), arb: counterMap, eq: deepEqual, idempotentSides: false }),
   erase({ name: "map(default)", m: Merge.map(Merge.default()), arb: mapArb, eq: deepEqual, idempotentSides: true }),
+  erase({ name: "option(default) with null", m: Merge.option(Merge.default()), arb: fc.option(nullable, { nil: undefined }), eq: deepEqual, idempotentSides: true }),
+  erase({ name: "object(default) with null", m: Merge.object(Merge.default()), arb: nullableMap, eq: deepEqual, idempotentSides: true }),
+  erase({ name: "map(default) with null", m: Merge.map(Merge.default()), arb: nullableMap.map((o) => new Map(Object.entries(o))), eq: deepEqual, idempotentSides: true }),
   erase({
     name: "alist(option(default))", m: Merge.alist<string, number>(() => Merge.option(Merge.default())), arb: alistArb,
     eq: (x, y) => deepEqual(new Map(x), new Map(y)), idempotentSides: true,

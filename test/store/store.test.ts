@@ -38,7 +38,7 @@ for (const maker of repoMakers()) {
     it("rejects the root, empty segments and names Git refuses", async () => {
       const repo = await maker.open();
       const main = repo.branch("main");
-      for (const bad of ["", "a//b", "/a", "a/", ".", "a/../b", ".git/x", "a/.GIT", ["a", ""], ["a/b"], ["a\0b"], "a/x\uD800", ["\uDC00y"]]) {
+      for (const bad of ["", "a//b", "/a", "a/", ".", "a/../b", ".git/x", "a/.GIT", ".git.", "a/git~1", ".git\u200c", ".gIt ", "a\\.git", ["a", ""], ["a/b"], ["a\0b"], "a/x\uD800", ["\uDC00y"]]) {
         await expect(main.set(bad as string, "x")).rejects.toSatisfy((e: unknown) => isIrminError(e, "INVALID_ARGUMENT"));
       }
       expect(() => repo.branch("a..b")).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));

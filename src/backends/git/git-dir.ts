@@ -31,12 +31,17 @@ export interface OpenGitDirectoryOptions {
 const HARMLESS_EXTENSIONS = new Set(["noop", "worktreeconfig"]);
 // What `git init --bare` leaves: a directory holding only these is an unfinished init we may complete.
 const LAYOUT_NAMES = new Set(["HEAD", "config", "objects", "refs", "description", "hooks", "info", "branches", "packed-refs", "logs"]);
+// The temporary files `createWhole` writes beside `config` and `HEAD` (see `tempNameOf`): a
+// concurrent creator's, or a crashed one's, are part of an unfinished init too.
+const INIT_TEMP_NAME = /^(?:config|HEAD)\.tmp-[0-9]+-[0-9a-f]+$/;
 
 /**
  * Finds (or creates) the Git directory at `options.path` and checks that this library can use it.
  *
  * - missing or empty directory: creates a bare repository when `create` (else `NOT_FOUND`);
- *   creation is safe against a concurrent creator (files appear whole, first one wins);
+ *   creation is safe against a concurrent creator (files appear whole, first one wins), and a
+ *   directory holding only part of what a creation writes (this library's or `git init --bare`'s,
+ *   its temporary files included) is completed;
  * - `INVALID_ARGUMENT`: `path` exists but is not a repository, or `hash` differs from the
  *   repository's object format;
  * - `UNSUPPORTED`: a `repositoryformatversion` above 1, an extension this library does not
@@ -144,7 +149,7 @@ async function isGitDir(dir: string): Promise<boolean> {
 async function isEmptyOrUnfinished(path: string): Promise<boolean> {
   try {
     const names = await readdir(path);
-    return names.every((n) => LAYOUT_NAMES.has(n));
+    return names.every((n) => LAYOUT_NAMES.has(n) || INIT_TEMP_NAME.test(n));
   } catch (e) {
     if (errnoCode(e) === "ENOENT") return true;
     if (errnoCode(e) === "ENOTDIR") return false;
@@ -181,8 +186,13 @@ async function initBare(dir: string, algorithm: HashAlgorithm): Promise<void> {
   }
 }
 
+/** The temporary name `createWhole` writes `path` under first (matched by `INIT_TEMP_NAME`). */
+function tempNameOf(path: string): string {
+  return `${path}.tmp-${process.pid}-${uniqueSuffix()}`;
+}
+
 async function createWhole(path: string, content: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${uniqueSuffix()}`;
+  const tmp = tempNameOf(path);
   await writeFile(tmp, content, { flag: "wx" });
   try {
     await link(tmp, path);

@@ -87,6 +87,26 @@ describe("opening and creating repositories", () => {
     expect((await open({ path: join(base, "ok.git") })).algorithm).toBe("sha1");
   });
 
+  it("completes a creation another opener has under way (its temporary files beside config and HEAD)", async () => {
+    const base = scratch();
+    // What a concurrent creator leaves for a moment: the layout, and config or HEAD written aside.
+    for (const [name, temp] of [["a.git", "config"], ["b.git", "HEAD"]]) {
+      const dir = join(base, name);
+      mkdirSync(join(dir, "objects", "pack"), { recursive: true });
+      mkdirSync(join(dir, "refs", "heads"), { recursive: true });
+      writeFileSync(join(dir, `${temp}.tmp-4242-0badc0de1f`), temp === "config" ? "[core]\n" : "ref: refs/heads/main\n");
+      expect((await open({ path: dir })).algorithm).toBe("sha1");
+      git(dir, ["--git-dir", dir, "fsck", "--strict"]);
+    }
+    // Anything else is still someone's data.
+    for (const stray of ["config.tmp", "config.tmp-12-xyz", "HEAD.lock", "notes.txt", "objects.tmp-1-ab"]) {
+      const dir = join(base, `stray-${stray}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, stray), "");
+      await expectCode(gitBackend({ path: dir }), "INVALID_ARGUMENT");
+    }
+  });
+
   it("two concurrent creators agree on one repository", async () => {
     const dir = join(scratch(), "race.git");
     const [a, b] = await Promise.all([open({ path: dir }), open({ path: dir })]);
