@@ -98,7 +98,7 @@ export async function resolveCommit(repo: Repo, rev: string, current: Branch): P
       commits.push(await repo.commit(h));
     } catch (e) {
       // Blobs and trees share the id space: an abbreviation only has to be unique among commits.
-      if (!isIrminError(e, "CORRUPT")) throw e;
+      if (!isIrminError(e, "INVALID_ARGUMENT")) throw e;
     }
   }
   if (commits.length === 0) throw notFound(`no branch or commit named ${rev}`);
@@ -110,7 +110,7 @@ async function commitOrNotFound(repo: Repo, hash: string, rev: string): Promise<
   try {
     return await repo.commit(hash);
   } catch (e) {
-    if (isIrminError(e, "CORRUPT")) throw invalidArgument(`${rev} is not a commit`);
+    if (isIrminError(e, "INVALID_ARGUMENT")) throw invalidArgument(`${rev} is not a commit`);
     if (isIrminError(e, "NOT_FOUND")) throw notFound(`no branch or commit named ${rev}`);
     throw e;
   }

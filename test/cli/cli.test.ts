@@ -242,6 +242,8 @@ describe("irmin history and branches", () => {
     // A tree id is not a commit.
     const tree = git(["--git-dir", root, "rev-parse", "main^{tree}"]).trim();
     expectOneLineError(await irmin(["reset", tree]), /is not a commit/);
+    // An abbreviation only has to name one commit: trees and blobs sharing it do not count.
+    expectOneLineError(await irmin(["reset", tree.slice(0, 8)]), /no branch or commit named/);
   });
 
   it("diff between commits and branches", async () => {
