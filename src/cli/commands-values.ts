@@ -8,6 +8,7 @@ import type { Branch } from "../store/branch.js";
 import type { Node } from "../tree/node.js";
 import type { Tree } from "../tree/tree.js";
 import { commitOptions, withCommitOptions, type Register } from "./context.js";
+import { untilAborted } from "./interrupt.js";
 import { formatValue, shortHash, subject, type CliIo, type Output } from "./io.js";
 
 /** A path that must not be the root; INVALID_ARGUMENT naming `op` otherwise. */
@@ -24,8 +25,12 @@ async function kindAt(tree: Tree<string>, path: Path): Promise<"contents" | "nod
   return (await tree.subtree(path)) === undefined ? undefined : "node";
 }
 
-/** Reads all of `stdin` as UTF-8. */
-async function readAll(stdin: AsyncIterable<Uint8Array | string>): Promise<string> {
+/** Reads all of `stdin` as UTF-8; `Interrupted` (interrupt.ts) as soon as `signal` is aborted. */
+function readAll(stdin: AsyncIterable<Uint8Array | string>, signal: AbortSignal | undefined): Promise<string> {
+  return untilAborted(signal, readText(stdin));
+}
+
+async function readText(stdin: AsyncIterable<Uint8Array | string>): Promise<string> {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   let text = "";
   try {
@@ -41,9 +46,12 @@ function stdinOf(io: CliIo): AsyncIterable<Uint8Array | string> {
   return io.stdin ?? process.stdin;
 }
 
-/** A value given on the command line: `-` reads all of standard input (UTF-8, INVALID_ARGUMENT otherwise), anything else is the value. */
+/**
+ * A value given on the command line: `-` reads all of standard input (UTF-8, INVALID_ARGUMENT
+ * otherwise; `Interrupted` (interrupt.ts) when `io.signal` is aborted meanwhile), anything else is the value.
+ */
 export async function valueArgument(io: CliIo, value: string): Promise<string> {
-  return value === "-" ? readAll(stdinOf(io)) : value;
+  return value === "-" ? readAll(stdinOf(io), io.signal) : value;
 }
 
 /** Prints a value as `get` does: byte for byte, plus a newline when it lacks one (so a shell shows it on its own line); `json` with `--json`. */
@@ -81,7 +89,7 @@ export function registerValueCommands(program: Command, register: Register): voi
     ),
     async (ctx, [path, value], options) => {
       const p = valuePath(path, "set");
-      const text = value === "-" ? await readAll(stdinOf(ctx.io)) : value;
+      const text = await valueArgument(ctx.io, value);
       return ctx.withRepo(async (_repo, branch) => {
         const before = await branch.head();
         const commit = await branch.set(p, text, commitOptions(options));

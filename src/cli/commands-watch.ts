@@ -53,6 +53,7 @@ export function registerWatchCommand(program: Command, register: Register): void
         stop();
         await tail;
       }),
+    { untilInterrupted: true },
   );
 }
 

@@ -7,6 +7,7 @@ import { parseAuthor } from "../history/commits.js";
 import { Repo } from "../store/repo.js";
 import type { Branch, CommitOptions } from "../store/branch.js";
 import type { Commit } from "../store/commit.js";
+import { guardWrites } from "./interrupt.js";
 import { Output, type CliIo } from "./io.js";
 
 /** The options every command accepts (before or after the command name). */
@@ -50,6 +51,7 @@ export class CommandContext {
    * Opens the existing repository at {@link root}, runs `fn` on it and the `--branch` handle, and
    * closes it whatever happens. NOT_FOUND (with a hint to run `irmin init`) when there is none:
    * only `init` creates a repository, so a mistyped `--root` is an error, not a new empty store.
+   * Once the run's signal is aborted no ref update starts (see `guardWrites`).
    */
   async withRepo<T>(fn: (repo: Repo, branch: Branch) => Promise<T>): Promise<T> {
     const root = this.root;
@@ -60,7 +62,7 @@ export class CommandContext {
       if (isIrminError(e, "NOT_FOUND")) throw notFound(`no repository at ${root} (run "irmin init" to create one)`);
       throw e;
     }
-    const repo = await Repo.open({ backend });
+    const repo = await Repo.open({ backend: guardWrites(backend, this.io.signal) });
     try {
       return await fn(repo, repo.branch(this.globals.branch));
     } finally {
@@ -127,7 +129,17 @@ export async function headOf(branch: Branch): Promise<Commit> {
 export type Register = (
   command: Command,
   action: (ctx: CommandContext, args: string[], options: Record<string, unknown>) => Promise<number | void>,
+  how?: RegisterOptions,
 ) => Command;
+
+/** Options of {@link Register}. */
+export interface RegisterOptions {
+  /**
+   * The command runs until the run's signal is aborted and then ends normally, with its own exit
+   * code (`watch`); any other command ends with 128 + the signal's number when the signal comes.
+   */
+  readonly untilInterrupted?: boolean;
+}
 
 /** `-m/--message` and `--author`, as the store takes them; INVALID_ARGUMENT for a malformed author, even when nothing would be committed. */
 export function commitOptions(options: Record<string, unknown>): CommitOptions {

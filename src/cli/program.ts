@@ -7,6 +7,7 @@ import { registerDataTypeCommands } from "./commands-types.js";
 import { registerValueCommands } from "./commands-values.js";
 import { registerWatchCommand } from "./commands-watch.js";
 import { CommandContext, type GlobalOptions, type Register } from "./context.js";
+import { Interrupted, interruptExitCode, writesSettled } from "./interrupt.js";
 import type { CliIo } from "./io.js";
 
 /** The package's version, from package.json two levels up (true from src/cli and from dist/cli alike). */
@@ -45,7 +46,7 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
     .showSuggestionAfterError(true)
     .helpCommand(true);
 
-  const register: Register = (command, action) =>
+  const register: Register = (command, action, how = {}) =>
     command.action(async (...params: unknown[]) => {
       // commander calls (...arguments, options, command).
       const cmd = params[params.length - 1] as Command;
@@ -53,7 +54,9 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
       const args = params.slice(0, -2).map((a) => (a === undefined ? "" : String(a)));
       const globals = cmd.optsWithGlobals() as GlobalOptions;
       const code = await action(new CommandContext(io, globals), args, options);
-      exit.code = code ?? 0;
+      // A signal that came while the command ran interrupted it, even if it had nothing left to stop.
+      const signal = io.signal;
+      exit.code = signal?.aborted && how.untilInterrupted !== true ? interruptExitCode(signal.reason) : (code ?? 0);
     });
 
   registerInitCommand(program, register);
@@ -71,6 +74,12 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
  * go to `io.stdout`; errors are one line `irmin: <message>` on `io.stderr`, never a stack trace
  * (set `IRMIN_DEBUG=1` to get one for an unexpected failure). Never throws and never exits the
  * process, so tests call it in-process.
+ *
+ * When `io.signal` is aborted (the entry point does it on SIGINT and SIGTERM, with the signal's name
+ * as the reason), the command stops where it waits (standard input, a network remote), starts no
+ * ref update, and `run` returns 128 + the signal's number (130, 143) with nothing on stderr, once
+ * the ref updates already under way are done. Work given up that way may still be running when
+ * `run` returns: the entry point then exits the process. `watch` ends normally on the signal (0).
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const exit = { code: 0 };
@@ -79,6 +88,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     await program.parseAsync([...argv], { from: "user" });
     return exit.code;
   } catch (e) {
+    const signal = io.signal;
+    if (e instanceof Interrupted || signal?.aborted) {
+      await writesSettled();
+      return interruptExitCode(e instanceof Interrupted ? e.reason : signal?.reason);
+    }
     // Commander has already printed its message (usage errors) or the help text.
     if (e instanceof CommanderError) return e.exitCode;
     if (isIrminError(e)) {

@@ -58,8 +58,12 @@ export const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
  * Spawns `irmin` as its own process: `node --import tsx src/cli/main.ts` (what `npx tsx` runs,
  * without npx's start-up cost and with signals going straight to the CLI).
  */
-export function spawnCli(argv: string[], options: { stdin?: string; onStdout?: (text: string) => void; onStderr?: (text: string) => void } = {}): { done: Promise<CliResult>; kill: (signal: NodeJS.Signals) => void } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT, "src/cli/main.ts"), ...argv], { cwd: PROJECT, stdio: ["pipe", "pipe", "pipe"] });
+export function spawnCli(
+  argv: string[],
+  options: { stdin?: string; holdStdin?: boolean; env?: Record<string, string>; onStdout?: (text: string) => void; onStderr?: (text: string) => void } = {},
+): { done: Promise<CliResult>; kill: (signal: NodeJS.Signals) => void; stdinWritten: Promise<void> } {
+  const env = options.env === undefined ? process.env : { ...process.env, ...options.env };
+  const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT, "src/cli/main.ts"), ...argv], { cwd: PROJECT, env, stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (s: string) => {
@@ -70,12 +74,21 @@ export function spawnCli(argv: string[], options: { stdin?: string; onStdout?: (
     stderr += s;
     options.onStderr?.(s);
   });
-  child.stdin.end(options.stdin ?? "");
+  // With holdStdin, standard input stays open (a user still typing) until the child exits.
+  // stdinWritten resolves once the child has taken what the pipe could not hold: with more than
+  // a pipe's capacity, the child is then reading its standard input.
+  const stdinWritten = new Promise<void>((resolveWrite) => {
+    if (options.holdStdin === true) child.stdin.write(options.stdin ?? "", () => resolveWrite());
+    else child.stdin.end(options.stdin ?? "", () => resolveWrite());
+  });
+  child.stdin.on("error", () => undefined);
+  // A held standard input would keep "close" from coming.
+  child.on("exit", () => child.stdin.destroy());
   const done = new Promise<CliResult>((resolvePromise, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => resolvePromise({ code: code ?? (signal === null ? -1 : 128), stdout, stderr }));
   });
-  return { done, kill: (signal) => child.kill(signal) };
+  return { done, kill: (signal) => child.kill(signal), stdinWritten };
 }
 
 /** Waits until `check` holds, polling; fails after `timeoutMs`. */
