@@ -16,7 +16,11 @@ export interface CliIo {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Directory that a relative `--root` is resolved against (default `process.cwd()`). */
   readonly cwd?: string;
-  /** Stops `watch` when aborted (the entry point aborts it on SIGINT/SIGTERM). Without it, `watch` runs forever. */
+  /**
+   * Interrupts the command when aborted (the entry point aborts it on SIGINT and SIGTERM, with the
+   * signal's name as the reason, and when standard output fails): see `run`. Without it, `watch`
+   * runs forever.
+   */
   readonly signal?: AbortSignal;
 }
 

@@ -60,17 +60,29 @@ export const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
  */
 export function spawnCli(
   argv: string[],
-  options: { stdin?: string; holdStdin?: boolean; env?: Record<string, string>; onStdout?: (text: string) => void; onStderr?: (text: string) => void } = {},
+  options: {
+    stdin?: string;
+    holdStdin?: boolean;
+    env?: Record<string, string>;
+    /** A file descriptor for the child's standard output instead of a pipe; "closed": a pipe whose reader is gone (`| head -0`). */
+    stdout?: number | "closed";
+    onStdout?: (text: string) => void;
+    onStderr?: (text: string) => void;
+  } = {},
 ): { done: Promise<CliResult>; kill: (signal: NodeJS.Signals) => void; stdinWritten: Promise<void> } {
   const env = options.env === undefined ? process.env : { ...process.env, ...options.env };
-  const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT, "src/cli/main.ts"), ...argv], { cwd: PROJECT, env, stdio: ["pipe", "pipe", "pipe"] });
+  const out = typeof options.stdout === "number" ? options.stdout : "pipe";
+  const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT, "src/cli/main.ts"), ...argv], { cwd: PROJECT, env, stdio: ["pipe", out, "pipe"] });
+  const stdin = child.stdin!;
   let stdout = "";
   let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (s: string) => {
-    stdout += s;
-    options.onStdout?.(s);
-  });
-  child.stderr.setEncoding("utf8").on("data", (s: string) => {
+  if (options.stdout === "closed") child.stdout?.destroy();
+  else
+    child.stdout?.setEncoding("utf8").on("data", (s: string) => {
+      stdout += s;
+      options.onStdout?.(s);
+    });
+  child.stderr!.setEncoding("utf8").on("data", (s: string) => {
     stderr += s;
     options.onStderr?.(s);
   });
@@ -78,12 +90,12 @@ export function spawnCli(
   // stdinWritten resolves once the child has taken what the pipe could not hold: with more than
   // a pipe's capacity, the child is then reading its standard input.
   const stdinWritten = new Promise<void>((resolveWrite) => {
-    if (options.holdStdin === true) child.stdin.write(options.stdin ?? "", () => resolveWrite());
-    else child.stdin.end(options.stdin ?? "", () => resolveWrite());
+    if (options.holdStdin === true) stdin.write(options.stdin ?? "", () => resolveWrite());
+    else stdin.end(options.stdin ?? "", () => resolveWrite());
   });
-  child.stdin.on("error", () => undefined);
+  stdin.on("error", () => undefined);
   // A held standard input would keep "close" from coming.
-  child.on("exit", () => child.stdin.destroy());
+  child.on("exit", () => stdin.destroy());
   const done = new Promise<CliResult>((resolvePromise, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => resolvePromise({ code: code ?? (signal === null ? -1 : 128), stdout, stderr }));
