@@ -13,7 +13,8 @@ import type { Branch } from "../store/branch.js";
 import type { Commit } from "../store/commit.js";
 import type { Transaction } from "../store/transaction.js";
 import { commitOptions, withCommitOptions, type CommandContext, type Register } from "./context.js";
-import { dataTypesIn, printDataType, printValue, valueArgument, valuePath } from "./commands-values.js";
+import { printDataType, printValue, valueArgument, valuePath } from "./commands-values.js";
+import { dataTypesIn } from "./snapshot-types.js";
 import { shortHash, subject } from "./io.js";
 
 /**

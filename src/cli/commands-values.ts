@@ -1,21 +1,36 @@
 import type { Command } from "commander";
-import { invalidArgument, IrminError, notFound } from "../core/errors.js";
+import { invalidArgument, notFound } from "../core/errors.js";
 import { formatPath, parsePath, type Path } from "../core/path.js";
-import { DataTypeAccess } from "../datatypes/access.js";
+import type { DataTypeAccess } from "../datatypes/access.js";
 import { typeOf, type DataTypeName } from "../datatypes/marker.js";
-import { subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
-import type { Branch } from "../store/branch.js";
 import type { Node } from "../tree/node.js";
 import type { Tree } from "../tree/tree.js";
 import { commitOptions, withCommitOptions, type Register } from "./context.js";
 import { untilAborted } from "./interrupt.js";
 import { formatValue, shortHash, subject, type CliIo, type Output } from "./io.js";
+import { childAt, itemsAt } from "./items.js";
+import { dataTypesIn } from "./snapshot-types.js";
 
 /** A path that must not be the root; INVALID_ARGUMENT naming `op` otherwise. */
 export function valuePath(input: string, op: string): Path {
   const p = parsePath(input);
   if (p.length === 0) throw invalidArgument(`${op} needs a path`);
   return p;
+}
+
+/** One entry of `list`: a value, a directory, or a data type (not a directory, though stored as one). */
+type ListRow = { readonly name: string; readonly kind: "contents" | "node" } | { readonly name: string; readonly kind: "datatype"; readonly type: DataTypeName };
+
+/** The entries of the directory `node`, in name order. Cost: one read of `node` and one of each subdirectory (to recognise data types). */
+async function listing(tree: Tree<string>, node: Node): Promise<ListRow[]> {
+  const entries = await tree.ctx.load(node);
+  return Promise.all(
+    node.names().map(async (name): Promise<ListRow> => {
+      const child = entries.get(name)!;
+      const type = child.kind === "node" ? await typeOf(tree.ctx, child.node) : undefined;
+      return type === undefined ? { name, kind: child.kind } : { name, kind: "datatype", type };
+    }),
+  );
 }
 
 /** What is at `path` in `tree`: a value, a directory, or nothing. */
@@ -115,16 +130,22 @@ export function registerValueCommands(program: Command, register: Register): voi
   );
 
   register(
-    program.command("list").summary("list a directory (directories end with /)").alias("ls").description("list the directory at PATH (default the root); directories end with /").argument("[path]", "a directory"),
+    program
+      .command("list")
+      .summary("list a directory (directories end with /)")
+      .alias("ls")
+      .description("list the directory at PATH (default the root), one name per line: directories end with /, a data type is `name <counter>` (PATH itself, when it is one)")
+      .argument("[path]", "a directory"),
     (ctx, [path]) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = parsePath(path);
         const tree = await branch.tree();
-        const kind = await kindAt(tree, p);
-        if (kind === undefined) throw notFound(`nothing at ${formatPath(p)} on ${branch.name}`);
-        if (kind === "contents") throw invalidArgument(`${formatPath(p)} is a value, not a directory (use "get")`);
-        const entries = await tree.list(p);
-        ctx.out.result(entries, () => entries.map((e) => (e.kind === "node" ? `${e.name}/` : e.name)));
+        const child = await childAt(tree, p);
+        if (child === undefined) throw notFound(`nothing at ${formatPath(p)} on ${branch.name}`);
+        if (child.kind === "contents") throw invalidArgument(`${formatPath(p)} is a value, not a directory (use "get")`);
+        const type = p.length === 0 ? undefined : await typeOf(tree.ctx, child.node);
+        const rows = type === undefined ? await listing(tree, child.node) : [{ name: p[p.length - 1], kind: "datatype" as const, type }];
+        ctx.out.result(rows, () => rows.map((r) => (r.kind === "node" ? `${r.name}/` : r.kind === "datatype" ? `${r.name} <${r.type}>` : r.name)));
       }),
   );
 
@@ -137,85 +158,11 @@ export function registerValueCommands(program: Command, register: Register): voi
     (ctx, [path]) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = parsePath(path);
-        const items = await itemsUnder(branch, p);
-        ctx.out.result(Object.fromEntries(items.map((i) => [i.path, i.json])), () => items.map((i) => `${i.path} = ${i.text}`));
+        const items = await itemsAt(await branch.tree(), p);
+        if (items === undefined) throw notFound(`nothing at ${formatPath(p)} on ${branch.name}`);
+        ctx.out.result(Object.fromEntries(items.map((i) => [formatPath(i.path), i.json])), () => items.map((i) => `${formatPath(i.path)} = ${i.text}`));
       }),
   );
-}
-
-/** One line of `tree`: a value, or a data type summed up. */
-interface TreeItem {
-  readonly path: string;
-  /** The value (a string), or the data type's summary object. */
-  readonly json: unknown;
-  /** What follows `path = `. */
-  readonly text: string;
-}
-
-/**
- * Every value at or under `path`, depth first in name order, a data type subtree as one item (its
- * internal blobs are not shown); NOT_FOUND when nothing is there. Loads that whole subtree, except
- * inside data types, where a summary costs what {@link dataTypeSummary} says.
- */
-async function itemsUnder(branch: Branch, path: Path): Promise<TreeItem[]> {
-  const tree = await branch.tree();
-  const value = await tree.get(path);
-  if (value !== undefined) return [{ path: formatPath(path), json: value, text: formatValue(value) }];
-  const sub = await tree.subtree(path);
-  if (sub === undefined || (path.length > 0 && (await sub.isEmpty()))) {
-    throw new IrminError("NOT_FOUND", `nothing at ${formatPath(path)} on ${branch.name}`);
-  }
-  const out: TreeItem[] = [];
-  await walk(tree, dataTypesIn(tree), sub.node, path, out);
-  return out;
-}
-
-async function walk(tree: Tree<string>, types: DataTypeAccess<string>, node: Node, path: Path, out: TreeItem[]): Promise<void> {
-  const { ctx } = tree;
-  // The root is never a data type (a type needs a path), whatever it holds.
-  const type = path.length === 0 ? undefined : await typeOf(ctx, node);
-  if (type !== undefined) {
-    const { json, text } = await dataTypeSummary(types, path, type);
-    out.push({ path: formatPath(path), json, text });
-    return;
-  }
-  const entries = await ctx.load(node);
-  for (const name of node.names()) {
-    const child = entries.get(name)!;
-    const p = [...path, name];
-    if (child.kind === "node") await walk(tree, types, child.node, p, out);
-    else {
-      const v = tree.codec.decode(await ctx.contentsBytes(child));
-      out.push({ path: formatPath(p), json: v, text: formatValue(v) });
-    }
-  }
-}
-
-/** Read-only data type handles over one snapshot: every read sees that tree, whatever the branch does meanwhile. */
-class SnapshotTypes extends DataTypeAccess<string> {
-  constructor(private readonly tree: Tree<string>) {
-    super();
-  }
-
-  protected slotAt(path: Path): Slot {
-    const { ctx, node } = this.tree;
-    return {
-      ctx,
-      path,
-      owner: undefined,
-      read: () => subtreeAt(ctx, node, path),
-      update: () => Promise.reject(new IrminError("UNSUPPORTED", `${formatPath(path)}: a snapshot is read-only`)),
-    };
-  }
-
-  protected valueCodec(): ValueCodec<string> {
-    return this.tree.codec;
-  }
-}
-
-/** The data types in `tree`, read-only (`branch.counter(path)` and so on, but reading this snapshot; writes are UNSUPPORTED). No I/O until used. */
-export function dataTypesIn(tree: Tree<string>): DataTypeAccess<string> {
-  return new SnapshotTypes(tree);
 }
 
 /** Options of {@link printDataType}. */
@@ -265,29 +212,5 @@ export async function printDataType(out: Output, types: DataTypeAccess<string>, 
       const rows = entries.map((e) => ({ time: new Date(e.time).toISOString(), value: e.value }));
       return out.result(json(rows), () => rows.map((r) => `${r.time}\t${formatValue(r.value)}`));
     }
-  }
-}
-
-/**
- * How `tree` shows a data type: `<counter 5>`, `<register VALUE>`, `<text VALUE>` (values quoted
- * when needed), `<set 3 elements>`, `<queue 1 element>`, `<log 12 entries>`; JSON `{ type, value }`
- * or `{ type, length }`. Cost: O(1) for a counter, register, log or queue, O(n) for a text or a set.
- */
-export async function dataTypeSummary(types: DataTypeAccess<string>, path: Path, type: DataTypeName): Promise<{ json: unknown; text: string }> {
-  const scalar = (value: number | string) => ({ json: { type, value }, text: `<${type} ${typeof value === "number" ? value : formatValue(value)}>` });
-  const sized = (length: number, one: string, many: string) => ({ json: { type, length }, text: `<${type} ${length} ${length === 1 ? one : many}>` });
-  switch (type) {
-    case "counter":
-      return scalar(await types.counter(path).get());
-    case "register":
-      return scalar((await types.register(path).get()) ?? "");
-    case "text":
-      return scalar(await types.text(path).toString());
-    case "set":
-      return sized((await types.setOf(path).values()).length, "element", "elements");
-    case "queue":
-      return sized(await types.queue(path).length(), "element", "elements");
-    case "log":
-      return sized(await types.log(path).length(), "entry", "entries");
   }
 }

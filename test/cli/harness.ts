@@ -46,9 +46,9 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Runs real git and returns its standard output. */
-export function git(args: string[]): string {
-  return execFileSync("git", args, { encoding: "utf8", env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" } });
+/** Runs real git and returns its standard output; `options.input` is its standard input, `options.env` its environment. */
+export function git(args: string[], options: { input?: Uint8Array; env?: NodeJS.ProcessEnv } = {}): string {
+  return execFileSync("git", args, { encoding: "utf8", input: options.input, env: { ...(options.env ?? process.env), GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" } });
 }
 
 /** The repository's root: where `src/cli/main.ts` and tsx are. */
