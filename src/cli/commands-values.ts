@@ -46,7 +46,8 @@ function readAll(stdin: AsyncIterable<Uint8Array | string>, signal: AbortSignal 
 }
 
 async function readText(stdin: AsyncIterable<Uint8Array | string>): Promise<string> {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
+  // ignoreBOM: a leading U+FEFF is part of the value (the decoder drops it by default).
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   let text = "";
   try {
     for await (const chunk of stdin) text += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
