@@ -17,6 +17,13 @@ export interface CliIo {
   /** Directory that a relative `--root` is resolved against (default `process.cwd()`). */
   readonly cwd?: string;
   /**
+   * The arguments as the bytes the process received, one per element of `argv` (the entry point
+   * reads them from `/proc/self/cmdline` on Linux). When given, an argument that is not valid UTF-8
+   * is refused (INVALID_ARGUMENT), as standard input is, instead of being stored with U+FFFD in
+   * place of its bytes; without it there is no such check.
+   */
+  readonly rawArgs?: readonly Uint8Array[];
+  /**
    * Interrupts the command when aborted (the entry point aborts it on SIGINT and SIGTERM, with the
    * signal's name as the reason, and when standard output fails): see `run`. Without it, `watch`
    * runs forever.

@@ -3,6 +3,7 @@
 // is in program.ts (importable and testable without starting anything).
 import { interruptExitCode, writesSettled } from "./interrupt.js";
 import { run } from "./program.js";
+import { rawArguments } from "./raw-arguments.js";
 
 const controller = new AbortController();
 /** The exit code forced by a failed write of the output (see onOutputError). */
@@ -43,7 +44,8 @@ process.stdout.on("error", onOutputError);
 // Nothing can be said about a failing stderr: ignoring it is all that is left (instead of a crash).
 process.stderr.on("error", () => undefined);
 
-const code = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+const argv = process.argv.slice(2);
+const code = await run(argv, { stdout: process.stdout, stderr: process.stderr, signal: controller.signal, rawArgs: rawArguments(argv) });
 if (controller.signal.aborted) {
   // What the command gave up on (a read of standard input, a network connection) would keep the
   // process alive: exit, once no ref update is under way.

@@ -8,7 +8,8 @@ import { registerValueCommands } from "./commands-values.js";
 import { registerWatchCommand } from "./commands-watch.js";
 import { CommandContext, type GlobalOptions, type Register } from "./context.js";
 import { Interrupted, interruptExitCode, writesSettled } from "./interrupt.js";
-import type { CliIo } from "./io.js";
+import { formatValue, type CliIo } from "./io.js";
+import { firstInvalidUtf8 } from "./raw-arguments.js";
 
 /** The package's version, from package.json two levels up (true from src/cli and from dist/cli alike). */
 function packageVersion(): string {
@@ -73,7 +74,8 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
  * 0 on success, 1 on bad input, a missing value, a merge conflict or any other failure. Results
  * go to `io.stdout`; errors are one line `irmin: <message>` on `io.stderr`, never a stack trace
  * (set `IRMIN_DEBUG=1` to get one for an unexpected failure). Never throws and never exits the
- * process, so tests call it in-process.
+ * process, so tests call it in-process. With `io.rawArgs`, an argument that is not valid UTF-8 is
+ * refused before anything runs.
  *
  * When `io.signal` is aborted (the entry point does it on SIGINT and SIGTERM, with the signal's name
  * as the reason), the command stops where it waits (standard input, a network remote), starts no
@@ -83,6 +85,11 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const exit = { code: 0 };
+  const bad = io.rawArgs?.length === argv.length ? firstInvalidUtf8(io.rawArgs) : -1;
+  if (bad >= 0) {
+    io.stderr.write(oneLineError(`argument ${bad + 1} is not valid UTF-8: ${formatValue(argv[bad])}`));
+    return 1;
+  }
   const program = createProgram(io, exit);
   try {
     await program.parseAsync([...argv], { from: "user" });
