@@ -177,8 +177,10 @@ async function report(env: ActionEnv, commit: Commit | undefined, unchanged: str
 /** A counter step: an integer, default 1. */
 function step(arg: string | undefined): number {
   if (arg === undefined) return 1;
-  const n = /^-?(0|[1-9][0-9]*)$/.test(arg) ? Number(arg) : NaN;
-  if (!Number.isSafeInteger(n)) throw invalidArgument(`counter: N must be an integer, got ${JSON.stringify(arg)}`);
+  if (!/^-?(0|[1-9][0-9]*)$/.test(arg)) throw invalidArgument(`counter: N must be an integer, got ${JSON.stringify(arg)}`);
+  const n = Number(arg);
+  // The counter itself is exact at any size; one step is a safe integer (the library's contract).
+  if (!Number.isSafeInteger(n)) throw invalidArgument(`counter: N must be at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1) in absolute value, got ${arg}`);
   return n;
 }
 
@@ -196,8 +198,12 @@ function counterAction(op: "increment" | "decrement", help: string): ActionSpec 
     help,
     async run(env) {
       const by = step(env.args[0]);
-      const { value, commit } = await commitOne(env, op, (tx) => tx.counter(env.path)[op](by));
-      env.ctx.out.result({ branch: env.branch.name, path: formatPath(env.path), value, commit: commit?.hash ?? null, changed: commit !== undefined }, () => [String(value)]);
+      // The handle returns a number (wrong beyond 2^53): the exact value is read back from the transaction's tree.
+      const { value, commit } = await commitOne(env, op, async (tx) => {
+        await tx.counter(env.path)[op](by);
+        return dataTypesIn(await tx.tree()).counterValue(env.path);
+      });
+      env.ctx.out.result({ branch: env.branch.name, path: formatPath(env.path), value, commit: commit?.hash ?? null, changed: commit !== undefined }, () => [value.toString()]);
     },
   };
 }
@@ -207,10 +213,10 @@ const COUNTER: TypeCommandSpec = {
   type: "counter",
   summary: "print or change the counter at PATH",
   argNames: ["n"],
-  readHelp: "print the value (0 when there is no counter yet)",
+  readHelp: "print the value (0 when there is no counter yet); exact at any size, also with --json (a number with all its digits)",
   actions: {
-    inc: counterAction("increment", "add N (default 1); prints the new value"),
-    dec: counterAction("decrement", "subtract N (default 1); prints the new value"),
+    inc: counterAction("increment", "add N (default 1, at most 2^53 - 1); prints the new value"),
+    dec: counterAction("decrement", "subtract N (default 1, at most 2^53 - 1); prints the new value"),
   },
 };
 

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { invalidArgument, notFound } from "../core/errors.js";
 import { formatPath, parsePath, type Path } from "../core/path.js";
-import type { DataTypeAccess } from "../datatypes/access.js";
 import { typeOf, type DataTypeName } from "../datatypes/marker.js";
 import type { Node } from "../tree/node.js";
 import type { Tree } from "../tree/tree.js";
@@ -9,7 +8,7 @@ import { commitOptions, withCommitOptions, type Register } from "./context.js";
 import { untilAborted } from "./interrupt.js";
 import { formatValue, shortHash, subject, type CliIo, type Output } from "./io.js";
 import { childAt, itemsAt } from "./items.js";
-import { dataTypesIn } from "./snapshot-types.js";
+import { dataTypesIn, type SnapshotTypes } from "./snapshot-types.js";
 
 /** A path that must not be the root; INVALID_ARGUMENT naming `op` otherwise. */
 export function valuePath(input: string, op: string): Path {
@@ -181,13 +180,13 @@ export interface PrintDataTypeOptions {
  * text ""; an absent or never written register is NOT_FOUND; another type there is INVALID_ARGUMENT.
  * Cost: the type's own read (O(n) for a whole set, queue, log or text; O(k + log n) for a log's k newest).
  */
-export async function printDataType(out: Output, types: DataTypeAccess<string>, path: Path, type: DataTypeName, options: PrintDataTypeOptions = {}): Promise<void> {
+export async function printDataType(out: Output, types: SnapshotTypes, path: Path, type: DataTypeName, options: PrintDataTypeOptions = {}): Promise<void> {
   const where = formatPath(path);
   const json = (value: unknown) => ({ path: where, type, value });
   switch (type) {
     case "counter": {
-      const value = await types.counter(path).get();
-      return out.result(json(value), () => [String(value)]);
+      const value = await types.counterValue(path);
+      return out.result(json(value), () => [value.toString()]);
     }
     case "register": {
       const value = await types.register(path).get();

@@ -43,9 +43,9 @@ export class Output {
     readonly json: boolean,
   ) {}
 
-  /** Prints `lines` (text mode) or `value` (JSON mode). */
+  /** Prints `lines` (text mode) or `value` (JSON mode, see {@link jsonText}). */
   result(value: unknown, lines: () => readonly string[]): void {
-    if (this.json) this.sink.write(JSON.stringify(value) + "\n");
+    if (this.json) this.sink.write(jsonText(value) + "\n");
     else for (const line of lines()) this.sink.write(line + "\n");
   }
 
@@ -53,6 +53,25 @@ export class Output {
   raw(text: string): void {
     this.sink.write(text);
   }
+}
+
+/**
+ * `value` as JSON text, as `JSON.stringify(value)` writes it, except that a bigint (a counter's
+ * value) is a number with its exact digits, however large: JSON numbers have no size limit, and a
+ * reader that parses big integers exactly gets the value (others get the nearest double, as for
+ * any large number). For the plain data the CLI prints (no `toJSON`, no cycles).
+ */
+export function jsonText(value: unknown): string {
+  if (typeof value === "bigint") return value.toString();
+  if (Array.isArray(value)) return `[${value.map((v: unknown) => (v === undefined || typeof v === "function" || typeof v === "symbol" ? "null" : jsonText(v))).join(",")}]`;
+  if (value !== null && typeof value === "object" && !("toJSON" in value)) {
+    const members: string[] = [];
+    for (const [key, v] of Object.entries(value)) {
+      if (v !== undefined && typeof v !== "function" && typeof v !== "symbol") members.push(`${JSON.stringify(key)}:${jsonText(v)}`);
+    }
+    return `{${members.join(",")}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** Git's default abbreviation length. */

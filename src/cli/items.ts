@@ -5,16 +5,18 @@
  */
 import { IrminError, isIrminError } from "../core/errors.js";
 import { formatPath, type Path } from "../core/path.js";
-import type { DataTypeAccess } from "../datatypes/access.js";
 import { typeOf, type DataTypeName } from "../datatypes/marker.js";
 import { compareNames, type Child, type ContentsChild, type Node } from "../tree/node.js";
 import type { Tree } from "../tree/tree.js";
 import { formatValue } from "./io.js";
-import { dataTypesIn } from "./snapshot-types.js";
+import { dataTypesIn, type SnapshotTypes } from "./snapshot-types.js";
 
 /** How one item is shown: `json` with `--json`, `text` after `path = ` otherwise. */
 export interface Shown {
-  /** The value (a string); a data type's summary `{ type, value }` or `{ type, length }`; a binary blob's `{ type: "binary", length, base64 }`. */
+  /**
+   * The value (a string); a data type's summary `{ type, value }` (a counter's value a bigint,
+   * printed with its exact digits) or `{ type, length }`; a binary blob's `{ type: "binary", length, base64 }`.
+   */
   readonly json: unknown;
   /** One line: the value (quoted when needed, see `formatValue`), `<counter 5>`, `<binary 3 bytes>`. */
   readonly text: string;
@@ -40,7 +42,7 @@ export interface ItemChange {
  * is `<queue unreadable: why>`, JSON `{ type, error }`, so that a listing goes on. Cost: O(1) for a
  * counter, register, log or queue, O(n) for a text or a set.
  */
-export async function dataTypeSummary(types: DataTypeAccess<string>, path: Path, type: DataTypeName): Promise<Shown> {
+export async function dataTypeSummary(types: SnapshotTypes, path: Path, type: DataTypeName): Promise<Shown> {
   try {
     return await summarize(types, path, type);
   } catch (e) {
@@ -49,12 +51,12 @@ export async function dataTypeSummary(types: DataTypeAccess<string>, path: Path,
   }
 }
 
-async function summarize(types: DataTypeAccess<string>, path: Path, type: DataTypeName): Promise<Shown> {
-  const scalar = (value: number | string) => ({ json: { type, value }, text: `<${type} ${typeof value === "number" ? value : formatValue(value)}>` });
+async function summarize(types: SnapshotTypes, path: Path, type: DataTypeName): Promise<Shown> {
+  const scalar = (value: bigint | string) => ({ json: { type, value }, text: `<${type} ${typeof value === "bigint" ? value : formatValue(value)}>` });
   const sized = (length: number, one: string, many: string) => ({ json: { type, length }, text: `<${type} ${length} ${length === 1 ? one : many}>` });
   switch (type) {
     case "counter":
-      return scalar(await types.counter(path).get());
+      return scalar(await types.counterValue(path));
     case "register":
       return scalar((await types.register(path).get()) ?? "");
     case "text":
@@ -112,7 +114,7 @@ export async function itemsAt(tree: Tree<string>, path: Path): Promise<Item[] | 
   return out.length === 0 && path.length > 0 ? undefined : out;
 }
 
-async function collect(tree: Tree<string>, types: DataTypeAccess<string>, child: Child, path: Path, out: Item[]): Promise<void> {
+async function collect(tree: Tree<string>, types: SnapshotTypes, child: Child, path: Path, out: Item[]): Promise<void> {
   if (child.kind === "contents") {
     out.push({ path, ...(await showLeaf(tree, child)) });
     return;
@@ -143,7 +145,7 @@ export async function diffItems(a: Tree<string>, b: Tree<string>): Promise<ItemC
 
 interface Side {
   readonly tree: Tree<string>;
-  readonly types: DataTypeAccess<string>;
+  readonly types: SnapshotTypes;
 }
 
 async function diffNodes(a: Side, b: Side, x: Node, y: Node, path: Path, out: ItemChange[]): Promise<void> {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatDate, formatValue, subject } from "../../src/cli/io.js";
+import { formatDate, formatValue, jsonText, subject } from "../../src/cli/io.js";
 
 /** How a reader of `path = value` lines gets the value back. */
 function parseValue(shown: string): string {
@@ -24,6 +24,16 @@ describe("text formatting of the CLI", () => {
     for (const v of ["buy milk", "42", "a = b", "é ü 日本", "-5"]) expect(formatValue(v)).toBe(v);
     expect(formatValue("")).toBe('""');
     expect(formatValue(" padded")).toBe('" padded"');
+  });
+
+  it("jsonText is JSON.stringify, with bigints as exact number tokens", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(jsonText(value)).toBe(JSON.stringify(value));
+      }),
+    );
+    expect(jsonText({ a: undefined, b: [undefined, 1n], c: -(2n ** 80n) })).toBe('{"b":[null,1],"c":-1208925819614629174706176}');
+    expect(jsonText({ toJSON: () => "x" })).toBe('"x"');
   });
 
   it("dates in UTC to the second; subjects are first lines", () => {
