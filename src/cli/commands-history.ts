@@ -53,7 +53,7 @@ export function registerHistoryCommands(program: Command, register: Register): v
     program
       .command("fork")
       .summary("create branch NAME at the head of --branch")
-      .description("create branch NAME at the head of --branch")
+      .description("create branch NAME at the head of --branch; fails when NAME exists, even when another process creates it at the same time (unless --force)")
       .argument("<name>", "the new branch")
       .option("-f, --force", "overwrite NAME when it exists"),
     (ctx, [name], options) =>
@@ -61,8 +61,11 @@ export function registerHistoryCommands(program: Command, register: Register): v
         const target = repo.branch(name);
         if (target.name === branch.name) throw invalidArgument(`cannot fork ${name} onto itself`);
         const head = await headOf(branch);
-        if (!options.force && (await target.head()) !== undefined) throw invalidArgument(`branch ${name} already exists (use --force to overwrite it)`);
-        await branch.fork(name);
+        const refs = repo.internals.backend.refs;
+        // Not Branch.fork, which overwrites: without --force, the ref is created only if absent, in
+        // one compare-and-set, so that of two processes creating NAME at once exactly one succeeds.
+        if (options.force) await refs.set(target.ref, head.hash);
+        else if (!(await refs.testAndSet(target.ref, undefined, head.hash))) throw invalidArgument(`branch ${name} already exists (use --force to overwrite it)`);
         ctx.out.result({ branch: name, from: branch.name, commit: head.hash }, () => [`${name} ${shortHash(head.hash)} forked from ${branch.name}`]);
       }),
   );
