@@ -15,7 +15,7 @@ import type { Transaction } from "../store/transaction.js";
 import { commitOptions, withCommitOptions, type CommandContext, type Register } from "./context.js";
 import { printDataType, printValue, valueArgument, valuePath } from "./commands-values.js";
 import { dataTypesIn } from "./snapshot-types.js";
-import { shortHash, subject } from "./io.js";
+import { displayPath, shortHash, subject } from "./io.js";
 
 /**
  * Commander hands an absent optional argument over as `undefined`, which {@link Register} turns
@@ -154,9 +154,9 @@ async function commitOne<R>(env: ActionEnv, op: string, fn: (tx: Transaction<str
         if ((await tx.list([], { limit: 1 })).length === 0) throw NOTHING_TO_COMMIT;
         return value;
       },
-      { ...co, message: co.message ?? `${op} ${formatPath(env.path)}`, strategy: "test-and-set", retries: RETRIES },
+      { ...co, message: co.message ?? `${op} ${displayPath(env.path)}`, strategy: "test-and-set", retries: RETRIES },
     );
-    if (!r.ok) throw new IrminError("TOO_MANY_RETRIES", `${op} ${formatPath(env.path)}: ${env.branch.name} kept moving, gave up after ${RETRIES + 1} attempts`);
+    if (!r.ok) throw new IrminError("TOO_MANY_RETRIES", `${op} ${displayPath(env.path)}: ${env.branch.name} kept moving, gave up after ${RETRIES + 1} attempts`);
     return { value: r.value, commit: r.commit };
   } catch (e) {
     if (e === NOTHING_TO_COMMIT) return { value: value as R, commit: undefined };
@@ -234,7 +234,7 @@ const REGISTER: TypeCommandSpec = {
       help: "set the value",
       async run(env) {
         const { commit } = await commitOne(env, "set", (tx) => tx.register(env.path).set(env.args[0]));
-        await report(env, commit, `${formatPath(env.path)} already has that value`);
+        await report(env, commit, `${displayPath(env.path)} already has that value`);
       },
     },
   },
@@ -254,7 +254,7 @@ const SET_OF: TypeCommandSpec = {
       help: "add VALUE (no commit when it is there)",
       async run(env) {
         const { commit } = await commitOne(env, "add", (tx) => tx.setOf(env.path).add(env.args[0]));
-        await report(env, commit, `${formatPath(env.path)} already has that element`);
+        await report(env, commit, `${displayPath(env.path)} already has that element`);
       },
     },
     delete: {
@@ -264,7 +264,7 @@ const SET_OF: TypeCommandSpec = {
       help: "delete VALUE (no commit when it is absent)",
       async run(env) {
         const { commit } = await commitOne(env, "delete", (tx) => tx.setOf(env.path).delete(env.args[0]));
-        await report(env, commit, `${formatPath(env.path)} does not have that element`);
+        await report(env, commit, `${displayPath(env.path)} does not have that element`);
       },
     },
     has: {
@@ -344,7 +344,7 @@ const QUEUE: TypeCommandSpec = {
 };
 
 function emptyQueue(env: ActionEnv): IrminError {
-  return notFound(`the queue at ${formatPath(env.path)} on ${env.branch.name} is empty`);
+  return notFound(`the queue at ${displayPath(env.path)} on ${env.branch.name} is empty`);
 }
 
 function textEdit(op: "insert" | "delete" | "set", params: string[], values: number[], help: string, edit: (env: ActionEnv, tx: Transaction<string>) => Promise<number>): ActionSpec {
@@ -355,7 +355,7 @@ function textEdit(op: "insert" | "delete" | "set", params: string[], values: num
     help,
     async run(env) {
       const { value, commit } = await commitOne(env, op, (tx) => edit(env, tx));
-      await report(env, commit, `the text at ${formatPath(env.path)} is the same`, { length: value });
+      await report(env, commit, `the text at ${displayPath(env.path)} is the same`, { length: value });
     },
   };
 }

@@ -4,9 +4,9 @@ import { formatPath, parsePath, type Path } from "../core/path.js";
 import { typeOf, type DataTypeName } from "../datatypes/marker.js";
 import type { Node } from "../tree/node.js";
 import type { Tree } from "../tree/tree.js";
-import { commitOptions, withCommitOptions, type Register } from "./context.js";
+import { commitOptions, defaultMessage, withCommitOptions, type Register } from "./context.js";
 import { untilAborted } from "./interrupt.js";
-import { formatValue, shortHash, subject, type CliIo, type Output } from "./io.js";
+import { displayPath, formatValue, shortHash, subject, type CliIo, type Output } from "./io.js";
 import { childAt, itemsAt } from "./items.js";
 import { dataTypesIn, type SnapshotTypes } from "./snapshot-types.js";
 
@@ -86,8 +86,8 @@ export function registerValueCommands(program: Command, register: Register): voi
         const sub = await tree.subtree(p);
         const type = sub === undefined ? undefined : await typeOf(tree.ctx, sub.node);
         if (type !== undefined) return printDataType(ctx.out, dataTypesIn(tree), p, type);
-        if (sub !== undefined) throw invalidArgument(`${formatPath(p)} is a directory (use "list" or "tree")`);
-        throw notFound(`no value at ${formatPath(p)} on ${branch.name}`);
+        if (sub !== undefined) throw invalidArgument(`${displayPath(p)} is a directory (use "list" or "tree")`);
+        throw notFound(`no value at ${displayPath(p)} on ${branch.name}`);
       }
       printValue(ctx.out, { path: formatPath(p), value }, value);
     }),
@@ -107,10 +107,10 @@ export function registerValueCommands(program: Command, register: Register): voi
       const text = await valueArgument(ctx.io, value);
       return ctx.withRepo(async (_repo, branch) => {
         const before = await branch.head();
-        const commit = await branch.set(p, text, commitOptions(options));
+        const commit = await branch.set(p, text, defaultMessage(commitOptions(options), "set", p));
         const changed = commit.hash !== before?.hash;
         ctx.out.result({ branch: branch.name, path: formatPath(p), commit: commit.hash, changed }, () => [
-          changed ? `${branch.name} ${shortHash(commit.hash)} ${subject(commit.info.message)}` : `${branch.name} ${shortHash(commit.hash)} unchanged: ${formatPath(p)} already has that value`,
+          changed ? `${branch.name} ${shortHash(commit.hash)} ${subject(commit.info.message)}` : `${branch.name} ${shortHash(commit.hash)} unchanged: ${displayPath(p)} already has that value`,
         ]);
       });
     },
@@ -121,8 +121,8 @@ export function registerValueCommands(program: Command, register: Register): voi
     (ctx, [path], options) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = valuePath(path, "remove");
-        if ((await kindAt(await branch.tree(), p)) === undefined) throw notFound(`nothing at ${formatPath(p)} on ${branch.name}`);
-        const commit = await branch.remove(p, commitOptions(options));
+        if ((await kindAt(await branch.tree(), p)) === undefined) throw notFound(`nothing at ${displayPath(p)} on ${branch.name}`);
+        const commit = await branch.remove(p, defaultMessage(commitOptions(options), "remove", p));
         ctx.out.result({ branch: branch.name, path: formatPath(p), commit: commit?.hash ?? null }, () => [
           commit === undefined ? `${branch.name} is now empty` : `${branch.name} ${shortHash(commit.hash)} ${subject(commit.info.message)}`,
         ]);
@@ -134,18 +134,21 @@ export function registerValueCommands(program: Command, register: Register): voi
       .command("list")
       .summary("list a directory (directories end with /)")
       .alias("ls")
-      .description("list the directory at PATH (default the root), one name per line: directories end with /, a data type is `name <counter>` (PATH itself, when it is one)")
+      .description(
+        "list the directory at PATH (default the root), one name per line: directories end with /, a data type is `name <counter>` " +
+          "(PATH itself, when it is one); a name with a control character, a quote, leading or trailing blanks, ` = ` or ` <` is printed as a JSON string",
+      )
       .argument("[path]", "a directory"),
     (ctx, [path]) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = parsePath(path);
         const tree = await branch.tree();
         const child = await childAt(tree, p);
-        if (child === undefined) throw notFound(`nothing at ${formatPath(p)} on ${branch.name}`);
-        if (child.kind === "contents") throw invalidArgument(`${formatPath(p)} is a value, not a directory (use "get")`);
+        if (child === undefined) throw notFound(`nothing at ${displayPath(p)} on ${branch.name}`);
+        if (child.kind === "contents") throw invalidArgument(`${displayPath(p)} is a value, not a directory (use "get")`);
         const type = p.length === 0 ? undefined : await typeOf(tree.ctx, child.node);
         const rows = type === undefined ? await listing(tree, child.node) : [{ name: p[p.length - 1], kind: "datatype" as const, type }];
-        ctx.out.result(rows, () => rows.map((r) => (r.kind === "node" ? `${r.name}/` : r.kind === "datatype" ? `${r.name} <${r.type}>` : r.name)));
+        ctx.out.result(rows, () => rows.map((r) => `${displayPath(r.name)}${r.kind === "node" ? "/" : r.kind === "datatype" ? ` <${r.type}>` : ""}`));
       }),
   );
 
@@ -153,14 +156,17 @@ export function registerValueCommands(program: Command, register: Register): voi
     program
       .command("tree")
       .summary("print every value under PATH")
-      .description("print every value under PATH (default the root), one `path = value` per line; a data type is one line, `path = <counter 5>`")
+      .description(
+        "print every value under PATH (default the root), one `path = value` per line; a data type is one line, `path = <counter 5>`, " +
+          "a value that is not UTF-8 `path = <binary 3 bytes>`; a path or a value that could be misread (a line break, a quote, ` = `, ...) is printed as a JSON string",
+      )
       .argument("[path]", "a directory or a value"),
     (ctx, [path]) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = parsePath(path);
         const items = await itemsAt(await branch.tree(), p);
-        if (items === undefined) throw notFound(`nothing at ${formatPath(p)} on ${branch.name}`);
-        ctx.out.result(Object.fromEntries(items.map((i) => [formatPath(i.path), i.json])), () => items.map((i) => `${formatPath(i.path)} = ${i.text}`));
+        if (items === undefined) throw notFound(`nothing at ${displayPath(p)} on ${branch.name}`);
+        ctx.out.result(Object.fromEntries(items.map((i) => [formatPath(i.path), i.json])), () => items.map((i) => `${displayPath(i.path)} = ${i.text}`));
       }),
   );
 }

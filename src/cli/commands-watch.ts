@@ -1,12 +1,12 @@
 import type { Command } from "commander";
-import { formatPath, parsePath, type Path } from "../core/path.js";
+import { parsePath, type Path } from "../core/path.js";
 import type { Hash } from "../core/hash.js";
 import type { Repo } from "../store/repo.js";
 import type { Branch } from "../store/branch.js";
 import type { Tree } from "../tree/tree.js";
 import type { Register } from "./context.js";
 import { changeJson, changeLine, diffItems } from "./items.js";
-import { shortHash } from "./io.js";
+import { displayPath, shortHash } from "./io.js";
 
 /** Registers `watch`: one line per changed value until interrupted. */
 export function registerWatchCommand(program: Command, register: Register): void {
@@ -41,7 +41,7 @@ export function registerWatchCommand(program: Command, register: Register): void
             ),
           );
         });
-        ctx.io.stderr.write(`watching ${branch.name}${prefix.length > 0 ? ` at ${formatPath(prefix)}` : ""} in ${ctx.root} (Ctrl-C to stop)\n`);
+        ctx.io.stderr.write(`watching ${branch.name}${prefix.length > 0 ? ` at ${displayPath(prefix)}` : ""} in ${ctx.root} (Ctrl-C to stop)\n`);
         // The ref watchers do not keep the process alive (by design, for library users): this timer does.
         const keepAlive = setInterval(() => undefined, 1 << 30);
         await new Promise<void>((resolve) => {

@@ -3,12 +3,13 @@ import type { Command } from "commander";
 import { gitBackend } from "../backends/git/git-backend.js";
 import { invalidArgument, isIrminError, IrminError, notFound } from "../core/errors.js";
 import { hexLength } from "../core/hash.js";
+import type { Path } from "../core/path.js";
 import { parseAuthor } from "../history/commits.js";
 import { Repo } from "../store/repo.js";
 import type { Branch, CommitOptions } from "../store/branch.js";
 import type { Commit } from "../store/commit.js";
 import { guardWrites } from "./interrupt.js";
-import { Output, type CliIo } from "./io.js";
+import { displayPath, Output, type CliIo } from "./io.js";
 
 /** The options every command accepts (before or after the command name). */
 export interface GlobalOptions {
@@ -150,6 +151,15 @@ export function commitOptions(options: Record<string, unknown>): CommitOptions {
     out.author = options.author;
   }
   return out;
+}
+
+/**
+ * `options` with the message `<op> <path>` when it has none: the library's default, but with the
+ * path as text output shows it (`displayPath`), so that a path with a line break or a quote does
+ * not cut or blur the commit's subject.
+ */
+export function defaultMessage(options: CommitOptions, op: string, path: Path): CommitOptions {
+  return { ...options, message: options.message ?? `${op} ${displayPath(path)}` };
 }
 
 /** Adds `-m/--message` and `--author` to a command that makes a commit. */

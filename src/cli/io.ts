@@ -96,14 +96,31 @@ export function subject(message: string): string {
 /**
  * A value as it appears inside a one-line text record (`path = value`): as is when that is
  * unambiguous, otherwise as a JSON string. Quoted: empty values, values with control characters
- * or line separators, with leading or trailing blanks, or starting with `"` (so that a value shown
- * as is never looks quoted). Either way the result is one line.
+ * or line separators, with leading or trailing blanks, starting with `"` (so that a value shown as
+ * is never looks quoted) or with `<` (so that it never looks like `<counter 5>` or `<binary 3 bytes>`).
+ * Either way the result is one line.
  */
 export function formatValue(value: string): string {
-  const plain = value !== "" && value.trim() === value && !value.startsWith('"') && !UNSAFE.test(value);
-  if (plain) return value;
+  const plain = value !== "" && value.trim() === value && !value.startsWith('"') && !value.startsWith("<") && !UNSAFE.test(value);
+  return plain ? value : quoted(value);
+}
+
+/**
+ * A path (`a/b`, or a name) as it appears in text output (`list`, `tree`, `diff`, `watch`, commit
+ * subjects and messages): as is when that is unambiguous, otherwise as a JSON string, as
+ * {@link formatValue} quotes values. Quoted: paths with control characters or line separators,
+ * with a `"` anywhere, with leading or trailing blanks, or holding ` = ` or ` <` (which would read
+ * as the separator of `path = value` or as a data type's `name <counter>`). Either way one line.
+ */
+export function displayPath(path: string | readonly string[]): string {
+  const text = typeof path === "string" ? path : path.join("/");
+  const plain = text.trim() === text && !text.includes('"') && !text.includes(" = ") && !text.includes(" <") && !UNSAFE.test(text);
+  return plain ? text : quoted(text);
+}
+
+function quoted(text: string): string {
   // JSON.stringify leaves DEL, the C1 controls (NEL is a line break to some tools) and U+2028/9 as they are.
-  return JSON.stringify(value).replace(UNSAFE_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(text).replace(UNSAFE_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 // eslint-disable-next-line no-control-regex

@@ -8,7 +8,7 @@ import { formatPath, type Path } from "../core/path.js";
 import { typeOf, type DataTypeName } from "../datatypes/marker.js";
 import { compareNames, type Child, type ContentsChild, type Node } from "../tree/node.js";
 import type { Tree } from "../tree/tree.js";
-import { formatValue } from "./io.js";
+import { displayPath, formatValue } from "./io.js";
 import { dataTypesIn, type SnapshotTypes } from "./snapshot-types.js";
 
 /** How one item is shown: `json` with `--json`, `text` after `path = ` otherwise. */
@@ -188,7 +188,7 @@ export function changeJson(c: ItemChange): { path: string; kind: string; before?
 
 /** A change as one text line: `+ path = value`, `- path = old value`, `~ path = new value (was: old value)`, values as `tree` shows them. */
 export function changeLine(c: ItemChange): string {
-  const path = formatPath(c.path);
+  const path = displayPath(c.path);
   if (c.kind === "added") return `+ ${path} = ${c.after!.text}`;
   if (c.kind === "removed") return `- ${path} = ${c.before!.text}`;
   return `~ ${path} = ${c.after!.text} (was: ${c.before!.text})`;

@@ -121,3 +121,21 @@ describe("blobs that are not UTF-8", () => {
     expect(out.split("\n").map((l) => l.slice(8))).toEqual(["+ q = <queue 1 element>", "+ bin = <binary 3 bytes>", "~ k = w (was: v)", ""]);
   });
 });
+
+describe("paths that could be misread", () => {
+  it("list, tree, diff and commit subjects quote them, one entry per line", async () => {
+    const { root, irmin } = await fresh();
+    await ok(irmin(["set", "a\nb", "v"]));
+    await ok(irmin(["fork", "w"]));
+    expect(await ok(irmin(["set", "x = y", "z"]))).toMatch(/^main [0-9a-f]{7} set "x = y"\n$/);
+    await ok(irmin(["set", 'q"', "<counter 5>"]));
+    await ok(irmin(["counter", "c <x", "inc"]));
+    expect(await ok(irmin(["list"]))).toBe('"a\\nb"\n"c <x" <counter>\n"q\\""\n"x = y"\n');
+    expect(await ok(irmin(["tree"]))).toBe('"a\\nb" = v\n"c <x" = <counter 1>\n"q\\"" = "<counter 5>"\n"x = y" = z\n');
+    expect(await ok(irmin(["diff", "w", "main"]))).toBe('+ "c <x" = <counter 1>\n+ "q\\"" = "<counter 5>"\n+ "x = y" = z\n');
+    expect(git(["--git-dir", root, "log", "--format=%s", "main"]).trim().split("\n")).toEqual(['increment "c <x"', 'set "q\\""', 'set "x = y"', 'set "a\\nb"']);
+    expect(await ok(irmin(["remove", "a\nb"]))).toMatch(/^main [0-9a-f]{7} remove "a\\nb"\n$/);
+    // JSON shows paths as they are.
+    expect(JSON.parse(await ok(irmin(["--json", "tree", "x = y"])))).toEqual({ "x = y": "z" });
+  });
+});
