@@ -3,6 +3,8 @@ import { resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import cliProgress from "cli-progress";
 import { notFound } from "../core/errors.js";
+import { refNameProblem } from "../core/ref-name.js";
+import type { Repo } from "../store/repo.js";
 import { cloneRepo, fetchRemote, pullBranch, pushBranch } from "../sync/operations.js";
 import type { SyncProgress } from "../sync/progress.js";
 import { Remote } from "../sync/remote.js";
@@ -78,6 +80,21 @@ async function withProgress<T>(ctx: CommandContext, remote: Remote, f: (onProgre
   }
 }
 
+/**
+ * The remote-tracking ref that `fetchRemote` set for `branch` of `remote` (to `hash`), read back
+ * from the repository rather than assumed: the library sets `refs/remotes/<remote.name>/<branch>`
+ * only when that is a valid ref name, and skips it silently otherwise. `why` says why none is there.
+ */
+async function trackingRefSet(repo: Repo, remote: Remote, branch: string, hash: string): Promise<{ ref?: string; why?: string }> {
+  const short = branch.startsWith("refs/") ? (branch.startsWith("refs/heads/") ? branch.slice("refs/heads/".length) : undefined) : branch;
+  if (short === undefined) return { why: `${branch} is not a branch` };
+  const ref = `refs/remotes/${remote.name}/${short}`;
+  const problem = refNameProblem(ref);
+  if (problem !== undefined) return { why: `${JSON.stringify(ref)} is not a valid ref name (${problem})` };
+  if ((await repo.internals.backend.refs.get(ref)) !== hash) return { why: `${ref} was not set` };
+  return { ref };
+}
+
 function strategyOf(text: string): "merge" | "set" {
   if (text !== "merge" && text !== "set") throw new InvalidArgumentError("expected merge or set.");
   return text;
@@ -131,7 +148,11 @@ export function registerSyncCommands(program: Command, register: Register): void
     program
       .command("fetch")
       .summary("download a remote branch (no local branch moves)")
-      .description("fetch BRANCH (default --branch) of REMOTE: its objects are stored, refs/remotes/<remote>/<branch> is set, no branch moves")
+      .description(
+        "fetch BRANCH (default --branch) of REMOTE: its objects are stored and no branch moves; the remote-tracking ref " +
+          "refs/remotes/<remote>/<branch> is set (<remote>: the last segment of REMOTE without .git) when that is a valid ref name, " +
+          'else none is, and the output says so ("no remote-tracking ref")',
+      )
       .argument("<remote>", "a URL or a repository directory")
       .argument("[branch]", "the remote branch")
       .option("--depth <n>", "fetch only the newest N commits", positiveInteger),
@@ -141,7 +162,10 @@ export function registerSyncCommands(program: Command, register: Register): void
         const name = branchArg !== "" ? branchArg : branch.name;
         const head = await withProgress(ctx, remote, (onProgress) => fetchRemote(repo, remote, name, { depth: options.depth as number | undefined, onProgress }));
         if (head === undefined) throw notFound(`${remoteArg} has no branch ${name}`);
-        ctx.out.result({ branch: name, commit: head.hash }, () => [`${shortHash(head.hash)} ${remote.name}/${name}`]);
+        const tracking = await trackingRefSet(repo, remote, name, head.hash);
+        ctx.out.result({ branch: name, commit: head.hash, tracking: tracking.ref ?? null }, () => [
+          tracking.ref !== undefined ? `${shortHash(head.hash)} ${tracking.ref.slice("refs/remotes/".length)}` : `${shortHash(head.hash)} ${name} (no remote-tracking ref: ${tracking.why})`,
+        ]);
       }),
   );
 
