@@ -1,3 +1,4 @@
+import { fstatSync } from "node:fs";
 import type { Command } from "commander";
 import { invalidArgument, notFound } from "../core/errors.js";
 import { formatPath, parsePath, type Path } from "../core/path.js";
@@ -57,8 +58,17 @@ async function readText(stdin: AsyncIterable<Uint8Array | string>): Promise<stri
   }
 }
 
+/** The injected standard input, else the process's; INVALID_ARGUMENT when that is a directory (`< /tmp`), which Node would read as empty. */
 function stdinOf(io: CliIo): AsyncIterable<Uint8Array | string> {
-  return io.stdin ?? process.stdin;
+  if (io.stdin !== undefined) return io.stdin;
+  let directory = false;
+  try {
+    directory = fstatSync(0).isDirectory();
+  } catch {
+    // No descriptor 0 to look at (closed, or another platform): Node's own stream decides.
+  }
+  if (directory) throw invalidArgument("standard input is a directory");
+  return process.stdin;
 }
 
 /**

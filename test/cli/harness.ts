@@ -64,6 +64,8 @@ export function spawnCli(
     stdin?: string;
     holdStdin?: boolean;
     env?: Record<string, string>;
+    /** A file descriptor for the child's standard input instead of a pipe (`< file`); `stdin` is then ignored. */
+    stdinFd?: number;
     /** A file descriptor for the child's standard output instead of a pipe; "closed": a pipe whose reader is gone (`| head -0`). */
     stdout?: number | "closed";
     onStdout?: (text: string) => void;
@@ -72,8 +74,8 @@ export function spawnCli(
 ): { done: Promise<CliResult>; kill: (signal: NodeJS.Signals) => void; stdinWritten: Promise<void> } {
   const env = options.env === undefined ? process.env : { ...process.env, ...options.env };
   const out = typeof options.stdout === "number" ? options.stdout : "pipe";
-  const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT, "src/cli/main.ts"), ...argv], { cwd: PROJECT, env, stdio: ["pipe", out, "pipe"] });
-  const stdin = child.stdin!;
+  const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT, "src/cli/main.ts"), ...argv], { cwd: PROJECT, env, stdio: [options.stdinFd ?? "pipe", out, "pipe"] });
+  const stdin = child.stdin;
   let stdout = "";
   let stderr = "";
   if (options.stdout === "closed") child.stdout?.destroy();
@@ -90,12 +92,13 @@ export function spawnCli(
   // stdinWritten resolves once the child has taken what the pipe could not hold: with more than
   // a pipe's capacity, the child is then reading its standard input.
   const stdinWritten = new Promise<void>((resolveWrite) => {
-    if (options.holdStdin === true) stdin.write(options.stdin ?? "", () => resolveWrite());
+    if (stdin === null) resolveWrite();
+    else if (options.holdStdin === true) stdin.write(options.stdin ?? "", () => resolveWrite());
     else stdin.end(options.stdin ?? "", () => resolveWrite());
   });
-  stdin.on("error", () => undefined);
+  stdin?.on("error", () => undefined);
   // A held standard input would keep "close" from coming.
-  child.on("exit", () => stdin.destroy());
+  child.on("exit", () => stdin?.destroy());
   const done = new Promise<CliResult>((resolvePromise, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => resolvePromise({ code: code ?? (signal === null ? -1 : 128), stdout, stderr }));
