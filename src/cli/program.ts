@@ -45,7 +45,8 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
     })
     .exitOverride()
     .showSuggestionAfterError(true)
-    .helpCommand(true);
+    // Commander's own help command prints the whole help, as an error, for an unknown command: see registerHelpCommand.
+    .helpCommand(false);
 
   const register: Register = (command, action, how = {}) =>
     command.action(async (...params: unknown[]) => {
@@ -66,7 +67,28 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
   registerHistoryCommands(program, register);
   registerSyncCommands(program, register);
   registerWatchCommand(program, register);
+  registerHelpCommand(program);
+  for (const command of program.commands) {
+    if (command.name() !== "help") command.addHelpText("after", GLOBAL_OPTIONS_NOTE);
+  }
   return program;
+}
+
+/** What each command's help says of the options of `irmin` itself (commander lists only the command's own). */
+const GLOBAL_OPTIONS_NOTE = '\nGlobal options (before or after the command): --root <dir>, --branch <name>, --json; see "irmin --help".\n';
+
+/** `help [command]`: the help of `irmin` or of one command, on stdout; an unknown command is one line on stderr and exit 1, as `irmin bogus` is. */
+function registerHelpCommand(program: Command): void {
+  program
+    .command("help")
+    .description("display help for command")
+    .argument("[command]", "a command")
+    .action((name: string | undefined) => {
+      if (name === undefined) return program.outputHelp();
+      const command = program.commands.find((c) => c.name() === name || c.aliases().includes(name));
+      if (command === undefined) program.error(`unknown command '${name}'`, { exitCode: 1, code: "commander.unknownCommand" });
+      command.outputHelp();
+    });
 }
 
 /**

@@ -399,6 +399,13 @@ describe("irmin bad input", () => {
       expect(r.stdout).toMatch(new RegExp(`^Usage: irmin ${c}`));
     }
     expect((await runCli(["help", "set"])).stdout).toMatch(/-m, --message <message>/);
+    // Each command's help points to the global options.
+    for (const c of ["get", "counter", "fork", "clone", "watch"]) {
+      expect((await runCli([c, "--help"])).stdout, c).toContain('\nGlobal options (before or after the command): --root <dir>, --branch <name>, --json; see "irmin --help".\n');
+    }
+    expect(await runCli(["help"])).toEqual(await runCli(["--help"]));
+    expectOneLineError(await runCli(["help", "bogus"]), /^irmin: unknown command 'bogus'$/);
+    expect((await runCli(["help", "bogus"])).code).toBe(1);
     const version = await runCli(["--version"]);
     expect(version).toEqual({ code: 0, stdout: `${JSON.parse(readFileSync(join(PROJECT, "package.json"), "utf8")).version}\n`, stderr: "" });
     const none = await runCli([]);
