@@ -1,11 +1,11 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { gitBackend } from "../backends/git/git-backend.js";
 import { invalidArgument, isIrminError } from "../core/errors.js";
-import { formatPath, parsePath } from "../core/path.js";
+import { parsePath } from "../core/path.js";
 import type { Commit } from "../store/commit.js";
-import type { DiffEntry } from "../tree/diff.js";
 import { commitOptions, headOf, resolveCommit, withCommitOptions, type Register } from "./context.js";
-import { formatDate, formatValue, shortHash, subject } from "./io.js";
+import { formatDate, shortHash, subject } from "./io.js";
+import { changeJson, changeLine, diffItems } from "./items.js";
 
 /** A commit as `--json` prints it. */
 export function commitJson(commit: Commit): { hash: string; parents: readonly string[]; author: string; date: string; message: string } {
@@ -15,19 +15,6 @@ export function commitJson(commit: Commit): { hash: string; parents: readonly st
 /** One line of `log`: short hash, date, first line of the message. */
 function commitLine(commit: Commit): string {
   return `${shortHash(commit.hash)} ${formatDate(commit.info.date)} ${subject(commit.info.message)}`;
-}
-
-/** A diff entry as `--json` prints it (paths as `a/b`). */
-export function diffJson(d: DiffEntry<string>): { path: string; kind: string; before?: string; after?: string } {
-  return { path: formatPath(d.path), kind: d.kind, ...(d.before !== undefined && { before: d.before }), ...(d.after !== undefined && { after: d.after }) };
-}
-
-/** A diff entry as one text line: `+ path = value`, `- path = old value`, `~ path = new value (was: old value)`. */
-export function diffLine(d: DiffEntry<string>): string {
-  const path = formatPath(d.path);
-  if (d.kind === "added") return `+ ${path} = ${formatValue(d.after!)}`;
-  if (d.kind === "removed") return `- ${path} = ${formatValue(d.before!)}`;
-  return `~ ${path} = ${formatValue(d.after!)} (was: ${formatValue(d.before!)})`;
 }
 
 function nonNegativeInteger(text: string): number {
@@ -66,7 +53,7 @@ export function registerHistoryCommands(program: Command, register: Register): v
     program
       .command("fork")
       .summary("create branch NAME at the head of --branch")
-      .description("create branch NAME at the head of --branch")
+      .description("create branch NAME at the head of --branch; fails when NAME exists, even when another process creates it at the same time (unless --force)")
       .argument("<name>", "the new branch")
       .option("-f, --force", "overwrite NAME when it exists"),
     (ctx, [name], options) =>
@@ -74,8 +61,11 @@ export function registerHistoryCommands(program: Command, register: Register): v
         const target = repo.branch(name);
         if (target.name === branch.name) throw invalidArgument(`cannot fork ${name} onto itself`);
         const head = await headOf(branch);
-        if (!options.force && (await target.head()) !== undefined) throw invalidArgument(`branch ${name} already exists (use --force to overwrite it)`);
-        await branch.fork(name);
+        const refs = repo.internals.backend.refs;
+        // Not Branch.fork, which overwrites: without --force, the ref is created only if absent, in
+        // one compare-and-set, so that of two processes creating NAME at once exactly one succeeds.
+        if (options.force) await refs.set(target.ref, head.hash);
+        else if (!(await refs.testAndSet(target.ref, undefined, head.hash))) throw invalidArgument(`branch ${name} already exists (use --force to overwrite it)`);
         ctx.out.result({ branch: name, from: branch.name, commit: head.hash }, () => [`${name} ${shortHash(head.hash)} forked from ${branch.name}`]);
       }),
   );
@@ -113,14 +103,14 @@ export function registerHistoryCommands(program: Command, register: Register): v
     program
       .command("diff")
       .summary("what changed from A to B")
-      .description("what changed from A to B (commits or branch names): + added, - removed, ~ updated")
+      .description("what changed from A to B (commits or branch names), one line per value or data type, as `tree` shows them: + added, - removed, ~ updated")
       .argument("<a>", "a commit id or a branch name")
       .argument("<b>", "a commit id or a branch name"),
     (ctx, [a, b]) =>
       ctx.withRepo(async (repo, branch) => {
         const [ca, cb] = [await resolveCommit(repo, a, branch), await resolveCommit(repo, b, branch)];
-        const changes = await (await ca.tree()).diff(await cb.tree());
-        ctx.out.result(changes.map(diffJson), () => changes.map(diffLine));
+        const changes = await diffItems(await ca.tree(), await cb.tree());
+        ctx.out.result(changes.map(changeJson), () => changes.map(changeLine));
       }),
   );
 }

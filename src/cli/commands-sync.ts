@@ -1,11 +1,15 @@
+import { existsSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import cliProgress from "cli-progress";
 import { notFound } from "../core/errors.js";
+import { refNameProblem } from "../core/ref-name.js";
+import type { Repo } from "../store/repo.js";
 import { cloneRepo, fetchRemote, pullBranch, pushBranch } from "../sync/operations.js";
 import type { SyncProgress } from "../sync/progress.js";
 import { Remote } from "../sync/remote.js";
 import type { CommandContext, Register } from "./context.js";
+import { untilAborted } from "./interrupt.js";
 import type { TextSink } from "./io.js";
 import { shortHash } from "./io.js";
 
@@ -59,13 +63,36 @@ function progressBar(stderr: TextSink): { onProgress?: (p: SyncProgress) => void
   return { onProgress, stop };
 }
 
-async function withProgress<T>(ctx: CommandContext, f: (onProgress?: (p: SyncProgress) => void) => Promise<T>): Promise<T> {
+/**
+ * Runs the sync operation `f` with a progress bar. With a network remote, the wait ends as soon as
+ * the run's signal is aborted (a server that never answers must not hold Ctrl-C): the operation is
+ * given up, and the local ref updates it might still attempt are refused (see `guardWrites`).
+ * Not with a repository directory: the operation is local and short, and what it writes in that
+ * other repository is not guarded, so it runs to its end.
+ */
+async function withProgress<T>(ctx: CommandContext, remote: Remote, f: (onProgress?: (p: SyncProgress) => void) => Promise<T>): Promise<T> {
   const { onProgress, stop } = progressBar(ctx.io.stderr);
+  const network = remote.kind === "http" || remote.kind === "git";
   try {
-    return await f(onProgress);
+    return await untilAborted(network ? ctx.io.signal : undefined, f(onProgress));
   } finally {
     stop();
   }
+}
+
+/**
+ * The remote-tracking ref that `fetchRemote` set for `branch` of `remote` (to `hash`), read back
+ * from the repository rather than assumed: the library sets `refs/remotes/<remote.name>/<branch>`
+ * only when that is a valid ref name, and skips it silently otherwise. `why` says why none is there.
+ */
+async function trackingRefSet(repo: Repo, remote: Remote, branch: string, hash: string): Promise<{ ref?: string; why?: string }> {
+  const short = branch.startsWith("refs/") ? (branch.startsWith("refs/heads/") ? branch.slice("refs/heads/".length) : undefined) : branch;
+  if (short === undefined) return { why: `${branch} is not a branch` };
+  const ref = `refs/remotes/${remote.name}/${short}`;
+  const problem = refNameProblem(ref);
+  if (problem !== undefined) return { why: `${JSON.stringify(ref)} is not a valid ref name (${problem})` };
+  if ((await repo.internals.backend.refs.get(ref)) !== hash) return { why: `${ref} was not set` };
+  return { ref };
 }
 
 function strategyOf(text: string): "merge" | "set" {
@@ -88,7 +115,10 @@ export function registerSyncCommands(program: Command, register: Register): void
     program
       .command("clone")
       .summary("copy a remote repository (every branch) into a new one")
-      .description("clone SOURCE (a URL or a directory) into DIR (default: --root if given, else the last segment of SOURCE)")
+      .description(
+        "clone SOURCE (a URL or a directory) into DIR (default: --root if given, else the last segment of SOURCE); " +
+          "a clone that fails or is interrupted removes the directory it created",
+      )
       .argument("<source>", "http(s)://, git:// URL or a repository directory")
       .argument("[dir]", "where to create the repository")
       .option("--depth <n>", "fetch only the newest N commits of each branch", positiveInteger),
@@ -96,7 +126,15 @@ export function registerSyncCommands(program: Command, register: Register): void
       const cwd = ctx.io.cwd ?? process.cwd();
       const target = dir !== "" ? resolve(cwd, dir) : ctx.globals.root !== undefined ? ctx.root : resolve(cwd, cloneDirName(source));
       const remote = remoteFromArgument(source, cwd);
-      const repo = await withProgress(ctx, (onProgress) => cloneRepo(remote, { path: target, depth: options.depth as number | undefined, onProgress }));
+      const created = !existsSync(target);
+      let repo;
+      try {
+        repo = await withProgress(ctx, remote, (onProgress) => cloneRepo(remote, { path: target, depth: options.depth as number | undefined, onProgress }));
+      } catch (e) {
+        // As git does: a clone that failed or was interrupted leaves no half-made repository behind.
+        if (created) rmSync(target, { recursive: true, force: true });
+        throw e;
+      }
       try {
         const branches = await repo.branches();
         ctx.out.result({ path: target, branches }, () => [`cloned ${source} into ${target} (${branches.length} branch${branches.length === 1 ? "" : "es"})`]);
@@ -110,7 +148,11 @@ export function registerSyncCommands(program: Command, register: Register): void
     program
       .command("fetch")
       .summary("download a remote branch (no local branch moves)")
-      .description("fetch BRANCH (default --branch) of REMOTE: its objects are stored, refs/remotes/<remote>/<branch> is set, no branch moves")
+      .description(
+        "fetch BRANCH (default --branch) of REMOTE: its objects are stored and no branch moves; the remote-tracking ref " +
+          "refs/remotes/<remote>/<branch> is set (<remote>: the last segment of REMOTE without .git) when that is a valid ref name, " +
+          'else none is, and the output says so ("no remote-tracking ref")',
+      )
       .argument("<remote>", "a URL or a repository directory")
       .argument("[branch]", "the remote branch")
       .option("--depth <n>", "fetch only the newest N commits", positiveInteger),
@@ -118,9 +160,12 @@ export function registerSyncCommands(program: Command, register: Register): void
       ctx.withRepo(async (repo, branch) => {
         const remote = remoteFromArgument(remoteArg, ctx.io.cwd ?? process.cwd());
         const name = branchArg !== "" ? branchArg : branch.name;
-        const head = await withProgress(ctx, (onProgress) => fetchRemote(repo, remote, name, { depth: options.depth as number | undefined, onProgress }));
+        const head = await withProgress(ctx, remote, (onProgress) => fetchRemote(repo, remote, name, { depth: options.depth as number | undefined, onProgress }));
         if (head === undefined) throw notFound(`${remoteArg} has no branch ${name}`);
-        ctx.out.result({ branch: name, commit: head.hash }, () => [`${shortHash(head.hash)} ${remote.name}/${name}`]);
+        const tracking = await trackingRefSet(repo, remote, name, head.hash);
+        ctx.out.result({ branch: name, commit: head.hash, tracking: tracking.ref ?? null }, () => [
+          tracking.ref !== undefined ? `${shortHash(head.hash)} ${tracking.ref.slice("refs/remotes/".length)}` : `${shortHash(head.hash)} ${name} (no remote-tracking ref: ${tracking.why})`,
+        ]);
       }),
   );
 
@@ -136,7 +181,7 @@ export function registerSyncCommands(program: Command, register: Register): void
       ctx.withRepo(async (_repo, branch) => {
         const remote = remoteFromArgument(remoteArg, ctx.io.cwd ?? process.cwd());
         const remoteBranch = typeof options.remoteBranch === "string" ? options.remoteBranch : undefined;
-        const result = await withProgress(ctx, (onProgress) => pullBranch(branch, remote, { branch: remoteBranch, strategy: options.strategy as "merge" | "set", onProgress }));
+        const result = await withProgress(ctx, remote, (onProgress) => pullBranch(branch, remote, { branch: remoteBranch, strategy: options.strategy as "merge" | "set", onProgress }));
         if (!result.ok) {
           ctx.out.result({ ok: false, conflicts: result.conflicts }, () => result.conflicts.map((c) => `conflict ${c.path}: ${c.message}`));
           ctx.io.stderr.write(`irmin: pull into ${branch.name} failed with ${result.conflicts.length} conflict(s); ${branch.name} is unchanged\n`);
@@ -159,7 +204,7 @@ export function registerSyncCommands(program: Command, register: Register): void
       ctx.withRepo(async (_repo, branch) => {
         const remote = remoteFromArgument(remoteArg, ctx.io.cwd ?? process.cwd());
         const remoteBranch = typeof options.remoteBranch === "string" ? options.remoteBranch : branch.name;
-        const result = await withProgress(ctx, (onProgress) => pushBranch(branch, remote, { branch: remoteBranch, force: options.force === true, onProgress }));
+        const result = await withProgress(ctx, remote, (onProgress) => pushBranch(branch, remote, { branch: remoteBranch, force: options.force === true, onProgress }));
         if (!result.ok) {
           ctx.out.result({ ok: false, reason: result.reason }, () => []);
           ctx.io.stderr.write(`irmin: push of ${branch.name} to ${remoteArg} ${remoteBranch} rejected: ${result.reason}\n`);

@@ -13,8 +13,9 @@ import type { Branch } from "../store/branch.js";
 import type { Commit } from "../store/commit.js";
 import type { Transaction } from "../store/transaction.js";
 import { commitOptions, withCommitOptions, type CommandContext, type Register } from "./context.js";
-import { dataTypesIn, printDataType, printValue, valueArgument, valuePath } from "./commands-values.js";
-import { shortHash, subject } from "./io.js";
+import { printDataType, printValue, valueArgument, valuePath } from "./commands-values.js";
+import { dataTypesIn } from "./snapshot-types.js";
+import { displayPath, shortHash, subject } from "./io.js";
 
 /**
  * Commander hands an absent optional argument over as `undefined`, which {@link Register} turns
@@ -153,9 +154,9 @@ async function commitOne<R>(env: ActionEnv, op: string, fn: (tx: Transaction<str
         if ((await tx.list([], { limit: 1 })).length === 0) throw NOTHING_TO_COMMIT;
         return value;
       },
-      { ...co, message: co.message ?? `${op} ${formatPath(env.path)}`, strategy: "test-and-set", retries: RETRIES },
+      { ...co, message: co.message ?? `${op} ${displayPath(env.path)}`, strategy: "test-and-set", retries: RETRIES },
     );
-    if (!r.ok) throw new IrminError("TOO_MANY_RETRIES", `${op} ${formatPath(env.path)}: ${env.branch.name} kept moving, gave up after ${RETRIES + 1} attempts`);
+    if (!r.ok) throw new IrminError("TOO_MANY_RETRIES", `${op} ${displayPath(env.path)}: ${env.branch.name} kept moving, gave up after ${RETRIES + 1} attempts`);
     return { value: r.value, commit: r.commit };
   } catch (e) {
     if (e === NOTHING_TO_COMMIT) return { value: value as R, commit: undefined };
@@ -176,8 +177,10 @@ async function report(env: ActionEnv, commit: Commit | undefined, unchanged: str
 /** A counter step: an integer, default 1. */
 function step(arg: string | undefined): number {
   if (arg === undefined) return 1;
-  const n = /^-?(0|[1-9][0-9]*)$/.test(arg) ? Number(arg) : NaN;
-  if (!Number.isSafeInteger(n)) throw invalidArgument(`counter: N must be an integer, got ${JSON.stringify(arg)}`);
+  if (!/^-?(0|[1-9][0-9]*)$/.test(arg)) throw invalidArgument(`counter: N must be an integer, got ${JSON.stringify(arg)}`);
+  const n = Number(arg);
+  // The counter itself is exact at any size; one step is a safe integer (the library's contract).
+  if (!Number.isSafeInteger(n)) throw invalidArgument(`counter: N must be at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1) in absolute value, got ${arg}`);
   return n;
 }
 
@@ -195,8 +198,12 @@ function counterAction(op: "increment" | "decrement", help: string): ActionSpec 
     help,
     async run(env) {
       const by = step(env.args[0]);
-      const { value, commit } = await commitOne(env, op, (tx) => tx.counter(env.path)[op](by));
-      env.ctx.out.result({ branch: env.branch.name, path: formatPath(env.path), value, commit: commit?.hash ?? null, changed: commit !== undefined }, () => [String(value)]);
+      // The handle returns a number (wrong beyond 2^53): the exact value is read back from the transaction's tree.
+      const { value, commit } = await commitOne(env, op, async (tx) => {
+        await tx.counter(env.path)[op](by);
+        return dataTypesIn(await tx.tree()).counterValue(env.path);
+      });
+      env.ctx.out.result({ branch: env.branch.name, path: formatPath(env.path), value, commit: commit?.hash ?? null, changed: commit !== undefined }, () => [value.toString()]);
     },
   };
 }
@@ -206,10 +213,10 @@ const COUNTER: TypeCommandSpec = {
   type: "counter",
   summary: "print or change the counter at PATH",
   argNames: ["n"],
-  readHelp: "print the value (0 when there is no counter yet)",
+  readHelp: "print the value (0 when there is no counter yet); exact at any size, also with --json (a number with all its digits)",
   actions: {
-    inc: counterAction("increment", "add N (default 1); prints the new value"),
-    dec: counterAction("decrement", "subtract N (default 1); prints the new value"),
+    inc: counterAction("increment", "add N (default 1, at most 2^53 - 1); prints the new value"),
+    dec: counterAction("decrement", "subtract N (default 1, at most 2^53 - 1); prints the new value"),
   },
 };
 
@@ -227,7 +234,7 @@ const REGISTER: TypeCommandSpec = {
       help: "set the value",
       async run(env) {
         const { commit } = await commitOne(env, "set", (tx) => tx.register(env.path).set(env.args[0]));
-        await report(env, commit, `${formatPath(env.path)} already has that value`);
+        await report(env, commit, `${displayPath(env.path)} already has that value`);
       },
     },
   },
@@ -247,7 +254,7 @@ const SET_OF: TypeCommandSpec = {
       help: "add VALUE (no commit when it is there)",
       async run(env) {
         const { commit } = await commitOne(env, "add", (tx) => tx.setOf(env.path).add(env.args[0]));
-        await report(env, commit, `${formatPath(env.path)} already has that element`);
+        await report(env, commit, `${displayPath(env.path)} already has that element`);
       },
     },
     delete: {
@@ -257,7 +264,7 @@ const SET_OF: TypeCommandSpec = {
       help: "delete VALUE (no commit when it is absent)",
       async run(env) {
         const { commit } = await commitOne(env, "delete", (tx) => tx.setOf(env.path).delete(env.args[0]));
-        await report(env, commit, `${formatPath(env.path)} does not have that element`);
+        await report(env, commit, `${displayPath(env.path)} does not have that element`);
       },
     },
     has: {
@@ -337,7 +344,7 @@ const QUEUE: TypeCommandSpec = {
 };
 
 function emptyQueue(env: ActionEnv): IrminError {
-  return notFound(`the queue at ${formatPath(env.path)} on ${env.branch.name} is empty`);
+  return notFound(`the queue at ${displayPath(env.path)} on ${env.branch.name} is empty`);
 }
 
 function textEdit(op: "insert" | "delete" | "set", params: string[], values: number[], help: string, edit: (env: ActionEnv, tx: Transaction<string>) => Promise<number>): ActionSpec {
@@ -348,7 +355,7 @@ function textEdit(op: "insert" | "delete" | "set", params: string[], values: num
     help,
     async run(env) {
       const { value, commit } = await commitOne(env, op, (tx) => edit(env, tx));
-      await report(env, commit, `the text at ${formatPath(env.path)} is the same`, { length: value });
+      await report(env, commit, `the text at ${displayPath(env.path)} is the same`, { length: value });
     },
   };
 }

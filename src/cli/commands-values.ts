@@ -1,20 +1,36 @@
+import { fstatSync } from "node:fs";
 import type { Command } from "commander";
-import { invalidArgument, IrminError, notFound } from "../core/errors.js";
+import { invalidArgument, notFound } from "../core/errors.js";
 import { formatPath, parsePath, type Path } from "../core/path.js";
-import { DataTypeAccess } from "../datatypes/access.js";
 import { typeOf, type DataTypeName } from "../datatypes/marker.js";
-import { subtreeAt, type Slot, type ValueCodec } from "../datatypes/slot.js";
-import type { Branch } from "../store/branch.js";
 import type { Node } from "../tree/node.js";
 import type { Tree } from "../tree/tree.js";
-import { commitOptions, withCommitOptions, type Register } from "./context.js";
-import { formatValue, shortHash, subject, type CliIo, type Output } from "./io.js";
+import { commitOptions, defaultMessage, withCommitOptions, type Register } from "./context.js";
+import { untilAborted } from "./interrupt.js";
+import { displayPath, formatValue, shortHash, subject, type CliIo, type Output } from "./io.js";
+import { childAt, itemsAt } from "./items.js";
+import { dataTypesIn, type SnapshotTypes } from "./snapshot-types.js";
 
 /** A path that must not be the root; INVALID_ARGUMENT naming `op` otherwise. */
 export function valuePath(input: string, op: string): Path {
   const p = parsePath(input);
   if (p.length === 0) throw invalidArgument(`${op} needs a path`);
   return p;
+}
+
+/** One entry of `list`: a value, a directory, or a data type (not a directory, though stored as one). */
+type ListRow = { readonly name: string; readonly kind: "contents" | "node" } | { readonly name: string; readonly kind: "datatype"; readonly type: DataTypeName };
+
+/** The entries of the directory `node`, in name order. Cost: one read of `node` and one of each subdirectory (to recognise data types). */
+async function listing(tree: Tree<string>, node: Node): Promise<ListRow[]> {
+  const entries = await tree.ctx.load(node);
+  return Promise.all(
+    node.names().map(async (name): Promise<ListRow> => {
+      const child = entries.get(name)!;
+      const type = child.kind === "node" ? await typeOf(tree.ctx, child.node) : undefined;
+      return type === undefined ? { name, kind: child.kind } : { name, kind: "datatype", type };
+    }),
+  );
 }
 
 /** What is at `path` in `tree`: a value, a directory, or nothing. */
@@ -24,9 +40,14 @@ async function kindAt(tree: Tree<string>, path: Path): Promise<"contents" | "nod
   return (await tree.subtree(path)) === undefined ? undefined : "node";
 }
 
-/** Reads all of `stdin` as UTF-8. */
-async function readAll(stdin: AsyncIterable<Uint8Array | string>): Promise<string> {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
+/** Reads all of `stdin` as UTF-8; `Interrupted` (interrupt.ts) as soon as `signal` is aborted. */
+function readAll(stdin: AsyncIterable<Uint8Array | string>, signal: AbortSignal | undefined): Promise<string> {
+  return untilAborted(signal, readText(stdin));
+}
+
+async function readText(stdin: AsyncIterable<Uint8Array | string>): Promise<string> {
+  // ignoreBOM: a leading U+FEFF is part of the value (the decoder drops it by default).
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   let text = "";
   try {
     for await (const chunk of stdin) text += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
@@ -37,13 +58,25 @@ async function readAll(stdin: AsyncIterable<Uint8Array | string>): Promise<strin
   }
 }
 
+/** The injected standard input, else the process's; INVALID_ARGUMENT when that is a directory (`< /tmp`), which Node would read as empty. */
 function stdinOf(io: CliIo): AsyncIterable<Uint8Array | string> {
-  return io.stdin ?? process.stdin;
+  if (io.stdin !== undefined) return io.stdin;
+  let directory = false;
+  try {
+    directory = fstatSync(0).isDirectory();
+  } catch {
+    // No descriptor 0 to look at (closed, or another platform): Node's own stream decides.
+  }
+  if (directory) throw invalidArgument("standard input is a directory");
+  return process.stdin;
 }
 
-/** A value given on the command line: `-` reads all of standard input (UTF-8, INVALID_ARGUMENT otherwise), anything else is the value. */
+/**
+ * A value given on the command line: `-` reads all of standard input (UTF-8, INVALID_ARGUMENT
+ * otherwise; `Interrupted` (interrupt.ts) when `io.signal` is aborted meanwhile), anything else is the value.
+ */
 export async function valueArgument(io: CliIo, value: string): Promise<string> {
-  return value === "-" ? readAll(stdinOf(io)) : value;
+  return value === "-" ? readAll(stdinOf(io), io.signal) : value;
 }
 
 /** Prints a value as `get` does: byte for byte, plus a newline when it lacks one (so a shell shows it on its own line); `json` with `--json`. */
@@ -63,8 +96,8 @@ export function registerValueCommands(program: Command, register: Register): voi
         const sub = await tree.subtree(p);
         const type = sub === undefined ? undefined : await typeOf(tree.ctx, sub.node);
         if (type !== undefined) return printDataType(ctx.out, dataTypesIn(tree), p, type);
-        if (sub !== undefined) throw invalidArgument(`${formatPath(p)} is a directory (use "list" or "tree")`);
-        throw notFound(`no value at ${formatPath(p)} on ${branch.name}`);
+        if (sub !== undefined) throw invalidArgument(`${displayPath(p)} is a directory (use "list" or "tree")`);
+        throw notFound(`no value at ${displayPath(p)} on ${branch.name}`);
       }
       printValue(ctx.out, { path: formatPath(p), value }, value);
     }),
@@ -81,13 +114,13 @@ export function registerValueCommands(program: Command, register: Register): voi
     ),
     async (ctx, [path, value], options) => {
       const p = valuePath(path, "set");
-      const text = value === "-" ? await readAll(stdinOf(ctx.io)) : value;
+      const text = await valueArgument(ctx.io, value);
       return ctx.withRepo(async (_repo, branch) => {
         const before = await branch.head();
-        const commit = await branch.set(p, text, commitOptions(options));
+        const commit = await branch.set(p, text, defaultMessage(commitOptions(options), "set", p));
         const changed = commit.hash !== before?.hash;
         ctx.out.result({ branch: branch.name, path: formatPath(p), commit: commit.hash, changed }, () => [
-          changed ? `${branch.name} ${shortHash(commit.hash)} ${subject(commit.info.message)}` : `${branch.name} ${shortHash(commit.hash)} unchanged: ${formatPath(p)} already has that value`,
+          changed ? `${branch.name} ${shortHash(commit.hash)} ${subject(commit.info.message)}` : `${branch.name} ${shortHash(commit.hash)} unchanged: ${displayPath(p)} already has that value`,
         ]);
       });
     },
@@ -98,8 +131,8 @@ export function registerValueCommands(program: Command, register: Register): voi
     (ctx, [path], options) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = valuePath(path, "remove");
-        if ((await kindAt(await branch.tree(), p)) === undefined) throw notFound(`nothing at ${formatPath(p)} on ${branch.name}`);
-        const commit = await branch.remove(p, commitOptions(options));
+        if ((await kindAt(await branch.tree(), p)) === undefined) throw notFound(`nothing at ${displayPath(p)} on ${branch.name}`);
+        const commit = await branch.remove(p, defaultMessage(commitOptions(options), "remove", p));
         ctx.out.result({ branch: branch.name, path: formatPath(p), commit: commit?.hash ?? null }, () => [
           commit === undefined ? `${branch.name} is now empty` : `${branch.name} ${shortHash(commit.hash)} ${subject(commit.info.message)}`,
         ]);
@@ -107,16 +140,25 @@ export function registerValueCommands(program: Command, register: Register): voi
   );
 
   register(
-    program.command("list").summary("list a directory (directories end with /)").alias("ls").description("list the directory at PATH (default the root); directories end with /").argument("[path]", "a directory"),
+    program
+      .command("list")
+      .summary("list a directory (directories end with /)")
+      .alias("ls")
+      .description(
+        "list the directory at PATH (default the root), one name per line: directories end with /, a data type is `name <counter>` " +
+          "(PATH itself, when it is one); a name with a control character, a quote, leading or trailing blanks, ` = ` or ` <` is printed as a JSON string",
+      )
+      .argument("[path]", "a directory"),
     (ctx, [path]) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = parsePath(path);
         const tree = await branch.tree();
-        const kind = await kindAt(tree, p);
-        if (kind === undefined) throw notFound(`nothing at ${formatPath(p)} on ${branch.name}`);
-        if (kind === "contents") throw invalidArgument(`${formatPath(p)} is a value, not a directory (use "get")`);
-        const entries = await tree.list(p);
-        ctx.out.result(entries, () => entries.map((e) => (e.kind === "node" ? `${e.name}/` : e.name)));
+        const child = await childAt(tree, p);
+        if (child === undefined) throw notFound(`nothing at ${displayPath(p)} on ${branch.name}`);
+        if (child.kind === "contents") throw invalidArgument(`${displayPath(p)} is a value, not a directory (use "get")`);
+        const type = p.length === 0 ? undefined : await typeOf(tree.ctx, child.node);
+        const rows = type === undefined ? await listing(tree, child.node) : [{ name: p[p.length - 1], kind: "datatype" as const, type }];
+        ctx.out.result(rows, () => rows.map((r) => `${displayPath(r.name)}${r.kind === "node" ? "/" : r.kind === "datatype" ? ` <${r.type}>` : ""}`));
       }),
   );
 
@@ -124,90 +166,19 @@ export function registerValueCommands(program: Command, register: Register): voi
     program
       .command("tree")
       .summary("print every value under PATH")
-      .description("print every value under PATH (default the root), one `path = value` per line; a data type is one line, `path = <counter 5>`")
+      .description(
+        "print every value under PATH (default the root), one `path = value` per line; a data type is one line, `path = <counter 5>`, " +
+          "a value that is not UTF-8 `path = <binary 3 bytes>`; a path or a value that could be misread (a line break, a quote, ` = `, ...) is printed as a JSON string",
+      )
       .argument("[path]", "a directory or a value"),
     (ctx, [path]) =>
       ctx.withRepo(async (_repo, branch) => {
         const p = parsePath(path);
-        const items = await itemsUnder(branch, p);
-        ctx.out.result(Object.fromEntries(items.map((i) => [i.path, i.json])), () => items.map((i) => `${i.path} = ${i.text}`));
+        const items = await itemsAt(await branch.tree(), p);
+        if (items === undefined) throw notFound(`nothing at ${displayPath(p)} on ${branch.name}`);
+        ctx.out.result(Object.fromEntries(items.map((i) => [formatPath(i.path), i.json])), () => items.map((i) => `${displayPath(i.path)} = ${i.text}`));
       }),
   );
-}
-
-/** One line of `tree`: a value, or a data type summed up. */
-interface TreeItem {
-  readonly path: string;
-  /** The value (a string), or the data type's summary object. */
-  readonly json: unknown;
-  /** What follows `path = `. */
-  readonly text: string;
-}
-
-/**
- * Every value at or under `path`, depth first in name order, a data type subtree as one item (its
- * internal blobs are not shown); NOT_FOUND when nothing is there. Loads that whole subtree, except
- * inside data types, where a summary costs what {@link dataTypeSummary} says.
- */
-async function itemsUnder(branch: Branch, path: Path): Promise<TreeItem[]> {
-  const tree = await branch.tree();
-  const value = await tree.get(path);
-  if (value !== undefined) return [{ path: formatPath(path), json: value, text: formatValue(value) }];
-  const sub = await tree.subtree(path);
-  if (sub === undefined || (path.length > 0 && (await sub.isEmpty()))) {
-    throw new IrminError("NOT_FOUND", `nothing at ${formatPath(path)} on ${branch.name}`);
-  }
-  const out: TreeItem[] = [];
-  await walk(tree, dataTypesIn(tree), sub.node, path, out);
-  return out;
-}
-
-async function walk(tree: Tree<string>, types: DataTypeAccess<string>, node: Node, path: Path, out: TreeItem[]): Promise<void> {
-  const { ctx } = tree;
-  // The root is never a data type (a type needs a path), whatever it holds.
-  const type = path.length === 0 ? undefined : await typeOf(ctx, node);
-  if (type !== undefined) {
-    const { json, text } = await dataTypeSummary(types, path, type);
-    out.push({ path: formatPath(path), json, text });
-    return;
-  }
-  const entries = await ctx.load(node);
-  for (const name of node.names()) {
-    const child = entries.get(name)!;
-    const p = [...path, name];
-    if (child.kind === "node") await walk(tree, types, child.node, p, out);
-    else {
-      const v = tree.codec.decode(await ctx.contentsBytes(child));
-      out.push({ path: formatPath(p), json: v, text: formatValue(v) });
-    }
-  }
-}
-
-/** Read-only data type handles over one snapshot: every read sees that tree, whatever the branch does meanwhile. */
-class SnapshotTypes extends DataTypeAccess<string> {
-  constructor(private readonly tree: Tree<string>) {
-    super();
-  }
-
-  protected slotAt(path: Path): Slot {
-    const { ctx, node } = this.tree;
-    return {
-      ctx,
-      path,
-      owner: undefined,
-      read: () => subtreeAt(ctx, node, path),
-      update: () => Promise.reject(new IrminError("UNSUPPORTED", `${formatPath(path)}: a snapshot is read-only`)),
-    };
-  }
-
-  protected valueCodec(): ValueCodec<string> {
-    return this.tree.codec;
-  }
-}
-
-/** The data types in `tree`, read-only (`branch.counter(path)` and so on, but reading this snapshot; writes are UNSUPPORTED). No I/O until used. */
-export function dataTypesIn(tree: Tree<string>): DataTypeAccess<string> {
-  return new SnapshotTypes(tree);
 }
 
 /** Options of {@link printDataType}. */
@@ -225,13 +196,13 @@ export interface PrintDataTypeOptions {
  * text ""; an absent or never written register is NOT_FOUND; another type there is INVALID_ARGUMENT.
  * Cost: the type's own read (O(n) for a whole set, queue, log or text; O(k + log n) for a log's k newest).
  */
-export async function printDataType(out: Output, types: DataTypeAccess<string>, path: Path, type: DataTypeName, options: PrintDataTypeOptions = {}): Promise<void> {
+export async function printDataType(out: Output, types: SnapshotTypes, path: Path, type: DataTypeName, options: PrintDataTypeOptions = {}): Promise<void> {
   const where = formatPath(path);
   const json = (value: unknown) => ({ path: where, type, value });
   switch (type) {
     case "counter": {
-      const value = await types.counter(path).get();
-      return out.result(json(value), () => [String(value)]);
+      const value = await types.counterValue(path);
+      return out.result(json(value), () => [value.toString()]);
     }
     case "register": {
       const value = await types.register(path).get();
@@ -257,29 +228,5 @@ export async function printDataType(out: Output, types: DataTypeAccess<string>, 
       const rows = entries.map((e) => ({ time: new Date(e.time).toISOString(), value: e.value }));
       return out.result(json(rows), () => rows.map((r) => `${r.time}\t${formatValue(r.value)}`));
     }
-  }
-}
-
-/**
- * How `tree` shows a data type: `<counter 5>`, `<register VALUE>`, `<text VALUE>` (values quoted
- * when needed), `<set 3 elements>`, `<queue 1 element>`, `<log 12 entries>`; JSON `{ type, value }`
- * or `{ type, length }`. Cost: O(1) for a counter, register, log or queue, O(n) for a text or a set.
- */
-export async function dataTypeSummary(types: DataTypeAccess<string>, path: Path, type: DataTypeName): Promise<{ json: unknown; text: string }> {
-  const scalar = (value: number | string) => ({ json: { type, value }, text: `<${type} ${typeof value === "number" ? value : formatValue(value)}>` });
-  const sized = (length: number, one: string, many: string) => ({ json: { type, length }, text: `<${type} ${length} ${length === 1 ? one : many}>` });
-  switch (type) {
-    case "counter":
-      return scalar(await types.counter(path).get());
-    case "register":
-      return scalar((await types.register(path).get()) ?? "");
-    case "text":
-      return scalar(await types.text(path).toString());
-    case "set":
-      return sized((await types.setOf(path).values()).length, "element", "elements");
-    case "queue":
-      return sized(await types.queue(path).length(), "element", "elements");
-    case "log":
-      return sized(await types.log(path).length(), "entry", "entries");
   }
 }

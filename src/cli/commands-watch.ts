@@ -1,12 +1,12 @@
 import type { Command } from "commander";
-import { formatPath, parsePath, type Path } from "../core/path.js";
+import { parsePath, type Path } from "../core/path.js";
 import type { Hash } from "../core/hash.js";
 import type { Repo } from "../store/repo.js";
 import type { Branch } from "../store/branch.js";
 import type { Tree } from "../tree/tree.js";
 import type { Register } from "./context.js";
-import { diffJson, diffLine } from "./commands-history.js";
-import { shortHash } from "./io.js";
+import { changeJson, changeLine, diffItems } from "./items.js";
+import { displayPath, shortHash } from "./io.js";
 
 /** Registers `watch`: one line per changed value until interrupted. */
 export function registerWatchCommand(program: Command, register: Register): void {
@@ -15,7 +15,7 @@ export function registerWatchCommand(program: Command, register: Register): void
       .command("watch")
       .summary("print changes under PATH until Ctrl-C")
       .description(
-        "print each change of a value under PATH (default all) as it happens, until interrupted (Ctrl-C), one line per value: " +
+        "print each change under PATH (default all) as it happens, until interrupted (Ctrl-C), one line per value or data type (as `diff` shows them): " +
           "the new head's short hash, then + added, - removed or ~ updated. Changes made by this or other processes, or by git, " +
           "are seen; changes closer together than the watch notices them are reported as one.",
       )
@@ -41,7 +41,7 @@ export function registerWatchCommand(program: Command, register: Register): void
             ),
           );
         });
-        ctx.io.stderr.write(`watching ${branch.name}${prefix.length > 0 ? ` at ${formatPath(prefix)}` : ""} in ${ctx.root} (Ctrl-C to stop)\n`);
+        ctx.io.stderr.write(`watching ${branch.name}${prefix.length > 0 ? ` at ${displayPath(prefix)}` : ""} in ${ctx.root} (Ctrl-C to stop)\n`);
         // The ref watchers do not keep the process alive (by design, for library users): this timer does.
         const keepAlive = setInterval(() => undefined, 1 << 30);
         await new Promise<void>((resolve) => {
@@ -53,6 +53,7 @@ export function registerWatchCommand(program: Command, register: Register): void
         stop();
         await tail;
       }),
+    { untilInterrupted: true },
   );
 }
 
@@ -62,9 +63,9 @@ async function printChange(repo: Repo, branch: Branch, prefix: Path, before: Has
   const [b, a] = await Promise.all([load(before), load(after)]);
   // A created or deleted branch is compared with the empty tree (removing the root of any tree gives it).
   const empty = await (b ?? a)!.remove([]);
-  const changes = await (b ?? empty).diff(a ?? empty);
+  const changes = await diffItems(b ?? empty, a ?? empty);
   const label = after === undefined ? `${branch.name} deleted` : shortHash(after);
-  return changes
-    .filter((d) => prefix.every((segment, i) => d.path[i] === segment))
-    .map((d) => [{ branch: branch.name, commit: after ?? null, ...diffJson(d) }, `${label} ${diffLine(d)}`]);
+  // Under the prefix, or an item that holds it: a data type (one item for the whole type), or a value where its directory was.
+  const watched = (path: Path) => prefix.every((segment, i) => i >= path.length || path[i] === segment);
+  return changes.filter((c) => watched(c.path)).map((c) => [{ branch: branch.name, commit: after ?? null, ...changeJson(c) }, `${label} ${changeLine(c)}`]);
 }

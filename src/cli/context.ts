@@ -3,11 +3,13 @@ import type { Command } from "commander";
 import { gitBackend } from "../backends/git/git-backend.js";
 import { invalidArgument, isIrminError, IrminError, notFound } from "../core/errors.js";
 import { hexLength } from "../core/hash.js";
+import type { Path } from "../core/path.js";
 import { parseAuthor } from "../history/commits.js";
 import { Repo } from "../store/repo.js";
 import type { Branch, CommitOptions } from "../store/branch.js";
 import type { Commit } from "../store/commit.js";
-import { Output, type CliIo } from "./io.js";
+import { guardWrites } from "./interrupt.js";
+import { displayPath, Output, type CliIo } from "./io.js";
 
 /** The options every command accepts (before or after the command name). */
 export interface GlobalOptions {
@@ -50,6 +52,7 @@ export class CommandContext {
    * Opens the existing repository at {@link root}, runs `fn` on it and the `--branch` handle, and
    * closes it whatever happens. NOT_FOUND (with a hint to run `irmin init`) when there is none:
    * only `init` creates a repository, so a mistyped `--root` is an error, not a new empty store.
+   * Once the run's signal is aborted no ref update starts (see `guardWrites`).
    */
   async withRepo<T>(fn: (repo: Repo, branch: Branch) => Promise<T>): Promise<T> {
     const root = this.root;
@@ -60,7 +63,7 @@ export class CommandContext {
       if (isIrminError(e, "NOT_FOUND")) throw notFound(`no repository at ${root} (run "irmin init" to create one)`);
       throw e;
     }
-    const repo = await Repo.open({ backend });
+    const repo = await Repo.open({ backend: guardWrites(backend, this.io.signal) });
     try {
       return await fn(repo, repo.branch(this.globals.branch));
     } finally {
@@ -127,7 +130,17 @@ export async function headOf(branch: Branch): Promise<Commit> {
 export type Register = (
   command: Command,
   action: (ctx: CommandContext, args: string[], options: Record<string, unknown>) => Promise<number | void>,
+  how?: RegisterOptions,
 ) => Command;
+
+/** Options of {@link Register}. */
+export interface RegisterOptions {
+  /**
+   * The command runs until the run's signal is aborted and then ends normally, with its own exit
+   * code (`watch`); any other command ends with 128 + the signal's number when the signal comes.
+   */
+  readonly untilInterrupted?: boolean;
+}
 
 /** `-m/--message` and `--author`, as the store takes them; INVALID_ARGUMENT for a malformed author, even when nothing would be committed. */
 export function commitOptions(options: Record<string, unknown>): CommitOptions {
@@ -138,6 +151,15 @@ export function commitOptions(options: Record<string, unknown>): CommitOptions {
     out.author = options.author;
   }
   return out;
+}
+
+/**
+ * `options` with the message `<op> <path>` when it has none: the library's default, but with the
+ * path as text output shows it (`displayPath`), so that a path with a line break or a quote does
+ * not cut or blur the commit's subject.
+ */
+export function defaultMessage(options: CommitOptions, op: string, path: Path): CommitOptions {
+  return { ...options, message: options.message ?? `${op} ${displayPath(path)}` };
 }
 
 /** Adds `-m/--message` and `--author` to a command that makes a commit. */

@@ -7,7 +7,9 @@ import { registerDataTypeCommands } from "./commands-types.js";
 import { registerValueCommands } from "./commands-values.js";
 import { registerWatchCommand } from "./commands-watch.js";
 import { CommandContext, type GlobalOptions, type Register } from "./context.js";
-import type { CliIo } from "./io.js";
+import { Interrupted, interruptExitCode, writesSettled } from "./interrupt.js";
+import { formatValue, type CliIo } from "./io.js";
+import { firstInvalidUtf8 } from "./raw-arguments.js";
 
 /** The package's version, from package.json two levels up (true from src/cli and from dist/cli alike). */
 function packageVersion(): string {
@@ -43,9 +45,10 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
     })
     .exitOverride()
     .showSuggestionAfterError(true)
-    .helpCommand(true);
+    // Commander's own help command prints the whole help, as an error, for an unknown command: see registerHelpCommand.
+    .helpCommand(false);
 
-  const register: Register = (command, action) =>
+  const register: Register = (command, action, how = {}) =>
     command.action(async (...params: unknown[]) => {
       // commander calls (...arguments, options, command).
       const cmd = params[params.length - 1] as Command;
@@ -53,7 +56,9 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
       const args = params.slice(0, -2).map((a) => (a === undefined ? "" : String(a)));
       const globals = cmd.optsWithGlobals() as GlobalOptions;
       const code = await action(new CommandContext(io, globals), args, options);
-      exit.code = code ?? 0;
+      // A signal that came while the command ran interrupted it, even if it had nothing left to stop.
+      const signal = io.signal;
+      exit.code = signal?.aborted && how.untilInterrupted !== true ? interruptExitCode(signal.reason) : (code ?? 0);
     });
 
   registerInitCommand(program, register);
@@ -62,7 +67,28 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
   registerHistoryCommands(program, register);
   registerSyncCommands(program, register);
   registerWatchCommand(program, register);
+  registerHelpCommand(program);
+  for (const command of program.commands) {
+    if (command.name() !== "help") command.addHelpText("after", GLOBAL_OPTIONS_NOTE);
+  }
   return program;
+}
+
+/** What each command's help says of the options of `irmin` itself (commander lists only the command's own). */
+const GLOBAL_OPTIONS_NOTE = '\nGlobal options (before or after the command): --root <dir>, --branch <name>, --json; see "irmin --help".\n';
+
+/** `help [command]`: the help of `irmin` or of one command, on stdout; an unknown command is one line on stderr and exit 1, as `irmin bogus` is. */
+function registerHelpCommand(program: Command): void {
+  program
+    .command("help")
+    .description("display help for command")
+    .argument("[command]", "a command")
+    .action((name: string | undefined) => {
+      if (name === undefined) return program.outputHelp();
+      const command = program.commands.find((c) => c.name() === name || c.aliases().includes(name));
+      if (command === undefined) program.error(`unknown command '${name}'`, { exitCode: 1, code: "commander.unknownCommand" });
+      command.outputHelp();
+    });
 }
 
 /**
@@ -70,15 +96,32 @@ export function createProgram(io: CliIo, exit: { code: number }): Command {
  * 0 on success, 1 on bad input, a missing value, a merge conflict or any other failure. Results
  * go to `io.stdout`; errors are one line `irmin: <message>` on `io.stderr`, never a stack trace
  * (set `IRMIN_DEBUG=1` to get one for an unexpected failure). Never throws and never exits the
- * process, so tests call it in-process.
+ * process, so tests call it in-process. With `io.rawArgs`, an argument that is not valid UTF-8 is
+ * refused before anything runs.
+ *
+ * When `io.signal` is aborted (the entry point does it on SIGINT and SIGTERM, with the signal's name
+ * as the reason), the command stops where it waits (standard input, a network remote), starts no
+ * ref update, and `run` returns 128 + the signal's number (130, 143) with nothing on stderr, once
+ * the ref updates already under way are done. Work given up that way may still be running when
+ * `run` returns: the entry point then exits the process. `watch` ends normally on the signal (0).
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const exit = { code: 0 };
+  const bad = io.rawArgs?.length === argv.length ? firstInvalidUtf8(io.rawArgs) : -1;
+  if (bad >= 0) {
+    io.stderr.write(oneLineError(`argument ${bad + 1} is not valid UTF-8: ${formatValue(argv[bad])}`));
+    return 1;
+  }
   const program = createProgram(io, exit);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exit.code;
   } catch (e) {
+    const signal = io.signal;
+    if (e instanceof Interrupted || signal?.aborted) {
+      await writesSettled();
+      return interruptExitCode(e instanceof Interrupted ? e.reason : signal?.reason);
+    }
     // Commander has already printed its message (usage errors) or the help text.
     if (e instanceof CommanderError) return e.exitCode;
     if (isIrminError(e)) {

@@ -204,6 +204,29 @@ describe("irmin history and branches", () => {
     expectOneLineError(await irmin(["merge", "no-such-branch"]), /no branch or commit named no-such-branch/);
   });
 
+  it("fork without --force creates the branch only if absent, also when two forks race", async () => {
+    const { root, irmin } = await fresh();
+    await ok(irmin(["set", "k", "v"]));
+    await ok(irmin(["fork", "b"]));
+    await ok(irmin(["--branch", "b", "set", "k", "on b"]));
+    const heads = [git(["--git-dir", root, "rev-parse", "main"]).trim(), git(["--git-dir", root, "rev-parse", "b"]).trim()];
+    for (let i = 0; i < 5; i++) {
+      const name = `x${i}`;
+      const results = await Promise.all([irmin(["fork", name]), irmin(["--branch", "b", "fork", name])]);
+      const won = results.filter((r) => r.code === 0);
+      expect(won, `fork ${name}: ${JSON.stringify(results)}`).toHaveLength(1);
+      const lost = results.find((r) => r.code !== 0)!;
+      expectOneLineError(lost, new RegExp(`^irmin: branch ${name} already exists \\(use --force to overwrite it\\)$`));
+      // The branch is where the winner said it forked from.
+      const winner = results.indexOf(won[0]);
+      expect(git(["--git-dir", root, "rev-parse", name]).trim()).toBe(heads[winner]);
+      expect(won[0].stdout).toBe(`${name} ${heads[winner].slice(0, 7)} forked from ${winner === 0 ? "main" : "b"}\n`);
+    }
+    // --force overwrites.
+    await ok(irmin(["--branch", "b", "fork", "x0", "--force"]));
+    expect(git(["--git-dir", root, "rev-parse", "x0"]).trim()).toBe(heads[1]);
+  });
+
   it("fork needs a head; --json fork and branches", async () => {
     const { irmin } = await fresh();
     expectOneLineError(await irmin(["fork", "wip"]), /branch main has no commits yet/);
@@ -378,6 +401,13 @@ describe("irmin bad input", () => {
       expect(r.stdout).toMatch(new RegExp(`^Usage: irmin ${c}`));
     }
     expect((await runCli(["help", "set"])).stdout).toMatch(/-m, --message <message>/);
+    // Each command's help points to the global options.
+    for (const c of ["get", "counter", "fork", "clone", "watch"]) {
+      expect((await runCli([c, "--help"])).stdout, c).toContain('\nGlobal options (before or after the command): --root <dir>, --branch <name>, --json; see "irmin --help".\n');
+    }
+    expect(await runCli(["help"])).toEqual(await runCli(["--help"]));
+    expectOneLineError(await runCli(["help", "bogus"]), /^irmin: unknown command 'bogus'$/);
+    expect((await runCli(["help", "bogus"])).code).toBe(1);
     const version = await runCli(["--version"]);
     expect(version).toEqual({ code: 0, stdout: `${JSON.parse(readFileSync(join(PROJECT, "package.json"), "utf8")).version}\n`, stderr: "" });
     const none = await runCli([]);

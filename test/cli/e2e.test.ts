@@ -1,5 +1,5 @@
 // The CLI as its own process (node + tsx on src/cli/main.ts), checked with the real git.
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { expectOneLineError, git, spawnCli, tempDir, until } from "./harness.js";
@@ -53,6 +53,24 @@ describe("irmin as a process, on a real Git repository", () => {
     expectOneLineError(results[2], /^irmin: invalid path segment: empty name$/);
     expectOneLineError(results[3], /^irmin: no repository at .*nowhere/);
     for (const r of results) expect(r.code).toBe(1);
+  });
+
+  it("a directory as standard input is an error, not an empty value", async () => {
+    const root = join(tmp.dir, "stdin-dir");
+    expect((await irmin(root, ["init"])).code).toBe(0);
+    const dir = openSync(tmp.dir, "r");
+    try {
+      for (const args of [
+        ["set", "k", "-"],
+        ["queue", "q", "push", "-"],
+      ]) {
+        const r = await spawnCli(["--root", root, ...args], { stdinFd: dir }).done;
+        expectOneLineError(r, /^irmin: standard input is a directory$/);
+      }
+    } finally {
+      closeSync(dir);
+    }
+    expect(git(["--git-dir", root, "for-each-ref"])).toBe("");
   });
 
   it("watch prints changes made by other processes and git; SIGINT closes it with exit 0", async () => {

@@ -46,9 +46,9 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Runs real git and returns its standard output. */
-export function git(args: string[]): string {
-  return execFileSync("git", args, { encoding: "utf8", env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" } });
+/** Runs real git and returns its standard output; `options.input` is its standard input, `options.env` its environment. */
+export function git(args: string[], options: { input?: Uint8Array; env?: NodeJS.ProcessEnv } = {}): string {
+  return execFileSync("git", args, { encoding: "utf8", input: options.input, env: { ...(options.env ?? process.env), GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" } });
 }
 
 /** The repository's root: where `src/cli/main.ts` and tsx are. */
@@ -58,24 +58,52 @@ export const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
  * Spawns `irmin` as its own process: `node --import tsx src/cli/main.ts` (what `npx tsx` runs,
  * without npx's start-up cost and with signals going straight to the CLI).
  */
-export function spawnCli(argv: string[], options: { stdin?: string; onStdout?: (text: string) => void; onStderr?: (text: string) => void } = {}): { done: Promise<CliResult>; kill: (signal: NodeJS.Signals) => void } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT, "src/cli/main.ts"), ...argv], { cwd: PROJECT, stdio: ["pipe", "pipe", "pipe"] });
+export function spawnCli(
+  argv: string[],
+  options: {
+    stdin?: string;
+    holdStdin?: boolean;
+    env?: Record<string, string>;
+    /** A file descriptor for the child's standard input instead of a pipe (`< file`); `stdin` is then ignored. */
+    stdinFd?: number;
+    /** A file descriptor for the child's standard output instead of a pipe; "closed": a pipe whose reader is gone (`| head -0`). */
+    stdout?: number | "closed";
+    onStdout?: (text: string) => void;
+    onStderr?: (text: string) => void;
+  } = {},
+): { done: Promise<CliResult>; kill: (signal: NodeJS.Signals) => void; stdinWritten: Promise<void> } {
+  const env = options.env === undefined ? process.env : { ...process.env, ...options.env };
+  const out = typeof options.stdout === "number" ? options.stdout : "pipe";
+  const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT, "src/cli/main.ts"), ...argv], { cwd: PROJECT, env, stdio: [options.stdinFd ?? "pipe", out, "pipe"] });
+  const stdin = child.stdin;
   let stdout = "";
   let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (s: string) => {
-    stdout += s;
-    options.onStdout?.(s);
-  });
-  child.stderr.setEncoding("utf8").on("data", (s: string) => {
+  if (options.stdout === "closed") child.stdout?.destroy();
+  else
+    child.stdout?.setEncoding("utf8").on("data", (s: string) => {
+      stdout += s;
+      options.onStdout?.(s);
+    });
+  child.stderr!.setEncoding("utf8").on("data", (s: string) => {
     stderr += s;
     options.onStderr?.(s);
   });
-  child.stdin.end(options.stdin ?? "");
+  // With holdStdin, standard input stays open (a user still typing) until the child exits.
+  // stdinWritten resolves once the child has taken what the pipe could not hold: with more than
+  // a pipe's capacity, the child is then reading its standard input.
+  const stdinWritten = new Promise<void>((resolveWrite) => {
+    if (stdin === null) resolveWrite();
+    else if (options.holdStdin === true) stdin.write(options.stdin ?? "", () => resolveWrite());
+    else stdin.end(options.stdin ?? "", () => resolveWrite());
+  });
+  stdin?.on("error", () => undefined);
+  // A held standard input would keep "close" from coming.
+  child.on("exit", () => stdin?.destroy());
   const done = new Promise<CliResult>((resolvePromise, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => resolvePromise({ code: code ?? (signal === null ? -1 : 128), stdout, stderr }));
   });
-  return { done, kill: (signal) => child.kill(signal) };
+  return { done, kill: (signal) => child.kill(signal), stdinWritten };
 }
 
 /** Waits until `check` holds, polling; fails after `timeoutMs`. */

@@ -51,6 +51,23 @@ describe("irmin counter", () => {
     expect(JSON.parse(await ok(irmin(["counter", "stats/hits", "--json"])))).toEqual({ path: "stats/hits", type: "counter", value: -7 });
   });
 
+  it("beyond 2^53: exact digits in text, in JSON (a number token), in tree and diff", async () => {
+    const { root, irmin } = await fresh();
+    const max = String(Number.MAX_SAFE_INTEGER); // 9007199254740991
+    expect(await ok(irmin(["counter", "c", "inc", max]))).toBe(`${max}\n`);
+    expect(await ok(irmin(["counter", "c", "inc", max]))).toBe("18014398509481982\n");
+    await ok(irmin(["fork", "before"]));
+    expect(await ok(irmin(["counter", "c", "inc", "3"]))).toBe("18014398509481985\n");
+    expect(git(["--git-dir", root, "cat-file", "blob", "main:c/value"])).toBe("18014398509481985");
+    expect(await ok(irmin(["counter", "c"]))).toBe("18014398509481985\n");
+    expect(await ok(irmin(["--json", "counter", "c"]))).toBe('{"path":"c","type":"counter","value":18014398509481985}\n');
+    expect(await ok(irmin(["--json", "counter", "c", "dec", "0"]))).toMatch(/"value":18014398509481985,/);
+    expect(await ok(irmin(["tree"]))).toBe("c = <counter 18014398509481985>\n");
+    expect(await ok(irmin(["--json", "tree"]))).toBe('{"c":{"type":"counter","value":18014398509481985}}\n');
+    expect(await ok(irmin(["diff", "before", "main"]))).toBe("~ c = <counter 18014398509481985> (was: <counter 18014398509481982>)\n");
+    expectOneLineError(await irmin(["counter", "c", "inc", "9007199254740992"]), /N must be at most 9007199254740991 \(2\^53 - 1\) in absolute value/);
+  });
+
   it("increments on two branches merge to the sum", async () => {
     const { root, irmin } = await fresh();
     await ok(irmin(["counter", "hits", "inc", "10"]));

@@ -51,7 +51,7 @@ describe("irmin clone / fetch / pull / push", () => {
 
     const next = server.commit("remote change");
     const fetched = await irmin(["--root", root, "--json", "fetch", server.bare]);
-    expect(JSON.parse(fetched.stdout)).toEqual({ branch: "main", commit: next });
+    expect(JSON.parse(fetched.stdout)).toEqual({ branch: "main", commit: next, tracking: "refs/remotes/origin/main" });
     expect(gitText(root, ["--git-dir", root, "rev-parse", "refs/remotes/origin/main"])).toBe(next);
 
     expect((await irmin(["--root", root, "pull", server.bare])).code).toBe(0);
