@@ -8,7 +8,7 @@ import type { Tree } from "../tree/tree.js";
 import { commitOptions, defaultMessage, withCommitOptions, type Register } from "./context.js";
 import { untilAborted } from "./interrupt.js";
 import { displayPath, formatValue, shortHash, subject, type CliIo, type Output } from "./io.js";
-import { childAt, itemsAt } from "./items.js";
+import { childAt, itemsAt, shown } from "./items.js";
 import { dataTypesIn, type SnapshotTypes } from "./snapshot-types.js";
 
 /** A path that must not be the root; INVALID_ARGUMENT naming `op` otherwise. */
@@ -24,8 +24,9 @@ type ListRow = { readonly name: string; readonly kind: "contents" | "node" } | {
 /** The entries of the directory `node`, in name order. Cost: one read of `node` and one of each subdirectory (to recognise data types). */
 async function listing(tree: Tree<string>, node: Node): Promise<ListRow[]> {
   const entries = await tree.ctx.load(node);
+  const names = node.names().filter((name) => shown(entries.get(name)) !== undefined);
   return Promise.all(
-    node.names().map(async (name): Promise<ListRow> => {
+    names.map(async (name): Promise<ListRow> => {
       const child = entries.get(name)!;
       const type = child.kind === "node" ? await typeOf(tree.ctx, child.node) : undefined;
       return type === undefined ? { name, kind: child.kind } : { name, kind: "datatype", type };

@@ -6,7 +6,7 @@
 import { IrminError, isIrminError } from "../core/errors.js";
 import { formatPath, type Path } from "../core/path.js";
 import { typeOf, type DataTypeName } from "../datatypes/marker.js";
-import { compareNames, type Child, type ContentsChild, type Node } from "../tree/node.js";
+import { compareNames, isGitlink, type Child, type ContentsChild, type Node } from "../tree/node.js";
 import type { Tree } from "../tree/tree.js";
 import { displayPath, formatValue } from "./io.js";
 import { dataTypesIn, type SnapshotTypes } from "./snapshot-types.js";
@@ -89,12 +89,17 @@ export async function showLeaf(tree: Tree<string>, child: ContentsChild): Promis
   return { json: value, text: formatValue(value) };
 }
 
+/** `child`, or `undefined` for a gitlink (a submodule's commit): not a value of the store, as in the library. */
+export function shown(child: Child | undefined): Child | undefined {
+  return isGitlink(child) ? undefined : child;
+}
+
 /** The entry at `path` in `tree` (the root for `[]`, as a directory), or `undefined`. One node read per segment. */
 export async function childAt(tree: Tree<string>, path: Path): Promise<Child | undefined> {
   let child: Child = { kind: "node", node: tree.node };
   for (const name of path) {
     if (child.kind !== "node") return undefined;
-    const next: Child | undefined = (await tree.ctx.load(child.node)).get(name);
+    const next = shown((await tree.ctx.load(child.node)).get(name));
     if (next === undefined) return undefined;
     child = next;
   }
@@ -127,7 +132,10 @@ async function collect(tree: Tree<string>, types: SnapshotTypes, child: Child, p
     return;
   }
   const entries = await ctx.load(child.node);
-  for (const name of child.node.names()) await collect(tree, types, entries.get(name)!, [...path, name], out);
+  for (const name of child.node.names()) {
+    const entry = shown(entries.get(name));
+    if (entry !== undefined) await collect(tree, types, entry, [...path, name], out);
+  }
 }
 
 /**
@@ -159,7 +167,7 @@ async function diffNodes(a: Side, b: Side, x: Node, y: Node, path: Path, out: It
   if (tx !== undefined || ty !== undefined) return replaced(a, b, { kind: "node", node: x }, { kind: "node", node: y }, path, out);
   const [ex, ey] = await Promise.all([ctx.load(x), ctx.load(y)]);
   const names = [...new Set([...ex.keys(), ...ey.keys()])].sort(compareNames);
-  for (const name of names) await diffChild(a, b, ex.get(name), ey.get(name), [...path, name], out);
+  for (const name of names) await diffChild(a, b, shown(ex.get(name)), shown(ey.get(name)), [...path, name], out);
 }
 
 async function diffChild(a: Side, b: Side, x: Child | undefined, y: Child | undefined, path: Path, out: ItemChange[]): Promise<void> {

@@ -139,3 +139,19 @@ describe("paths that could be misread", () => {
     expect(JSON.parse(await ok(irmin(["--json", "tree", "x = y"])))).toEqual({ "x = y": "z" });
   });
 });
+
+describe("gitlinks (submodules) are not values", () => {
+  it("tree, list and diff leave a gitlink out, as the library does, instead of failing", async () => {
+    const { root, irmin } = await fresh();
+    await ok(irmin(["set", "a", "1"]));
+    const before = git(["--git-dir", root, "rev-parse", "main"]).trim();
+    const blob = git(["--git-dir", root, "rev-parse", "main:a"]).trim();
+    const who = { ...process.env, GIT_AUTHOR_NAME: "git", GIT_AUTHOR_EMAIL: "git@localhost", GIT_COMMITTER_NAME: "git", GIT_COMMITTER_EMAIL: "git@localhost" };
+    const tree = git(["--git-dir", root, "mktree"], { input: new TextEncoder().encode(`100644 blob ${blob}\ta\n160000 commit ${before}\tsub\n`) }).trim();
+    const commit = git(["--git-dir", root, "commit-tree", tree, "-p", before, "-m", "a submodule"], { env: who }).trim();
+    git(["--git-dir", root, "update-ref", "refs/heads/main", commit]);
+    expect(await ok(irmin(["tree"]))).toBe("a = 1\n");
+    expect(await ok(irmin(["list"]))).toBe("a\n");
+    expect(await ok(irmin(["diff", before, "main"]))).toBe("");
+  });
+});
