@@ -135,7 +135,8 @@ describe("guardWrites", () => {
     };
     const controller = new AbortController();
     const guarded = guardWrites(slow, controller.signal);
-    const hash = "0".repeat(39) + "1";
+    // A ref names an object the store has.
+    const hash = await inner.objects.put("blob", new TextEncoder().encode("x"));
     const underWay = guarded.refs.set("refs/heads/a", hash);
     controller.abort("SIGTERM");
     await expect(guarded.refs.testAndSet("refs/heads/b", undefined, hash)).rejects.toBeInstanceOf(Interrupted);
