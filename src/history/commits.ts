@@ -143,12 +143,14 @@ export async function writeCommit(ctx: TreeContext, c: NewCommit): Promise<Commi
  * Writes a prepared tree (see `TreeContext.prepareWrite`) and a new commit of it in ONE batch:
  * on the git backend, one small pack flushed once, instead of a batch of trees then a commit
  * object. The store's write loop should use this rather than `writeNode` + {@link writeCommit}.
+ * The caller calls `ctx.markWritten(prepared)` once a ref names the commit, not before: until
+ * then a concurrent `git repack -a -d` may delete what no ref reaches, and a retry must find
+ * these trees unwritten to store them again.
  */
 export async function writeTreeCommit(ctx: TreeContext, prepared: PreparedWrite, c: Omit<NewCommit, "tree">): Promise<CommitNode> {
   const { data, node } = buildCommit(ctx, { ...c, tree: prepared.hash }, await latestParentTime(ctx, c.parents));
   ctx.stats.writes += prepared.objects.length + 1;
   await ctx.objects.putMany([...prepared.objects, { type: "commit", data }]);
-  ctx.markWritten(prepared);
   ctx.cache.set("c" + node.hash, node, 256 + node.info.message.length);
   return node;
 }

@@ -11,7 +11,7 @@ import { mergeCommits } from "../history/merge-commits.js";
 import { walkHistory } from "../history/walk.js";
 import { bytesEqual } from "../merge/equal.js";
 import { findChild, sameEntry } from "../tree/edit.js";
-import { Node, type Child } from "../tree/node.js";
+import { Node, type Child, type PreparedWrite } from "../tree/node.js";
 import type { MergeConflict } from "../tree/tree-merge.js";
 import { Tree, type ListEntry, type ListOptions } from "../tree/tree.js";
 import type { Remote } from "../sync/remote.js";
@@ -41,7 +41,9 @@ export interface TransactionOptions extends CommitOptions {
    * `"merge"` (default): the transaction's commit is merged with what landed meanwhile (a conflict
    * is returned as a value). `"test-and-set"`: the transaction fails if the branch moved, after
    * re-running it up to `retries` times. `"set"`: the transaction's tree replaces the branch's
-   * (last writer wins).
+   * (last writer wins). With every strategy, the transaction is also run again (up to 3 times)
+   * when its commit was removed before the branch could name it: on the git backend, a concurrent
+   * `git repack -a -d` or `git gc --prune=now` deletes objects no ref reaches yet.
    */
   strategy?: TransactionStrategy;
   /** Re-runs (test-and-set) or re-merges (merge) after losing a race (default 5). */
@@ -207,7 +209,10 @@ export class Branch<V = string> extends DataTypeAccess<V> {
       }
       const mine = await writeTreeCommit(ctx, prepared, { parents: start ? [start.hash] : [], author: options.author ?? this.core.author, message });
       const moved = await this.moveRef(start?.hash, mine.hash, rewrites);
-      if (moved === true) return { ok: true, value, commit: new Commit(this.core, mine) };
+      if (moved === true) {
+        ctx.markWritten(prepared);
+        return { ok: true, value, commit: new Commit(this.core, mine) };
+      }
       if (moved === "gone") continue;
       if (strategy === "test-and-set") {
         if (attempt >= retries) return { ok: false, reason: "changed" };
@@ -215,7 +220,14 @@ export class Branch<V = string> extends DataTypeAccess<V> {
         await backoff(attempt + 1);
         continue;
       }
-      const merged = await this.mergeHash(mine.hash, `merge transaction into ${this.name}`, options, retries);
+      let merged: MergeResult<V>;
+      try {
+        merged = await this.mergeHash(mine.hash, `merge transaction into ${this.name}`, options, retries);
+      } catch (e) {
+        // The transaction's own commit was removed before the merge could name it: run it again.
+        if (isIrminError(e, "NOT_FOUND") && rewrites.left-- > 0) continue;
+        throw e;
+      }
       if (!merged.ok) return { ok: false, reason: "conflict", conflicts: merged.conflicts };
       return { ok: true, value, commit: merged.commit };
     }
@@ -395,7 +407,10 @@ export class Branch<V = string> extends DataTypeAccess<V> {
       if (head === undefined && tree.node.entries?.size === 0) return undefined;
       const commit = await writeTreeCommit(ctx, prepared, { parents: head ? [head.hash] : [], author, message: options.message ?? message });
       const moved = await this.moveRef(head?.hash, commit.hash, rewrites);
-      if (moved === true) return new Commit(this.core, commit);
+      if (moved === true) {
+        ctx.markWritten(prepared);
+        return new Commit(this.core, commit);
+      }
       if (moved === false) await backoff(attempt);
     }
     throw new IrminError("TOO_MANY_RETRIES", `${message}: lost the race for ${this.ref} ${WRITE_ATTEMPTS} times`);
@@ -423,6 +438,7 @@ export class Branch<V = string> extends DataTypeAccess<V> {
     for (let attempt = 0; attempt <= attempts; attempt++) {
       const head = await this.headNode();
       let next: Hash;
+      let prepared: PreparedWrite | undefined;
       if (head === undefined) {
         next = other;
       } else {
@@ -431,12 +447,15 @@ export class Branch<V = string> extends DataTypeAccess<V> {
         if (r.kind === "up-to-date") return { ok: true, commit: new Commit(this.core, head) };
         if (r.kind === "fast-forward") next = r.head;
         else {
-          const prepared = await ctx.prepareWrite(r.tree);
+          prepared = await ctx.prepareWrite(r.tree);
           next = (await writeTreeCommit(ctx, prepared, { parents: [head.hash, other], author: options.author ?? this.core.author, message })).hash;
         }
       }
       const moved = await this.moveRef(head?.hash, next, rewrites);
-      if (moved === true) return { ok: true, commit: await this.core.commit(next) };
+      if (moved === true) {
+        if (prepared !== undefined) ctx.markWritten(prepared);
+        return { ok: true, commit: await this.core.commit(next) };
+      }
       if (moved === false) await backoff(attempt);
     }
     throw new IrminError("TOO_MANY_RETRIES", `${message}: lost the race for ${this.ref} too many times`);

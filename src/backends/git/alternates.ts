@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { isIrminError } from "../../core/errors.js";
 import type { Hash, HashAlgorithm } from "../../core/hash.js";
 import type { RawObject } from "../../codec/object.js";
 import { Durability } from "./durability.js";
@@ -30,8 +31,8 @@ export function alternateDirectories(objectsDir: string): string[] {
       throw ioError(e, `reading ${dir}/info/alternates`);
     }
     for (const raw of text.split("\n")) {
-      const line = raw.trim();
-      if (line === "" || line.startsWith("#")) continue;
+      if (raw === "" || raw.startsWith("#")) continue;
+      const line = raw.startsWith('"') ? unquote(raw) : raw;
       const path = isAbsolute(line) ? resolve(line) : resolve(dir, line);
       // A missing one is skipped, as git does (with a warning it prints).
       if (seen.has(path) || !existsSync(path)) continue;
@@ -40,8 +41,33 @@ export function alternateDirectories(objectsDir: string): string[] {
       visit(path, depth + 1);
     }
   };
-  visit(objectsDir, 1);
+  // This directory's own list is depth 0: git reads five levels of alternates below it.
+  visit(objectsDir, 0);
   return out;
+}
+
+/** A C-quoted path (`"a\\"b"`, octal escapes for bytes), as git writes one that needs it. */
+function unquote(quoted: string): string {
+  const bytes: number[] = [];
+  const body = quoted.endsWith('"') ? quoted.slice(1, -1) : quoted.slice(1);
+  const simple: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '"': 34, "\\": 92 };
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c !== "\\") {
+      bytes.push(...Buffer.from(c, "utf8"));
+      continue;
+    }
+    const e = body[++i];
+    if (e !== undefined && /[0-3]/.test(e) && /^[0-7]{2}$/.test(body.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(body.slice(i, i + 3), 8));
+      i += 2;
+    } else if (e !== undefined && simple[e] !== undefined) {
+      bytes.push(simple[e]);
+    } else {
+      bytes.push(92, ...(e === undefined ? [] : Buffer.from(e, "utf8")));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
 }
 
 /** The read side of the object directories borrowed through alternates. */
@@ -76,6 +102,22 @@ export class Alternates {
   /** Whether an alternate holds `hash`. */
   async has(hash: Hash): Promise<boolean> {
     for (const d of this.dirs) if ((await d.loose.has(hash)) || (await d.packs.has(hash))) return true;
+    return false;
+  }
+
+  /**
+   * For writers: whether an alternate holds `hash`, from the packs already open and loose files
+   * (no rescan on a miss: a copy written here is harmless). An alternate that cannot be read
+   * (a damaged pack) counts as not holding it: the object is written here, as git does.
+   */
+  async hasForWrite(hash: Hash): Promise<boolean> {
+    for (const d of this.dirs) {
+      try {
+        if ((await d.packs.hasKnown(hash)) || (await d.loose.has(hash))) return true;
+      } catch (e) {
+        if (!isIrminError(e, "CORRUPT") && !isIrminError(e, "IO")) throw e;
+      }
+    }
     return false;
   }
 

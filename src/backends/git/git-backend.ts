@@ -260,7 +260,7 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
         lockSpareDir: journaled ? journalDir : undefined,
         beforeUpdate: (change) => durability.beforeRefUpdate(change),
         afterUpdate: (change, applied, paths, refDir) => durability.afterRefUpdate(change, applied, paths, refDir),
-        objectOnDisk: (hash) => objects.has(hash),
+        objectOnDisk: (hash) => objects.refTargetOnDisk(hash, async (h) => (await readShallowFile(dir.gitDir)).includes(h)),
       }),
     packThreshold,
     durability,

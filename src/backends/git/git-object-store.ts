@@ -1,6 +1,7 @@
 import { invalidArgument, IrminError } from "../../core/errors.js";
 import { type Hash, type HashAlgorithm, isHash } from "../../core/hash.js";
 import { hashObject, isObjectType, type ObjectType, type RawObject } from "../../codec/object.js";
+import { decodeCommit } from "../../codec/commit.js";
 import type { ObjectStore, PackSink, StoredObject } from "../../backend/object-store.js";
 import type { LooseObjects } from "./loose-objects.js";
 import type { Alternates } from "./alternates.js";
@@ -11,8 +12,8 @@ export interface PackSource {
   has(hash: Hash): Promise<boolean>;
   /** Whether a pack already open holds `hash` (no rescan, no check that it is still on disk: reads). */
   hasKnown(hash: Hash): Promise<boolean>;
-  /** Whether a pack on disk holds `hash`, refreshing its time (the write path; rescans only when the pack was deleted). */
-  hasOnDisk(hash: Hash): Promise<boolean>;
+  /** Whether a pack on disk holds each of `hashes`, refreshing their times (the write path; rescans only when a pack was deleted). */
+  hasOnDisk(hashes: readonly Hash[]): Promise<boolean[]>;
 
   hashes(): AsyncIterable<Hash>;
   writePack(objects: AsyncIterable<RawObject> | Iterable<RawObject>): Promise<{ name: string; count: number }>;
@@ -82,9 +83,28 @@ export class GitObjectStore implements ObjectStore {
     return hash;
   }
 
+  /**
+   * Whether `hash` may be named by a ref, checked under the ref's lock (as `git update-ref` checks
+   * the object exists): it is on disk and, for a commit, so are its tree and parents. A pack
+   * deleted since this process opened it (a concurrent `git repack -a -d` or `gc --prune=now`
+   * drops objects no ref reaches yet) does not count. `isShallow`: whether a commit is a shallow
+   * clone's boundary, whose parents are absent by design. Cost for a commit: three lookups.
+   */
+  async refTargetOnDisk(hash: Hash, isShallow: (hash: Hash) => Promise<boolean>): Promise<boolean> {
+    this.live();
+    if (!(await this.has(hash))) return false;
+    const o = await this.get(hash);
+    if (o === undefined) return false;
+    if (o.type !== "commit") return true;
+    const c = decodeCommit(o.data, this.algorithm);
+    if (!(await this.has(c.tree))) return false;
+    for (const p of c.parents) if (!(await this.has(p))) return isShallow(hash);
+    return true;
+  }
+
   /** The write path's existence check: no pack rescan on a miss (a duplicate loose copy is harmless). */
   private async present(hash: Hash): Promise<boolean> {
-    return (await this.packs.hasOnDisk(hash)) || (await this.loose.has(hash)) || ((await this.options.alternates?.has(hash)) ?? false);
+    return (await this.packs.hasOnDisk([hash]))[0] || (await this.loose.has(hash)) || ((await this.options.alternates?.hasForWrite(hash)) ?? false);
   }
 
   /**
@@ -119,7 +139,11 @@ export class GitObjectStore implements ObjectStore {
     // loose copies (a syscall per object on every commit; an object both loose and packed is
     // harmless, and git's gc prunes the loose copy). Else only objects found nowhere go loose.
     const alternates = this.options.alternates;
-    const inPacks = await mapLimit([...unique.keys()], this.options.concurrency, async (h) => (await this.packs.hasOnDisk(h)) || (alternates !== undefined && (await alternates.has(h))));
+    const inPacks = await this.packs.hasOnDisk([...unique.keys()]);
+    if (alternates !== undefined) {
+      const keys = [...unique.keys()];
+      for (let i = 0; i < keys.length; i++) inPacks[i] ||= await alternates.hasForWrite(keys[i]);
+    }
     let missing = [...unique].filter((_, i) => !inPacks[i]);
     if (missing.length >= this.options.packThreshold) {
       await this.packs.writeSmallPack(missing.map(([hash, o]) => ({ hash, type: o.type, data: o.data })));

@@ -42,8 +42,9 @@ export interface GitRefStoreOptions {
   readonly afterUpdate?: (change: JournalRefChange, applied: boolean, paths: readonly string[], dir: string) => Promise<void>;
   /**
    * Checked under the lock before a ref is set to an object, as `git update-ref` does: whether the
-   * object is on disk (`GitObjectStore.has`: a pack deleted since this process opened it does not
-   * count). An update to a missing object is `NOT_FOUND` and changes nothing.
+   * object is on disk (`GitObjectStore.refTargetOnDisk`: with a commit's tree and parents; a pack
+   * deleted since this process opened it does not count). An update to a missing object is
+   * `NOT_FOUND` and changes nothing.
    */
   readonly objectOnDisk?: (hash: Hash) => Promise<boolean>;
   /**
@@ -294,15 +295,17 @@ export class GitRefStore implements RefStore {
     let ref = name;
     let lock = await this.acquire(ref, lockOptions);
     let loose: LooseRef | undefined;
+    // `remove` of a symbolic ref removes it, not the ref it points to (as `git branch -D`).
+    let removingSymref = false;
     try {
       loose = readLooseRefSync(this.gitDir, ref, this.algorithm);
+      removingSymref = loose?.kind === "symref" && !replay && next === undefined && expected === ANY && name !== "HEAD";
       if (loose?.kind === "symref" && replay) {
         // The recorded change was to this very ref (then not symbolic): it no longer applies.
         await lock.release();
         return false;
       }
-      // `remove` of a symbolic ref removes it, not the ref it points to (as `git branch -D`).
-      if (loose?.kind === "symref" && !(next === undefined && expected === ANY && name !== "HEAD")) {
+      if (loose?.kind === "symref" && !removingSymref) {
         await lock.release();
         ref = await this.target(name);
         lock = await this.acquire(ref, lockOptions);
@@ -326,7 +329,7 @@ export class GitRefStore implements RefStore {
             ? loose.hash
             : await this.resolve(ref, 0);
       if (expected !== ANY && current !== expected && !broken) return false;
-      if (current === next && !broken) return true;
+      if (current === next && !broken && !removingSymref) return true;
       const hooks = !replay && this.options.beforeUpdate !== undefined;
       if (next === undefined) {
         if (hooks) {
@@ -339,7 +342,8 @@ export class GitRefStore implements RefStore {
             if (errnoCode(e) !== "ENOENT") throw ioError(e, `deleting ${ref}`);
           });
         });
-        if (replay && this.options.fsync) await syncDirectory(dirname(path));
+        // A replay skips symbolic refs (journal-recovery.ts): this removal is made durable here.
+        if ((replay || removingSymref) && this.options.fsync) await syncDirectory(dirname(path));
         await this.reflogs.remove(ref);
       } else {
         if (current === undefined) await this.checkCreatable(ref);

@@ -240,4 +240,33 @@ describe("object directories borrowed through objects/info/alternates", () => {
       git(dir, ["--git-dir", path, "fsck", "--strict"]);
     }
   });
+
+  it("follows five levels of alternates below the repository's own list, as git; a damaged alternate does not block writes", async () => {
+    const dir = scratch();
+    const chain = Array.from({ length: 8 }, (_, i) => join(dir, `r${i}.git`));
+    for (const [i, path] of chain.entries()) {
+      git(dir, ["init", "-q", "--bare", path]);
+      if (i > 0) writeFileSync(join(path, "objects", "info", "alternates"), `${join(chain[i - 1], "objects")}\n`);
+    }
+    const only = chain.map((path, i) => gitText(dir, ["--git-dir", path, "hash-object", "-w", "--stdin"], `only in r${i}\n`));
+    const last = await open(chain[7]);
+    for (const [i, h] of only.entries()) {
+      const gitHas = (() => {
+        try {
+          git(dir, ["--git-dir", chain[7], "cat-file", "-e", h]);
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      expect(await last.objects.has(h), `r${i}`).toBe(gitHas);
+    }
+    expect(await last.objects.has(only[1])).toBe(true);
+    expect(await last.objects.has(only[0])).toBe(false);
+    // A damaged pack in an alternate: reads of it fail as CORRUPT, writes here go on.
+    writeFileSync(join(chain[6], "objects", "pack", `pack-${"ab".repeat(20)}.idx`), "not an index");
+    writeFileSync(join(chain[6], "objects", "pack", `pack-${"ab".repeat(20)}.pack`), "not a pack");
+    const mine = await last.objects.putMany(["x", "y", "z"].map((s) => ({ type: "blob" as const, data: enc.encode(s) })));
+    expect(await last.objects.has(mine[0])).toBe(true);
+  });
 });

@@ -61,6 +61,52 @@ describe("git maintenance beside an open repository", () => {
     expect(gitText(dir, ["--git-dir", dir, "log", "--format=%s", "main"]).split("\n")).toHaveLength(2);
   });
 
+  for (const strategy of ["set", "merge"] as const) {
+    it(`a transaction (${strategy}) whose commit git repack -a -d removed is written again, every tree of it`, async () => {
+      const dir = repoPath();
+      const backend = await gitBackend({ path: dir });
+      const repo = await Repo.open({ backend });
+      cleanups.push(() => repo.close());
+      const main = repo.branch("main");
+      await main.set("a", "1");
+      const testAndSet = backend.refs.testAndSet.bind(backend.refs);
+      let calls = 0;
+      backend.refs.testAndSet = async (name, expected, next) => {
+        // Once the transaction's commit is written, another writer lands a commit (the merge
+        // strategy then merges), and git's repack drops what no ref reaches.
+        if (calls++ === 0) {
+          if (strategy === "merge") await testAndSet(name, expected, (await repo.branch("other").set("o", "2", { message: "other" }))!.hash);
+          git(dir, ["--git-dir", dir, "repack", "-a", "-d", "-f", "-q"]);
+        }
+        return testAndSet(name, expected, next);
+      };
+      await main.fork("other");
+      calls = 0;
+      const r = await main.transaction(async (tx) => tx.set("t/deep/x", "tx value"), { strategy });
+      expect(r.ok).toBe(true);
+      fsck(dir);
+      expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", "main:t/deep/x"])).toBe("tx value");
+    });
+  }
+
+  it("a merge of a commit git pruned is NOT_FOUND, not a merge commit naming missing objects", async () => {
+    const dir = repoPath();
+    const repo = await Repo.open({ path: dir });
+    cleanups.push(() => repo.close());
+    const main = repo.branch("main");
+    await main.set("a", "1");
+    const wip = await main.fork("wip");
+    await wip.set("w/x", "2");
+    const lost = (await wip.head())!.hash;
+    await main.set("b", "3");
+    const kept = (await main.head())!.hash;
+    await repo.removeBranch("wip");
+    git(dir, ["--git-dir", dir, "gc", "-q", "--prune=now"]);
+    await expectCode(main.merge(lost), "NOT_FOUND");
+    expect((await main.head())!.hash).toBe(kept);
+    fsck(dir);
+  });
+
   it("a ref is not set to an object git removed: NOT_FOUND, and the ref is unchanged", async () => {
     const dir = repoPath();
     const repo = await Repo.open({ path: dir });

@@ -123,6 +123,10 @@ describe("refs details", () => {
     expect(await b.refs.get("refs/heads/main")).toBe(h);
     expect(await b.refs.list("refs/heads/")).toEqual([{ name: "refs/heads/main", hash: h }]);
     expect(gitText(dir, ["--git-dir", dir, "for-each-ref", "--format=%(refname)"])).toBe("refs/heads/main");
+    // One whose target does not exist is removed too.
+    git(dir, ["--git-dir", dir, "symbolic-ref", "refs/heads/dangling", "refs/heads/nowhere"]);
+    await b.refs.remove("refs/heads/dangling");
+    expect(existsSync(join(dir, "refs", "heads", "dangling"))).toBe(false);
   });
 
   it("a repository whose empty objects/pack was dropped (by a copy tool) is written to, as git does", async () => {

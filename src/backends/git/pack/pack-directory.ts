@@ -83,6 +83,8 @@ export class PackDirectory {
   private readonly broken = new Map<string, IrminError>();
   /** Packs a roll-up replaced, left on disk until the journal's next checkpoint (see `consolidate`). */
   private readonly retiring = new Set<string>();
+  /** Packs whose time this process has refreshed for writers (see {@link hasOnDisk}): once each, as git. */
+  private readonly freshened = new Set<string>();
   private readonly cache: DeltaBaseCache;
   private external: ((hash: Hash) => Promise<RawObject | undefined>) | undefined;
   private scanned = false;
@@ -136,20 +138,33 @@ export class PackDirectory {
   }
 
   /**
-   * For writers: whether a pack on disk holds `hash`, refreshing that pack's time (see
-   * `packOnDisk`), so that an object not written again because of it stays. Looks in the packs
-   * open first; rescans only when the pack answering was deleted (a git gc or repack since), not
-   * on a miss: missing a pack that appeared a moment ago only costs a redundant copy, while a
-   * rescan per new object would cost a `readdir` each.
+   * For writers: whether a pack on disk holds each of `hashes`. Looks in the packs open; each pack
+   * answering is checked once per call to be still on disk, and its time refreshed the first time
+   * in this process (see `packOnDisk`; as git freshens a packed object it does not write again, so
+   * that a concurrent gc keeps it). Rescans only when a pack answering was deleted (a git gc or
+   * repack since), not on a miss: missing a pack that appeared a moment ago only costs a redundant
+   * copy, while a rescan per new object would cost a `readdir` each.
    */
-  async hasOnDisk(hash: Hash): Promise<boolean> {
+  async hasOnDisk(hashes: readonly Hash[]): Promise<boolean[]> {
     this.live();
-    if (!isHash(hash, this.algorithm)) return false;
     await this.ensureScanned();
-    const held = this.packs.find((p) => p.reader.has(hash));
-    if (held === undefined) return false;
-    if (packOnDisk(this.packDir, held.name, true)) return true;
-    return (await this.onDisk(hash, true)) !== undefined;
+    const checked = new Map<string, boolean>();
+    const out: boolean[] = [];
+    for (const hash of hashes) {
+      const held = isHash(hash, this.algorithm) ? this.packs.find((p) => p.reader.has(hash)) : undefined;
+      if (held === undefined) {
+        out.push(false);
+        continue;
+      }
+      let present = checked.get(held.name);
+      if (present === undefined) {
+        present = packOnDisk(this.packDir, held.name, !this.freshened.has(held.name));
+        if (present) this.freshened.add(held.name);
+        checked.set(held.name, present);
+      }
+      out.push(present || (await this.onDisk(hash, true)) !== undefined);
+    }
+    return out;
   }
 
   /**
