@@ -46,23 +46,28 @@ const commitQueue = () => new MaxHeap<CommitNode>((commit) => commit.time);
  * to no parent of a commit `maxDepth` generations below a head, and answers `max-depth` only when
  * a common ancestor might lie below such a commit.
  */
-export async function lowestCommonAncestors(ctx: TreeContext, a: Hash, b: Hash, options: LcaOptions = {}): Promise<LcaResult> {
+export async function lowestCommonAncestors(ctx: TreeContext, a: Hash | readonly Hash[], b: Hash, options: LcaOptions = {}): Promise<LcaResult> {
   checkBound(options.maxDepth, "maxDepth");
   checkBound(options.limit, "limit");
   const maxDepth = options.maxDepth ?? Infinity;
   const limit = options.limit ?? Infinity;
-  if (a === b) return { ok: true, lcas: [a] };
+  // Several commits on the first side: the common ancestors of `b` and any of them (those of a
+  // commit whose parents they are, as git's merge_bases_many).
+  const firsts = [...new Set(typeof a === "string" ? [a] : a)];
+  if (firsts.includes(b)) return { ok: true, lcas: [b] };
   const flags = new Map<Hash, number>();
   const queue = commitQueue();
-  flags.set(a, P1);
+  for (const h of firsts) {
+    flags.set(h, P1);
+    queue.push(await readCommit(ctx, h));
+  }
   flags.set(b, P2);
-  queue.push(await readCommit(ctx, a));
   queue.push(await readCommit(ctx, b));
   const results: CommitNode[] = [];
   // With a bound: each commit's fewest generations below a head. The walk goes by time, not by
   // depth, so a shorter path may turn up later; the commit is then walked again from there.
   const bounded = maxDepth !== Infinity;
-  const depthOf = new Map<Hash, number>([[a, 0], [b, 0]]);
+  const depthOf = new Map<Hash, number>([...firsts, b].map((h) => [h, 0]));
   // Commits at maxDepth whose parents were not walked (see the check after the walk).
   const truncated = new Map<Hash, CommitNode>();
   const nonStale = () => queue.items().some((c) => (flags.get(c.hash)! & STALE) === 0);

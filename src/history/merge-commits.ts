@@ -42,14 +42,18 @@ export async function mergeCommits<V>(ctx: TreeContext, a: Hash, b: Hash, option
 }
 
 /**
- * One tree standing for several common ancestors: they are merged pairwise, each pair against its
- * own common ancestors (recursively), conflicting entries keeping that ancestor's version.
+ * One tree standing for several common ancestors, as git's recursive strategy builds it: taken in
+ * a fixed order (by id, so that merging either way builds the same tree), each is merged into what
+ * was merged so far against the common ancestors of the two (those of the commits merged so far
+ * and this one; recursively), conflicting entries keeping that ancestor's version. Against the
+ * ancestors of the first commit alone, history shared with a later one would count twice.
  */
-async function virtualAncestor<V>(ctx: TreeContext, commits: Hash[], options: CommitMergeOptions<V>, level: number): Promise<Node | undefined> {
-  if (commits.length === 0) return undefined;
+async function virtualAncestor<V>(ctx: TreeContext, lcas: Hash[], options: CommitMergeOptions<V>, level: number): Promise<Node | undefined> {
+  if (lcas.length === 0) return undefined;
+  const commits = [...lcas].sort();
   let node = Node.stored((await readCommit(ctx, commits[0])).tree);
   for (let i = 1; i < commits.length; i++) {
-    const found = await lowestCommonAncestors(ctx, commits[0], commits[i], { maxDepth: options.maxDepth });
+    const found = await lowestCommonAncestors(ctx, commits.slice(0, i), commits[i], { maxDepth: options.maxDepth });
     const base = found.ok && level < 32 ? await virtualAncestor(ctx, found.lcas, options, level + 1) : undefined;
     const other = Node.stored((await readCommit(ctx, commits[i])).tree);
     const r = await mergeTrees(ctx, base, node, other, { ...options, onConflict: "base" });
