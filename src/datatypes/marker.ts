@@ -11,7 +11,8 @@ import { MODE_FILE } from "../codec/tree.js";
 import { Node, type Child, type TreeContext } from "../tree/node.js";
 
 /** The name of the marker entry in a data type's subtree (no user key can collide: the subtree belongs to the type). */
-export const TYPE_ENTRY = ".irmin-type";
+export { TYPE_ENTRY } from "../tree/edit.js";
+import { TYPE_ENTRY } from "../tree/edit.js";
 
 /** The names of the built-in data types. */
 export type DataTypeName = "counter" | "register" | "set" | "log" | "queue" | "text";

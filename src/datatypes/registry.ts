@@ -29,11 +29,19 @@ const merges: Record<DataTypeName, DataTypeMerge> = {
   queue: mergeQueues,
 };
 
-/** A node hook for `mergeTrees` that merges data type subtrees with their own merge. */
+/**
+ * A node hook for `mergeTrees` that merges data type subtrees with their own merge. A data type on
+ * one side and a plain directory or another data type on the other is a conflict at its path: the
+ * subtree belongs to the type, and merging it entry by entry would mix the two.
+ */
 export function dataTypeMergeHook(ctx: TreeContext): NodeMergeHook {
   return async (_path, old, a, b) => {
     const type = await typeOf(ctx, a);
-    if (type === undefined || (await typeOf(ctx, b)) !== type) return undefined;
+    const other = await typeOf(ctx, b);
+    if (type === undefined && other === undefined) return undefined;
+    if (type === undefined || other !== type) {
+      return { conflict: `${type === undefined ? "a directory" : `a ${type}`} on one side and ${other === undefined ? "a directory" : `a ${other}`} on the other` };
+    }
     const merge = merges[type];
     const base = old !== undefined && (await typeOf(ctx, old)) === type ? old : undefined;
     return merge(ctx, base, a, b);

@@ -1,4 +1,5 @@
-import type { Path } from "../core/path.js";
+import { invalidArgument } from "../core/errors.js";
+import { formatPath, type Path } from "../core/path.js";
 import { MODE_EXECUTABLE, MODE_SYMLINK } from "../codec/tree.js";
 import { isGitlink, Node, type Child, type ContentsChild, type TreeContext } from "./node.js";
 import { LayeredEntries } from "./layered-entries.js";
@@ -19,11 +20,20 @@ export async function findChild(ctx: TreeContext, root: Node, path: Path): Promi
 }
 
 /**
+ * The name of the marker entry of a data type's subtree (see `datatypes/marker.ts`): a directory
+ * holding it belongs to its type, and {@link updateAt} writes nothing inside it.
+ */
+export const TYPE_ENTRY = ".irmin-type";
+
+/**
  * A new root where the entry at `path` (non-empty) is replaced by `fn(current)`; `undefined` removes
  * it (`fn` sees a gitlink there as it is: a write at its path replaces it). Directories left empty
- * are pruned (Git stores no empty trees); a value or gitlink on the way is replaced by a directory. Nodes owned by `owner` are changed in place, the others are copied once and the
- * copies owned by `owner`: a builder that keeps its token pays one copy per node, not one per write.
- * When nothing changes, `root` itself is returned.
+ * are pruned (Git stores no empty trees); a value or gitlink on the way is replaced by a directory.
+ * A data type's subtree on the way (a directory below `root` holding {@link TYPE_ENTRY}) is
+ * INVALID_ARGUMENT: it belongs to the type, whose own operations rewrite it whole; replacing or
+ * removing it at its own path is fine. Nodes owned by `owner` are changed in place, the others are
+ * copied once and the copies owned by `owner`: a builder that keeps its token pays one copy per
+ * node, not one per write. When nothing changes, `root` itself is returned.
  */
 export async function updateAt(
   ctx: TreeContext,
@@ -32,7 +42,22 @@ export async function updateAt(
   fn: (current: Child | undefined) => Child | undefined,
   owner: object | undefined,
 ): Promise<Node> {
+  return update(ctx, root, path, fn, owner, 0, path);
+}
+
+async function update(
+  ctx: TreeContext,
+  root: Node,
+  path: Path,
+  fn: (current: Child | undefined) => Child | undefined,
+  owner: object | undefined,
+  depth: number,
+  full: Path,
+): Promise<Node> {
   const entries = await ctx.load(root);
+  if (depth > 0 && entries.get(TYPE_ENTRY)?.kind === "contents") {
+    throw invalidArgument(`${formatPath(full.slice(0, depth))} is a data type: ${formatPath(full)} inside it is not written (its subtree belongs to the type)`);
+  }
   const name = path[0];
   const current = entries.get(name);
   let next: Child | undefined;
@@ -40,7 +65,7 @@ export async function updateAt(
     next = fn(current);
   } else {
     const sub = current?.kind === "node" ? current.node : undefined;
-    const updated = await updateAt(ctx, sub ?? Node.empty(owner), path.slice(1), fn, owner);
+    const updated = await update(ctx, sub ?? Node.empty(owner), path.slice(1), fn, owner, depth + 1, full);
     const emptied = updated.entries!.size === 0;
     if (updated === sub && !(emptied && owner !== undefined && sub.owner === owner)) {
       // Unchanged, or changed in place (then ours, as `root` is): `root` must re-encode that entry.

@@ -11,14 +11,15 @@ export interface MergeConflict {
 
 /**
  * How a directory changed on both sides is merged before falling back to entry by entry. The data
- * types plug in here: a subtree that describes itself as a counter, a log, ... returns its merged node.
+ * types plug in here: a subtree that describes itself as a counter, a log, ... returns its merged
+ * node, or `{ conflict }` when the two sides cannot be merged as one (two kinds of data type).
  */
 export type NodeMergeHook = (
   path: readonly string[],
   old: Node | undefined,
   a: Node,
   b: Node,
-) => Promise<Node | undefined>;
+) => Promise<Node | { readonly conflict: string } | undefined>;
 
 /** Options of {@link mergeTrees}. */
 export interface TreeMergeOptions<V> {
@@ -71,7 +72,13 @@ async function mergeNode<V>(
   }
   if (options.nodeHook !== undefined) {
     const merged = await options.nodeHook(path, old, a, b);
-    if (merged !== undefined) return merged;
+    if (merged instanceof Node) return merged;
+    if (merged !== undefined) {
+      // A conflict at this directory as a whole (two kinds of data type, say).
+      if (options.onConflict === "base") return old ?? Node.empty();
+      conflicts.push({ path: path.join("/"), message: merged.conflict });
+      return a;
+    }
   }
   const eo = old === undefined ? new Map<string, Child>() : await ctx.load(old);
   const ea = await ctx.load(a);

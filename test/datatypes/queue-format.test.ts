@@ -10,6 +10,7 @@ import { Contents } from "../../src/merge/contents.js";
 import type { Repo } from "../../src/store/repo.js";
 import { repoMakers } from "../store/backends.js";
 import { expectCanonical } from "./queue-canonical.js";
+import { inside } from "./inside.js";
 
 const gitDirOf = <V>(repo: Repo<V>): string => (repo.internals.backend as unknown as { gitDir: string }).gitDir;
 
@@ -22,6 +23,7 @@ function records(list: [number[], number[]][], length?: (value: number[]) => num
 
 const key = (logical: number): number[] => [0, 0, 1, 2, 3, 4, 0, 0, 0, logical, 9, 9, 9, 9, 9, 9, 9, 9];
 const text = (s: string): number[] => [...new TextEncoder().encode(s)];
+
 
 for (const maker of repoMakers()) {
   describe(`queue format on ${maker.name}`, () => {
@@ -93,18 +95,18 @@ for (const maker of repoMakers()) {
         ["lo.00000000.1", Uint8Array.of(1, 2, 3)],
       ];
       const [front] = (await main.list("q")).filter((e) => e.name.startsWith("lo."));
-      await main.remove(`q/${front.name}`);
+      await inside(main, "q", (t) => t.remove(front.name));
       for (const [name, bytes] of cases) {
-        await main.set(`q/${name}`, bytes);
+        await inside(main, "q", (t) => t.set(name, bytes));
         await expect(q.peek(), name).rejects.toMatchObject({ code: "CORRUPT" });
         await expect(q.pop(), name).rejects.toMatchObject({ code: "CORRUPT" });
         await expect(q.toArray(), name).rejects.toMatchObject({ code: "CORRUPT" });
         await expect(q.push(Uint8Array.of(2)), name).rejects.toMatchObject({ code: "CORRUPT" });
         await expect(main.transaction(async (tx) => tx.queue("q").pop()), name).rejects.toMatchObject({ code: "CORRUPT" });
-        await main.remove(`q/${name}`);
+        await inside(main, "q", (t) => t.remove(name));
       }
       // a well-formed hand-made epoch reads fine
-      await main.set("q/lo.00000000.2", records([[key(1), text("a")], [key(2), text("b")]]));
+      await inside(main, "q", (t) => t.set("lo.00000000.2", records([[key(1), text("a")], [key(2), text("b")]])));
       expect((await q.toArray()).map((v) => new TextDecoder().decode(v))).toEqual(["a", "b"]);
       await repo.close();
     });
@@ -114,7 +116,7 @@ for (const maker of repoMakers()) {
       const main = repo.branch("main");
       // format 1: marker version 1, one blob per element in an epoch directory
       await main.set("q/.irmin-type", "irmin-ts queue 1\n");
-      await main.set("q/lo.00000000.1/0000000000000000000000000000000000000a", "x");
+      await inside(main, "q", (t) => t.set("lo.00000000.1/0000000000000000000000000000000000000a", "x"));
       const q = main.queue("q");
       for (const attempt of [() => q.length(), () => q.peek(), () => q.pop(), () => q.push("y"), () => q.toArray()]) {
         await expect(attempt()).rejects.toMatchObject({ code: "UNSUPPORTED", message: expect.stringMatching(/q is a queue stored in format version 1/) as unknown });
@@ -123,8 +125,8 @@ for (const maker of repoMakers()) {
       // still a queue to the other types
       await expect(main.counter("q").get()).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/q is a queue, not a counter/) as unknown });
       const wip = await main.fork("wip");
-      await main.set("q/lo.00000000.1/0000000000000000000000000000000000000b", "m");
-      await wip.set("q/lo.00000000.1/0000000000000000000000000000000000000c", "w");
+      await inside(main, "q", (t) => t.set("lo.00000000.1/0000000000000000000000000000000000000b", "m"));
+      await inside(wip, "q", (t) => t.set("lo.00000000.1/0000000000000000000000000000000000000c", "w"));
       await expect(main.merge(wip)).rejects.toMatchObject({ code: "UNSUPPORTED" });
       await repo.close();
     });

@@ -5,6 +5,7 @@ import type { ValueCodec } from "../../src/datatypes/slot.js";
 import type { Repo } from "../../src/store/repo.js";
 import { EPOCH_SIZE as E } from "../../src/datatypes/queue/epoch.js";
 import { repoMakers } from "../store/backends.js";
+import { inside } from "./inside.js";
 
 const gitDirOf = <V>(repo: Repo<V>): string => (repo.internals.backend as unknown as { gitDir: string }).gitDir;
 
@@ -167,33 +168,33 @@ for (const maker of repoMakers()) {
       const main = repo.branch("main");
       await main.queue("q").push("x");
       // an unexpected entry beside the marker
-      await main.set("q/zz", "junk");
+      await inside(main, "q", (t) => t.set("zz", "junk"));
       await expect(main.queue("q").toArray()).rejects.toMatchObject({ code: "CORRUPT" });
       await expect(main.queue("q").pop()).rejects.toMatchObject({ code: "CORRUPT" });
-      await main.remove("q/zz");
+      await inside(main, "q", (t) => t.remove("zz"));
       // a directory where an epoch blob should be
-      await main.set("q/lo.00000000.1/x", "junk");
+      await inside(main, "q", (t) => t.set("lo.00000000.1/x", "junk"));
       await expect(main.queue("q").peek()).rejects.toMatchObject({ code: "CORRUPT" });
       await expect(main.queue("q").push("y")).rejects.toMatchObject({ code: "CORRUPT" });
-      await main.remove("q/lo.00000000.1");
+      await inside(main, "q", (t) => t.remove("lo.00000000.1"));
       // an epoch blob that is not records, a malformed count
-      await main.set("q/lo.00000000.2", "junk");
+      await inside(main, "q", (t) => t.set("lo.00000000.2", "junk"));
       await expect(main.queue("q").peek()).rejects.toMatchObject({ code: "CORRUPT" });
-      await main.remove("q/lo.00000000.2");
-      await main.set("q/lo.00000000.01", "junk");
+      await inside(main, "q", (t) => t.remove("lo.00000000.2"));
+      await inside(main, "q", (t) => t.set("lo.00000000.01", "junk"));
       await expect(main.queue("q").length()).rejects.toMatchObject({ code: "CORRUPT" });
-      await main.remove("q/lo.00000000.01");
-      await main.set("q/lo.00000000.1", "not a record");
+      await inside(main, "q", (t) => t.remove("lo.00000000.01"));
+      await inside(main, "q", (t) => t.set("lo.00000000.1", "not a record"));
       await expect(main.queue("q").toArray()).rejects.toMatchObject({ code: "CORRUPT" });
       await expect(main.queue("q").length()).resolves.toBe(1);
       await expect(main.transaction(async (tx) => tx.queue("q").pop())).rejects.toMatchObject({ code: "CORRUPT" });
-      await main.remove("q/lo.00000000.1");
+      await inside(main, "q", (t) => t.remove("lo.00000000.1"));
       // a group whose counts do not add up (an element removed behind the queue's back)
       await main.transaction(async (tx) => {
         for (let i = 0; i < 3 * E + 8; i++) await tx.queue("q").push(`v${i}`);
       });
       expect((await main.list("q")).map((e) => e.name)).toEqual([".irmin-type", "hi.00000003.8", `lo.00000000.${E}`, `m1.${2 * E}`]);
-      await main.remove(`q/m1.${2 * E}/1.${E}`);
+      await inside(main, "q", (t) => t.remove(`m1.${2 * E}/1.${E}`));
       await expect(main.queue("q").toArray()).rejects.toMatchObject({ code: "CORRUPT" });
       await expect(main.transaction(async (tx) => {
         for (let i = 0; i < E + 6; i++) await tx.queue("q").pop();
