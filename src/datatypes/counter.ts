@@ -1,7 +1,7 @@
 /**
  * A mergeable counter (the Ezirmin post): merging applies both sides' changes to the common
  * ancestor, old + (a − old) + (b − old). Values are integers, exact at any size (kept as decimal
- * text, computed with bigint); `get` gives a number.
+ * text, computed with bigint); `get` gives a number, `getBigInt` the exact value.
  *
  * Beside its value the subtree holds the id of the state: a fresh random id per operation, and for
  * a merge an id derived from both sides' ids (so merging a into b and b into a give the same tree).
@@ -23,17 +23,29 @@ export class Counter {
   /** @internal */
   constructor(private readonly slot: TypedSlot) {}
 
-  /** The current value (0 when the counter does not exist yet). */
+  /**
+   * The current value (0 when the counter does not exist yet), as a number: exact up to
+   * `Number.MAX_SAFE_INTEGER` in size; beyond, the nearest number (merges can take a counter
+   * there). {@link getBigInt} gives the exact value at any size.
+   */
   async get(): Promise<number> {
-    return Number(await readCounter(this.slot.ctx, await this.slot.read()));
+    return Number(await this.getBigInt());
   }
 
-  /** Adds `by` (default 1, a safe integer) in one commit (`increment <path>`); returns the new value. */
+  /** The exact current value at any size (0n when the counter does not exist yet). */
+  async getBigInt(): Promise<bigint> {
+    return readCounter(this.slot.ctx, await this.slot.read());
+  }
+
+  /**
+   * Adds `by` (default 1, a safe integer) in one commit (`increment <path>`); returns the new value
+   * as {@link get} gives it (exact in size up to `Number.MAX_SAFE_INTEGER`).
+   */
   async increment(by = 1, options?: OperationOptions): Promise<number> {
     return this.add("increment", checkStep(by), options);
   }
 
-  /** Subtracts `by` (default 1, a safe integer) in one commit (`decrement <path>`); returns the new value. */
+  /** Subtracts `by` (default 1, a safe integer) in one commit (`decrement <path>`); returns the new value as {@link increment} does. */
   async decrement(by = 1, options?: OperationOptions): Promise<number> {
     return this.add("decrement", -checkStep(by), options);
   }

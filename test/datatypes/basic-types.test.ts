@@ -7,6 +7,20 @@ for (const maker of repoMakers()) {
   describe(`counter, register and set on ${maker.name}`, () => {
     afterAll(() => maker.cleanup());
 
+    it("counter: getBigInt is exact beyond Number.MAX_SAFE_INTEGER (get is the nearest number)", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      const c = main.counter("big");
+      await c.increment(Number.MAX_SAFE_INTEGER);
+      const wip = await main.fork("wip");
+      await wip.counter("big").increment(Number.MAX_SAFE_INTEGER);
+      await c.increment(1);
+      expect((await main.merge(wip)).ok).toBe(true);
+      expect(await c.getBigInt()).toBe(2n * BigInt(Number.MAX_SAFE_INTEGER) + 1n);
+      expect(await c.get()).toBe(Number(2n * BigInt(Number.MAX_SAFE_INTEGER) + 1n));
+      expect(await main.counter("absent").getBigInt()).toBe(0n);
+    });
+
     it("counter: the Ezirmin criss-cross history ends at 9 on both branches", async () => {
       const repo = await maker.open();
       const main = repo.branch("main");
