@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 import { run } from "../../src/cli/program.js";
 
 /** What one CLI run produced. */
@@ -124,4 +125,26 @@ export function expectOneLineError(r: CliResult, pattern: RegExp): void {
   }
   if (!pattern.test(lines[0])) throw new Error(`stderr ${JSON.stringify(lines[0])} does not match ${pattern}`);
   if (r.stdout !== "") throw new Error(`expected nothing on stdout, got ${JSON.stringify(r.stdout)}`);
+}
+
+/** A CLI runner bound to one repository (`--root` given). */
+export type Irmin = (args: string[], options?: RunOptions) => Promise<CliResult>;
+
+/** Makes fresh repositories under `dir` (`irmin init` run), each with a runner bound to it. */
+export function repoFactory(dir: string): () => Promise<{ root: string; irmin: Irmin }> {
+  let count = 0;
+  return async () => {
+    const root = join(dir, `r${count++}`);
+    const irmin: Irmin = (args, options) => runCli(["--root", root, ...args], options);
+    expect((await irmin(["init"])).code).toBe(0);
+    return { root, irmin };
+  };
+}
+
+/** The output of a run that must succeed with nothing on standard error. */
+export async function ok(p: Promise<CliResult>): Promise<string> {
+  const r = await p;
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+  expect(r.stderr).toBe("");
+  return r.stdout;
 }

@@ -1,30 +1,16 @@
 // Values and paths as they come in: standard input and command-line arguments.
 import { execFileSync, spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { firstInvalidUtf8, rawArguments } from "../../src/cli/raw-arguments.js";
 import { run } from "../../src/cli/program.js";
-import { git, PROJECT, runCli, tempDir, type CliResult, type RunOptions } from "./harness.js";
+import { git, PROJECT, tempDir, ok, repoFactory } from "./harness.js";
 
 const tmp = tempDir("irmin-cli-input-");
 afterAll(() => tmp.cleanup());
-let count = 0;
 
-type Irmin = (args: string[], options?: RunOptions) => Promise<CliResult>;
 
-async function fresh(): Promise<{ root: string; irmin: Irmin }> {
-  const root = join(tmp.dir, `r${count++}`);
-  const irmin: Irmin = (args, options) => runCli(["--root", root, ...args], options);
-  expect((await irmin(["init"])).code).toBe(0);
-  return { root, irmin };
-}
+const fresh = repoFactory(tmp.dir);
 
-async function ok(p: Promise<CliResult>): Promise<string> {
-  const r = await p;
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  expect(r.stderr).toBe("");
-  return r.stdout;
-}
 
 const blobBytes = (root: string, rev: string) => execFileSync("git", ["--git-dir", root, "cat-file", "blob", rev]);
 

@@ -1,27 +1,15 @@
 // What tree, list, diff and watch show: data types as one item, blobs that are not UTF-8 as binary.
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { git, runCli, tempDir, until, type CliResult, type RunOptions } from "./harness.js";
+import { git, tempDir, until, ok, repoFactory } from "./harness.js";
 
 const tmp = tempDir("irmin-cli-items-");
 afterAll(() => tmp.cleanup());
 let count = 0;
 
-type Irmin = (args: string[], options?: RunOptions) => Promise<CliResult>;
 
-async function fresh(): Promise<{ root: string; irmin: Irmin }> {
-  const root = join(tmp.dir, `r${count++}`);
-  const irmin: Irmin = (args, options) => runCli(["--root", root, ...args], options);
-  expect((await irmin(["init"])).code).toBe(0);
-  return { root, irmin };
-}
+const fresh = repoFactory(tmp.dir);
 
-async function ok(p: Promise<CliResult>): Promise<string> {
-  const r = await p;
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  expect(r.stderr).toBe("");
-  return r.stdout;
-}
 
 /**
  * Commits, with real git, `files` (path → bytes) on top of `parent`'s tree as branch `branch`

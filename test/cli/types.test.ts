@@ -3,28 +3,14 @@
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { expectOneLineError, git, runCli, spawnCli, tempDir, type CliResult, type RunOptions } from "./harness.js";
+import { expectOneLineError, git, runCli, spawnCli, tempDir, ok, repoFactory } from "./harness.js";
 
 const tmp = tempDir("irmin-cli-types-");
 afterAll(() => tmp.cleanup());
-let count = 0;
 
-type Irmin = (args: string[], options?: RunOptions) => Promise<CliResult>;
 
-/** A fresh repository and a runner bound to it. */
-async function fresh(): Promise<{ root: string; irmin: Irmin }> {
-  const root = join(tmp.dir, `r${count++}`);
-  const irmin: Irmin = (args, options) => runCli(["--root", root, ...args], options);
-  expect((await irmin(["init"])).code).toBe(0);
-  return { root, irmin };
-}
+const fresh = repoFactory(tmp.dir);
 
-async function ok(p: Promise<CliResult>): Promise<string> {
-  const r = await p;
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  expect(r.stderr).toBe("");
-  return r.stdout;
-}
 
 const subjects = (root: string, rev = "main") => git(["--git-dir", root, "log", "--format=%s", rev]).trim().split("\n");
 const fsck = (root: string) => git(["--git-dir", root, "fsck", "--strict", "--no-dangling"]);
