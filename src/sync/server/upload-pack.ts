@@ -18,11 +18,19 @@ export const MAX_WANTS = 100_000;
 /** A protocol error the client is told about with an `ERR` line. */
 export class ProtocolError extends Error {}
 
-/** Parses `deepen <n>`; ProtocolError for anything but a positive integer. */
+/**
+ * git's "infinite" depth: `git fetch --unshallow` sends `deepen 2147483647` (INT_MAX), and git's
+ * upload-pack reads any depth at or above it as "the whole history".
+ */
+export const INFINITE_DEPTH = 2147483647;
+
+/**
+ * Parses `deepen <n>`: a positive integer, capped at {@link INFINITE_DEPTH} (git clients send
+ * INT_MAX to unshallow, and git accepts any larger number the same way). ProtocolError otherwise.
+ */
 export function parseDepth(arg: string): number {
-  const depth = /^[1-9][0-9]{0,8}$/.test(arg) ? Number(arg) : NaN;
-  if (!Number.isSafeInteger(depth)) throw new ProtocolError(`invalid deepen: ${arg}`);
-  return depth;
+  if (!/^[1-9][0-9]*$/.test(arg)) throw new ProtocolError(`invalid deepen: ${arg.slice(0, 80)}`);
+  return arg.length > 10 ? INFINITE_DEPTH : Math.min(Number(arg), INFINITE_DEPTH);
 }
 
 /** Checks an object id received from the client. */
