@@ -162,12 +162,13 @@ describe("serving a shallow repository", () => {
     });
   }
 
-  it("our client clones a shallow repository over HTTP (v2) and in process, and becomes shallow there", async () => {
+  it("our client clones a shallow repository over HTTP (v2 and v0) and in process, and becomes shallow there", async () => {
     // Branches only (our clone takes no tags): git's own clone with --no-tags has the same boundary.
     const gitClone = tempDir("irmin-serve-shallow-notags-");
     const expected = (await cloneResult(gitClone.dir, "c.git", `file://${shallowSource}`, 2, ["--no-tags"])).shallow;
     gitClone.remove();
-    for (const remote of [Remote.url(server.url("git-shallow.git")), Remote.repo(repos.get("git-shallow.git")!)]) {
+    const remotes = [Remote.url(server.url("git-shallow.git")), Remote.url(server.url("git-shallow.git"), { protocol: 0 }), Remote.repo(repos.get("git-shallow.git")!)];
+    for (const remote of remotes) {
       const cwd = tempDir("irmin-serve-shallow-client-");
       try {
         const path = join(cwd.dir, "clone.git");
