@@ -21,6 +21,8 @@ export interface HttpBackend {
 export interface HttpBackendOptions {
   /** Appended to every `Content-Type` git sends (`; charset=utf-8`), as some hosts and proxies do. */
   readonly contentTypeSuffix?: string;
+  /** Rewrites each chunk of the body git sends (a server that advertises what git would not store). */
+  readonly rewriteBody?: (chunk: Buffer) => Buffer;
 }
 
 function handle(root: string, req: IncomingMessage, res: ServerResponse, requests: string[], options: HttpBackendOptions): void {
@@ -50,8 +52,9 @@ function handle(root: string, req: IncomingMessage, res: ServerResponse, request
   let head = Buffer.alloc(0);
   let headersDone = false;
   child.stdout.on("data", (chunk: Buffer) => {
+    const rewrite = options.rewriteBody ?? ((b: Buffer) => b);
     if (headersDone) {
-      res.write(chunk);
+      res.write(rewrite(chunk));
       return;
     }
     head = Buffer.concat([head, chunk]);
@@ -74,7 +77,7 @@ function handle(root: string, req: IncomingMessage, res: ServerResponse, request
       else res.setHeader(name, value);
     }
     res.statusCode = status;
-    res.write(head.subarray(sep + sepLen));
+    res.write(rewrite(head.subarray(sep + sepLen)));
   });
   child.on("close", (code) => {
     if (!headersDone) {
