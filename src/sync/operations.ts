@@ -177,7 +177,8 @@ export async function pullBranch<V>(branch: Branch<V>, remote: Remote, options: 
  * `force`, a remote branch that is not an ancestor of the local head (or that the local repository
  * does not even have) is a rejection: `{ ok: false, reason }` starting with `non-fast-forward`.
  * The remote moves its own ref (compare-and-set against the value seen), and may refuse too.
- * NOT_FOUND when the local branch does not exist.
+ * NOT_FOUND when the local branch does not exist; UNSUPPORTED when the remote uses another object
+ * format (SHA-1 vs SHA-256).
  */
 export async function pushBranch<V>(branch: Branch<V>, remote: Remote, options: PushOptions = {}): Promise<PushResult> {
   const core = coreOf(branch);
@@ -186,6 +187,8 @@ export async function pushBranch<V>(branch: Branch<V>, remote: Remote, options: 
   const ref = remoteRef(options.branch ?? branch.name);
   return withSession(remote, async (session) => {
     const adv = await session.listRefs([ref]);
+    // Before comparing ids: a remote of another object format has none of ours (not a rejection).
+    if (session.algorithm !== core.ctx.algorithm) throw new IrminError("UNSUPPORTED", `the remote uses ${session.algorithm}, the local repository ${core.ctx.algorithm}`);
     const old = adv.refs.get(ref);
     if (old === head.hash) return { ok: true };
     if (old !== undefined && options.force !== true) {

@@ -4,6 +4,7 @@ import { gitText, tempDir } from "../../backends/git/git-cli.js";
 import { startHttpBackend, type HttpBackend } from "../helpers/http-backend.js";
 import { gitAsync } from "../helpers/git-async.js";
 import { Remote } from "../../../src/sync/remote.js";
+import { Repo } from "../../../src/store/repo.js";
 import { cloneRepo, fetchRemote, pushBranch } from "../../../src/sync/operations.js";
 import { fsck, makeServerRepo } from "./fixtures.js";
 
@@ -53,6 +54,24 @@ describe("push: the client's fast-forward check", () => {
       const ours = await pushBranch(repo.branch("main"), Remote.url(http.url("nff.git")));
       expect(!ours.ok && ours.reason).toMatch(/^non-fast-forward/);
       expect(server.head()).toBe(theirs);
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it("a SHA-1 branch pushed to a SHA-256 remote is UNSUPPORTED, not a non-fast-forward", async () => {
+    const bare = join(tmp.dir, "sha256.git");
+    const work = join(tmp.dir, "sha256-work");
+    await gitAsync(tmp.dir, ["init", "-q", "--bare", "--object-format=sha256", "-b", "main", bare]);
+    await gitAsync(tmp.dir, ["init", "-q", "--object-format=sha256", "-b", "main", work]);
+    await gitAsync(work, ["commit", "-q", "--allow-empty", "-m", "first"]);
+    await gitAsync(work, ["push", "-q", bare, "main"]);
+    const before = gitText(bare, ["--git-dir", bare, "rev-parse", "main"]);
+    const repo = await Repo.memory<string>();
+    try {
+      await repo.branch("main").set("k", "v");
+      await expect(pushBranch(repo.branch("main"), Remote.url(http.url("sha256.git")))).rejects.toMatchObject({ code: "UNSUPPORTED" });
+      expect(gitText(bare, ["--git-dir", bare, "rev-parse", "main"])).toBe(before);
     } finally {
       await repo.close();
     }
