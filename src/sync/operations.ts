@@ -17,7 +17,7 @@ import { isAncestor } from "./client/ancestry.js";
 import { checkConnected, isConnected } from "./client/connectivity.js";
 import { HaveWalker } from "./client/have-walker.js";
 import type { RemoteSession } from "./client/session.js";
-import type { ProgressCallback, SyncProgress } from "./progress.js";
+import { reportProgress, type ProgressCallback, type SyncProgress } from "./progress.js";
 import type { Remote } from "./remote.js";
 
 /** Options of {@link fetchRemote}. */
@@ -177,7 +177,8 @@ export async function pullBranch<V>(branch: Branch<V>, remote: Remote, options: 
  * `force`, a remote branch that is not an ancestor of the local head (or that the local repository
  * does not even have) is a rejection: `{ ok: false, reason }` starting with `non-fast-forward`.
  * The remote moves its own ref (compare-and-set against the value seen), and may refuse too.
- * NOT_FOUND when the local branch does not exist.
+ * NOT_FOUND when the local branch does not exist; UNSUPPORTED when the remote uses another object
+ * format (SHA-1 vs SHA-256).
  */
 export async function pushBranch<V>(branch: Branch<V>, remote: Remote, options: PushOptions = {}): Promise<PushResult> {
   const core = coreOf(branch);
@@ -186,6 +187,8 @@ export async function pushBranch<V>(branch: Branch<V>, remote: Remote, options: 
   const ref = remoteRef(options.branch ?? branch.name);
   return withSession(remote, async (session) => {
     const adv = await session.listRefs([ref]);
+    // Before comparing ids: a remote of another object format has none of ours (not a rejection).
+    if (session.algorithm !== core.ctx.algorithm) throw new IrminError("UNSUPPORTED", `the remote uses ${session.algorithm}, the local repository ${core.ctx.algorithm}`);
     const old = adv.refs.get(ref);
     if (old === head.hash) return { ok: true };
     if (old !== undefined && options.force !== true) {
@@ -204,27 +207,42 @@ export async function pushBranch<V>(branch: Branch<V>, remote: Remote, options: 
  * A new repository holding every branch of `remote` (with all their objects, down to `depth`
  * commits), `HEAD` pointing where the remote's does (else `main`, else the first branch). With a
  * path the repository is a bare Git repository there; INVALID_ARGUMENT when it already has refs.
- * The object format is the remote's.
+ * The object format is the remote's. A remote branch whose name is invalid is skipped, with a
+ * warning through `onProgress` (phase `remote`). On failure no branch is left behind: a retry into
+ * the same path starts from an empty repository.
  */
 export async function cloneRepo<V>(remote: Remote, options: CloneOptions<V>): Promise<Repo<V>> {
   if (options === null || typeof options !== "object") throw invalidArgument("cloneRepo expects an options object");
   checkDepth(options.depth);
   return withSession(remote, async (session) => {
     const adv = await session.listRefs(["refs/heads/"]);
-    const heads = [...adv.refs].filter(([name]) => name.startsWith("refs/heads/"));
+    // A branch whose name is invalid here is skipped with a warning, as git skips "funny" refs.
+    const heads: [string, Hash][] = [];
+    for (const [name, hash] of adv.refs) {
+      if (!name.startsWith("refs/heads/")) continue;
+      const problem = refNameProblem(name);
+      if (problem === undefined) heads.push([name, hash]);
+      else reportProgress(options.onProgress, { phase: "remote", done: 0, message: `warning: ignoring ref with broken name ${JSON.stringify(name)}: ${problem}` });
+    }
     const backend = options.backend ?? (options.path !== undefined ? "git" : "memory");
     const repo = await Repo.open<V>({ path: options.path, backend, contents: options.contents, hash: session.algorithm });
+    const core = repo.internals;
+    const written: string[] = [];
     try {
-      const core = repo.internals;
       if (core.ctx.algorithm !== session.algorithm) throw new IrminError("UNSUPPORTED", `the remote uses ${session.algorithm}, the repository at ${options.path} ${core.ctx.algorithm}`);
       if ((await core.backend.refs.list("refs/")).length > 0) throw invalidArgument(`cannot clone into ${options.path}: the repository is not empty`);
       await fetchInto(core, session, heads.map(([, h]) => h), { depth: options.depth, onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
-      for (const [name, hash] of heads) await core.backend.refs.set(name, hash);
+      for (const [name, hash] of heads) {
+        await core.backend.refs.set(name, hash);
+        written.push(name);
+      }
       const names = heads.map(([n]) => n);
       const head = adv.head !== undefined && names.includes(adv.head) ? adv.head : names.includes("refs/heads/main") ? "refs/heads/main" : names[0];
       if (head !== undefined) await core.backend.refs.setSymbolic("HEAD", head);
       return repo;
     } catch (e) {
+      // No half-made clone: the branches written so far go, so that a retry finds it empty.
+      for (const name of written) await core.backend.refs.remove(name).catch(() => undefined);
       await repo.close();
       throw e;
     }

@@ -17,22 +17,33 @@ import type { ObjectType, RawObject } from "../codec/object.js";
 import { decodeCommit } from "../codec/commit.js";
 import { decodeTag } from "../codec/tag.js";
 import { IdSet } from "./id-set.js";
+import { isDeepening, shallowBoundary, type DeepenRequest } from "./shallow-boundary.js";
 
 /** Options of {@link objectsToSend}. */
 export interface ObjectsToSendOptions {
   /** Send at most this many commits along each line of history (a shallow fetch); at least 1. */
   depth?: number;
+  /** How a shallow fetch limits history, in full (`depth` is short for `{ depth }`). */
+  deepen?: DeepenRequest;
   /** Commits the receiver has without their parents (its current shallow boundary). */
   shallow?: Hash[];
+  /**
+   * This store's own shallow commits: their parents are not here, so the walk stops at them, and
+   * the receiver gets them as shallow commits (in `shallow`) when it did not have them already.
+   */
+  ownShallow?: Hash[];
 }
 
 /** What {@link objectsToSend} found. */
 export interface ObjectsToSend {
   /** The objects to send, each once: tags and commits first, then trees, then blobs grouped by path. */
   hashes: Hash[];
-  /** With `depth`: the commits sent without their parents (the receiver's new shallow boundary). */
+  /**
+   * With a depth (or a shallow store): the commits sent without their parents that the receiver
+   * did not have as shallow (its new shallow boundary).
+   */
   shallow: Hash[];
-  /** With `depth`: receiver's shallow commits whose parents are now sent (no longer shallow). */
+  /** With a depth (or a shallow store): receiver's shallow commits whose parents are now sent. */
   unshallow: Hash[];
   /**
    * For a changed blob or tree, the object at the same path in a commit the receiver has: a good
@@ -84,8 +95,10 @@ const MAX_EDGE_BASES = 8;
  */
 export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorithm, wants: Hash[], haves: Hash[], options: ObjectsToSendOptions = {}): Promise<ObjectsToSend> {
   for (const h of [...wants, ...haves, ...(options.shallow ?? [])]) if (!isHash(h, algorithm)) throw invalidArgument(`not a ${algorithm} object id: ${JSON.stringify(h)}`);
-  const depth = options.depth;
+  const deepen: DeepenRequest | undefined = options.deepen ?? (options.depth === undefined ? undefined : { depth: options.depth });
+  const depth = deepen?.depth;
   if (depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1)) throw invalidArgument(`bad depth ${depth}`);
+  const ownShallow = options.ownShallow ?? [];
 
   const out: Hash[] = [];
   const idLength = digestLength(algorithm);
@@ -139,12 +152,12 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
 
   // Shallow boundaries: the receiver's (those that stay shallow) and the new one from `depth`.
   const clientShallow = new Set(options.shallow ?? []);
-  const grafted = new Set<Hash>(clientShallow);
+  const grafted = new Set<Hash>([...clientShallow, ...ownShallow]);
   const extraHaves: Hash[] = [];
   let shallow: Hash[] = [];
   let unshallow: Hash[] = [];
-  if (depth !== undefined) {
-    ({ shallow, unshallow } = await boundary(load, wantCommits, depth, clientShallow));
+  if (isDeepening(deepen) || ownShallow.length > 0) {
+    ({ shallow, unshallow } = await shallowBoundary(objects, algorithm, wantCommits, deepen, [...clientShallow], ownShallow));
     for (const h of shallow) grafted.add(h);
     for (const h of unshallow) {
       // Deepening: the receiver gets this commit's parents, and already has the commit.
@@ -287,44 +300,6 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
   return { hashes: out, shallow, unshallow, baseHints };
 }
 
-/**
- * The shallow boundary of a fetch of `wants` limited to `depth` commits: `shallow`, the commits
- * sent without their parents that the receiver did not already have as shallow; `unshallow`, the
- * receiver's shallow commits (`clientShallow`) whose parents are now within reach. Tags among the
- * wants are peeled. Cost: the commits within `depth` of the wants. NOT_FOUND for a missing want.
- */
-export async function shallowBoundary(objects: ObjectStore, algorithm: HashAlgorithm, wants: Hash[], depth: number, clientShallow: Hash[] = []): Promise<{ shallow: Hash[]; unshallow: Hash[] }> {
-  if (!Number.isSafeInteger(depth) || depth < 1) throw invalidArgument(`bad depth ${depth}`);
-  const commits: Hash[] = [];
-  for (const w of wants) {
-    const target = await peel(objects, algorithm, w, undefined);
-    if (target === undefined) throw new IrminError("NOT_FOUND", `wanted object ${w} is not in the object store`);
-    if (target.type === "commit") commits.push(target.hash);
-  }
-  const cache = new Map<Hash, readonly Hash[]>();
-  const parents = async (hash: Hash) => {
-    let p = cache.get(hash);
-    if (p === undefined) {
-      const o = await need(objects, hash, "commit");
-      if (o.type !== "commit") throw corrupt(`object ${hash} is a ${o.type}, expected a commit`);
-      cache.set(hash, (p = decodeCommit(o.data, algorithm).parents));
-    }
-    return { parents: p };
-  };
-  return boundary(parents, commits, depth, new Set(clientShallow));
-}
-
-async function boundary(load: (h: Hash) => Promise<{ parents: readonly Hash[] }>, wants: readonly Hash[], depth: number, clientShallow: ReadonlySet<Hash>): Promise<{ shallow: Hash[]; unshallow: Hash[] }> {
-  const shallow: Hash[] = [];
-  const unshallow: Hash[] = [];
-  for (const [hash, level] of await depthLevels(load, wants, depth)) {
-    if (level === depth && (await load(hash)).parents.length > 0) {
-      if (!clientShallow.has(hash)) shallow.push(hash);
-    } else if (level < depth && clientShallow.has(hash)) unshallow.push(hash);
-  }
-  return { shallow, unshallow };
-}
-
 interface ScannedEntry {
   readonly kind: "blob" | "tree" | "commit";
   /** The name's bytes as a binary string (one char per byte): a sort and lookup key, not text. */
@@ -377,25 +352,6 @@ function scanTree(data: Uint8Array, idLength: number, hash: Hash, wanted: (id: H
     pos = nul + 1 + idLength;
   }
   return out;
-}
-
-/** Breadth-first levels (1 for the wants) of the commits within `depth` of the wants. */
-async function depthLevels(load: (h: Hash) => Promise<{ parents: readonly Hash[] }>, wants: readonly Hash[], depth: number): Promise<Map<Hash, number>> {
-  const levels = new Map<Hash, number>();
-  let frontier = [...new Set(wants)];
-  for (const w of frontier) levels.set(w, 1);
-  for (let level = 1; level < depth && frontier.length > 0; level++) {
-    const next: Hash[] = [];
-    for (const h of frontier) {
-      for (const p of (await load(h)).parents) {
-        if (levels.has(p)) continue;
-        levels.set(p, level + 1);
-        next.push(p);
-      }
-    }
-    frontier = next;
-  }
-  return levels;
 }
 
 export { packStream, type PackStreamOptions } from "./pack-stream.js";

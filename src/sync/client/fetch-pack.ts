@@ -7,6 +7,7 @@
  */
 import { corrupt } from "../../core/errors.js";
 import { isHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
+import { decodeCommit } from "../../codec/commit.js";
 import type { ObjectStore } from "../../backend/object-store.js";
 import { receivePack } from "../pack-receive.js";
 import { concatBytes, DELIM_PKT, encodePktLine, FLUSH_PKT, pktText, type PktLineReader } from "../pkt-line.js";
@@ -174,7 +175,7 @@ async function readAcks(reader: PktLineReader, algorithm: HashAlgorithm, req: Fe
 }
 
 /** Protocol v0/v1 fetch (upload-pack) after the ref advertisement was read. */
-export async function fetchV0(conn: SmartConnection, caps: Capabilities, algorithm: HashAlgorithm, local: ObjectStore, req: FetchRequest): Promise<FetchResult> {
+export async function fetchV0(conn: SmartConnection, caps: Capabilities, algorithm: HashAlgorithm, local: ObjectStore, req: FetchRequest, serverShallow: readonly Hash[] = []): Promise<FetchResult> {
   const capText = v0Capabilities(caps, algorithm, req);
   const wantLines: Uint8Array[] = req.wants.map((w, i) => encodePktLine(i === 0 ? `want ${w} ${capText}\n` : `want ${w}\n`));
   for (const s of req.shallow ?? []) wantLines.push(encodePktLine(`shallow ${s}\n`));
@@ -231,6 +232,23 @@ export async function fetchV0(conn: SmartConnection, caps: Capabilities, algorit
   const sideband = caps.has("side-band-64k") || caps.has("side-band");
   const source = sideband ? demuxSideband(reader!, req.onProgress) : reader!.rest();
   const r = await receivePack(local, algorithm, source, { maxBytes: req.maxBytes, onProgress: req.onProgress });
+  // A shallow server's boundary (advertised, not sent with the pack in v0): each of its shallow
+  // commits received now, or here without its parents, is a shallow commit here too (git's
+  // fetch-pack keeps every one in the pack of a clone).
+  const known = new Set([...boundary.shallow, ...(req.shallow ?? [])]);
+  let received: Set<Hash> | undefined;
+  for (const s of serverShallow) {
+    if (known.has(s)) continue;
+    const o = await local.get(s);
+    if (o?.type !== "commit") continue;
+    received ??= new Set(r.hashes);
+    let complete = !received.has(s);
+    for (const p of decodeCommit(o.data, algorithm).parents) if (complete && !(await local.has(p))) complete = false;
+    if (!complete) {
+      known.add(s);
+      boundary.shallow.push(s);
+    }
+  }
   return {
         // Read through: the receive builds the hex ids only if someone asks.
         get hashes() {

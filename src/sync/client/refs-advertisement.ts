@@ -54,7 +54,7 @@ function checkedId(id: string, line: string): Hash {
  * version line): `<id> <ref>\0<capabilities>`, then `<id> <ref>` lines up to a flush. An empty
  * repository advertises `<zero-id> capabilities^{}`. Throws `CORRUPT` when malformed.
  */
-export async function parseV0Advertisement(first: string, reader: PktLineReader): Promise<{ refs: AdvertisedRefs; caps: Capabilities }> {
+export async function parseV0Advertisement(first: string, reader: PktLineReader): Promise<{ refs: AdvertisedRefs; caps: Capabilities; shallow: Hash[] }> {
   const nul = first.indexOf("\0");
   if (nul < 0) throw corrupt(`ref advertisement without capabilities: ${JSON.stringify(first)}`);
   const caps = parseCapabilities(first.slice(nul + 1));
@@ -67,19 +67,20 @@ export async function parseV0Advertisement(first: string, reader: PktLineReader)
     const name = line.slice(sp + 1);
     if (name === "capabilities^{}") return;
     if (name.endsWith("^{}")) peeled.set(name.slice(0, -3), id);
-    else if (name.startsWith("shallow")) return;
     else refs.set(name, id);
   };
   add(first.slice(0, nul));
+  // A shallow server lists its own shallow commits after the refs.
+  const shallow: Hash[] = [];
   for (let i = 0; i < 10_000_000; i++) {
     const line = await reader.readText();
     if (line === undefined) break;
-    if (line.startsWith("shallow ")) continue;
-    add(line);
+    if (line.startsWith("shallow ")) shallow.push(checkedId(line.slice(8), line));
+    else add(line);
   }
   let head: string | undefined;
   for (const s of (caps.get("symref") ?? "").split(" ")) if (s.startsWith("HEAD:")) head = s.slice(5);
-  return { refs: { refs, head, peeled }, caps };
+  return { refs: { refs, head, peeled }, caps, shallow };
 }
 
 /**

@@ -4,7 +4,7 @@
  * uses receive-pack's v0 protocol (v2 has no push).
  */
 import { corrupt, IrminError, notFound } from "../../core/errors.js";
-import type { HashAlgorithm } from "../../core/hash.js";
+import type { Hash, HashAlgorithm } from "../../core/hash.js";
 import type { ObjectStore } from "../../backend/object-store.js";
 import { concatBytes, DELIM_PKT, encodePktLine, FLUSH_PKT, type PktLineReader } from "../pkt-line.js";
 import type { ProgressCallback } from "../progress.js";
@@ -21,6 +21,8 @@ interface Discovered {
   caps: Capabilities;
   /** v0: the advertised refs (v2 lists them on request). */
   refs: AdvertisedRefs | undefined;
+  /** v0: the server's own shallow commits (`shallow` lines of the advertisement). */
+  shallow?: Hash[];
 }
 
 async function firstLine(reader: PktLineReader, location: string): Promise<string> {
@@ -60,8 +62,8 @@ async function discover(transport: SmartTransport, service: GitService, protocol
       // An empty advertisement (flush only): an empty repository with no capabilities.
       return { conn, version: 0, caps: parseCapabilities(""), refs: { refs: new Map(), head: undefined, peeled: new Map() } };
     }
-    const { refs, caps } = await parseV0Advertisement(line, reader);
-    return { conn, version: 0, caps, refs };
+    const { refs, caps, shallow } = await parseV0Advertisement(line, reader);
+    return { conn, version: 0, caps, refs, shallow };
   } catch (e) {
     conn.close();
     throw e;
@@ -109,7 +111,7 @@ export function smartSession(transport: SmartTransport, options: { protocol?: 0 
       if (local.algorithm !== algorithm) throw new IrminError("UNSUPPORTED", `the remote uses ${algorithm}, the local repository ${local.algorithm}`);
       if (request.wants.length === 0) return { hashes: [], shallow: [], unshallow: [] };
       try {
-        return d.version === 2 ? await fetchV2(d.conn, d.caps, algorithm, local, request) : await fetchV0(d.conn, d.caps, algorithm, local, request);
+        return d.version === 2 ? await fetchV2(d.conn, d.caps, algorithm, local, request) : await fetchV0(d.conn, d.caps, algorithm, local, request, d.shallow);
       } finally {
         if (d.version === 0 || !d.conn.stateless) retire();
       }

@@ -8,12 +8,20 @@ import { zeroHash } from "../../core/hash.js";
 import { decodeTag } from "../../codec/tag.js";
 import type { ObjectStore } from "../../backend/object-store.js";
 import type { RefStore } from "../../backend/ref-store.js";
+import type { ShallowStore } from "../../backend/backend.js";
 import { concatBytes, encodePktLine, FLUSH_PKT } from "../pkt-line.js";
 
-/** The two stores a server works on (a `Backend` is one). */
+/** The stores a server works on (a `Backend` is one). */
 export interface ServerStores {
   readonly objects: ObjectStore;
   readonly refs: RefStore;
+  /** The repository's own shallow boundary, when it can have one (a shallow clone serves too). */
+  readonly shallow?: ShallowStore;
+}
+
+/** The served repository's shallow commits (empty when it is complete or cannot be shallow). */
+export async function ownShallow(stores: ServerStores): Promise<Hash[]> {
+  return (await stores.shallow?.list()) ?? [];
 }
 
 /** The `agent` capability value this server announces. */
@@ -67,7 +75,7 @@ export async function peelTag(objects: ObjectStore, algorithm: HashAlgorithm, ha
 
 /** Capabilities of upload-pack in protocol v0/v1. */
 export function uploadPackCapabilities(algorithm: HashAlgorithm, headTarget: string | undefined): string {
-  const caps = ["multi_ack", "thin-pack", "side-band", "side-band-64k", "ofs-delta", "shallow", "no-progress", "include-tag", "multi_ack_detailed", "no-done"];
+  const caps = ["multi_ack", "thin-pack", "side-band", "side-band-64k", "ofs-delta", "shallow", "deepen-since", "deepen-not", "deepen-relative", "no-progress", "include-tag", "multi_ack_detailed", "no-done"];
   if (headTarget !== undefined) caps.push(`symref=HEAD:${headTarget}`);
   caps.push(`object-format=${algorithm}`, `agent=${SERVER_AGENT}`);
   return caps.join(" ");
@@ -80,19 +88,21 @@ export function receivePackCapabilities(algorithm: HashAlgorithm): string {
 
 /**
  * The protocol v0/v1 ref advertisement: one pkt-line per ref (capabilities after a NUL on the
- * first), peeled tags as `<ref>^{}`, then a flush. An empty repository advertises
- * `capabilities^{}` with the zero id. With `service` (smart HTTP), the `# service=` line and its
- * flush come first.
+ * first), peeled tags as `<ref>^{}`, then `shallow <id>` for each of the repository's own shallow
+ * commits (`options.shallow`, as git's upload-pack advertises them), then a flush. An empty
+ * repository advertises `capabilities^{}` with the zero id. With `options.service` (smart HTTP),
+ * the `# service=` line and its flush come first.
  */
-export function encodeAdvertisement(listing: RefListing, capabilities: string, algorithm: HashAlgorithm, service?: string): Uint8Array {
+export function encodeAdvertisement(listing: RefListing, capabilities: string, algorithm: HashAlgorithm, options: { service?: string; shallow?: readonly Hash[] } = {}): Uint8Array {
   const parts: Uint8Array[] = [];
-  if (service !== undefined) parts.push(encodePktLine(`# service=${service}\n`), FLUSH_PKT);
+  if (options.service !== undefined) parts.push(encodePktLine(`# service=${options.service}\n`), FLUSH_PKT);
   const lines: string[] = [];
   for (const r of listing.refs) {
     lines.push(`${r.hash} ${r.name}`);
     if (r.peeled !== undefined) lines.push(`${r.peeled} ${r.name}^{}`);
   }
   if (lines.length === 0) lines.push(`${zeroHash(algorithm)} capabilities^{}`);
+  for (const h of options.shallow ?? []) lines.push(`shallow ${h}`);
   lines.forEach((l, i) => parts.push(encodePktLine(i === 0 ? `${l}\0${capabilities}\n` : `${l}\n`)));
   parts.push(FLUSH_PKT);
   return concatBytes(parts);

@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Repo } from "../../store/repo.js";
 import type { HashAlgorithm } from "../../core/hash.js";
-import { encodeAdvertisement, encodeV2Capabilities, listRefs, receivePackCapabilities, uploadPackCapabilities, type ServerStores } from "./advertise.js";
+import { encodeAdvertisement, encodeV2Capabilities, listRefs, ownShallow, receivePackCapabilities, uploadPackCapabilities, type ServerStores } from "./advertise.js";
 import { uploadPackV0 } from "./upload-pack.js";
 import { uploadPackV2 } from "./upload-pack-v2.js";
 
@@ -176,7 +176,8 @@ export function gitHttpHandler(options: GitHttpHandlerOptions): (req: IncomingMe
         else {
           const listing = await listRefs(stores, algorithm, { peel: true });
           const caps = service === "git-upload-pack" ? uploadPackCapabilities(algorithm, listing.headTarget) : receivePackCapabilities(algorithm);
-          body = encodeAdvertisement(listing, caps, algorithm, service);
+          const shallow = service === "git-upload-pack" ? await ownShallow(stores) : [];
+          body = encodeAdvertisement(listing, caps, algorithm, { service, shallow });
         }
         res.writeHead(200, { "Content-Type": `application/x-${service}-advertisement`, "Cache-Control": "no-cache", "Content-Length": String(body.length) });
         res.end(req.method === "HEAD" ? undefined : body);

@@ -7,7 +7,8 @@ import type { Hash, HashAlgorithm } from "../../core/hash.js";
 import { decodeTag } from "../../codec/tag.js";
 import { objectsToSend, packStream } from "../pack-send.js";
 import { FLUSH_PKT } from "../pkt-line.js";
-import { listRefs, type ServerStores } from "./advertise.js";
+import type { DeepenRequest } from "../shallow-boundary.js";
+import { listRefs, ownShallow, type ServerStores } from "./advertise.js";
 import { BAND, encodeSideband, sidebandLimit } from "./sideband.js";
 
 /** What the client asked for, once negotiation is over. */
@@ -15,7 +16,8 @@ export interface PackRequest {
   readonly wants: readonly Hash[];
   /** Common objects (haves this store holds). */
   readonly haves: readonly Hash[];
-  readonly depth?: number;
+  /** How the client limits the history it receives (a shallow fetch). */
+  readonly deepen?: DeepenRequest;
   /** The client's current shallow commits. */
   readonly shallow?: readonly Hash[];
   readonly thin: boolean;
@@ -56,8 +58,9 @@ export async function* packResponse(stores: ServerStores, algorithm: HashAlgorit
   try {
     yield* progress("Enumerating objects (irmin-ts)\r");
     const found = await objectsToSend(stores.objects, algorithm, [...request.wants], [...request.haves], {
-      depth: request.depth,
+      deepen: request.deepen,
       shallow: request.shallow === undefined ? undefined : [...request.shallow],
+      ownShallow: await ownShallow(stores),
     });
     let hashes = found.hashes;
     if (request.includeTag) {

@@ -121,15 +121,19 @@ export async function* receivePackV0(stores: ServerStores, algorithm: HashAlgori
 async function checkCommands(stores: ServerStores, algorithm: HashAlgorithm, commands: Command[], options: ReceivePackServerOptions, zero: Hash): Promise<void> {
   const live = commands.filter((c) => c.error === undefined);
   const seen = new Set<string>();
+  // As git's receive.denyDeleteCurrent (refuse by default, bare repositories too): a HEAD left
+  // dangling would make every clone come out without a checked-out branch.
+  const current = await stores.refs.getSymbolic("HEAD");
   for (const c of live) {
     if (seen.has(c.ref)) c.error = "ref updated twice in one push";
     seen.add(c.ref);
     if (c.next === zero && options.denyDeletes === true) c.error ??= "deletion prohibited";
+    if (c.next === zero && c.ref === current) c.error ??= "deletion of the current branch prohibited";
   }
   const updates = live.filter((c) => c.error === undefined && c.next !== zero);
   if (updates.length === 0) return;
   // Completeness: everything reachable from the new tips and not from the current refs exists.
-  const current = (await stores.refs.list("refs/")).map((r) => r.hash);
+  const tips = (await stores.refs.list("refs/")).map((r) => r.hash);
   for (const c of updates) {
     try {
       const o = await stores.objects.get(c.next);
@@ -138,7 +142,7 @@ async function checkCommands(stores: ServerStores, algorithm: HashAlgorithm, com
         c.error = `refusing a non-commit object in ${c.ref}`;
         continue;
       }
-      const { hashes } = await objectsToSend(stores.objects, algorithm, [c.next], current.filter((h) => h !== c.next));
+      const { hashes } = await objectsToSend(stores.objects, algorithm, [c.next], tips.filter((h) => h !== c.next));
       for (const h of hashes) if (!(await stores.objects.has(h))) throw new Error("missing");
     } catch {
       c.error = "missing necessary objects";

@@ -5,11 +5,12 @@
  */
 import type { Hash, HashAlgorithm } from "../../core/hash.js";
 import { DELIM_PKT, encodePktLine, FLUSH_PKT, PktLineReader, pktText } from "../pkt-line.js";
-import { shallowBoundary } from "../pack-send.js";
-import { listRefs, type ServerStores } from "./advertise.js";
+import { shallowBoundary } from "../shallow-boundary.js";
+import { listRefs, ownShallow, type ServerStores } from "./advertise.js";
+import { DeepenArgs } from "./deepen-args.js";
 import { MAX_HAVES, Negotiation } from "./negotiation.js";
 import { packResponse } from "./pack-response.js";
-import { errorLine, MAX_WANTS, parseDepth, parseId, ProtocolError } from "./upload-pack.js";
+import { errorLine, MAX_WANTS, parseId, ProtocolError } from "./upload-pack.js";
 
 /** Most arguments one command may carry. */
 const MAX_ARGS = MAX_WANTS + MAX_HAVES;
@@ -94,19 +95,21 @@ async function* fetch(stores: ServerStores, algorithm: HashAlgorithm, args: read
   const wants: Hash[] = [];
   const haves: Hash[] = [];
   const shallow: Hash[] = [];
-  let depth: number | undefined;
+  const deepenArgs = new DeepenArgs();
   let done = false;
   const flags = new Set<string>();
   for (const a of args) {
     if (a.startsWith("want ")) wants.push(parseId(a.slice(5), algorithm, "wanted"));
     else if (a.startsWith("have ")) haves.push(parseId(a.slice(5), algorithm, "have"));
     else if (a.startsWith("shallow ")) shallow.push(parseId(a.slice(8), algorithm, "shallow"));
-    else if (a.startsWith("deepen ")) depth = parseDepth(a.slice(7));
+    else if (deepenArgs.read(a)) continue;
     else if (a === "done") done = true;
     else if (a === "thin-pack" || a === "no-progress" || a === "include-tag" || a === "ofs-delta") flags.add(a);
     else throw new ProtocolError(`unexpected line: ${JSON.stringify(a.slice(0, 80))}`);
   }
   if (wants.length === 0) throw new ProtocolError("fetch without a want");
+  const deepen = await deepenArgs.resolve(stores);
+  const own = await ownShallow(stores);
   for (const w of wants) if (!(await stores.objects.has(w))) throw new ProtocolError(`not our ref ${w}`);
   const negotiation = new Negotiation(stores.objects, algorithm, wants);
   for (const h of haves) await negotiation.have(h);
@@ -122,8 +125,9 @@ async function* fetch(stores: ServerStores, algorithm: HashAlgorithm, args: read
     }
     out.push(encodePktLine("ready\n"), DELIM_PKT);
   }
-  if (depth !== undefined) {
-    const b = await shallowBoundary(stores.objects, algorithm, wants, depth, shallow);
+  // A shallow server tells every client its own boundary (git: deepen to INFINITE_DEPTH).
+  if (deepen !== undefined || own.length > 0) {
+    const b = await shallowBoundary(stores.objects, algorithm, wants, deepen, shallow, own);
     out.push(encodePktLine("shallow-info\n"));
     for (const h of b.shallow) out.push(encodePktLine(`shallow ${h}\n`));
     for (const h of b.unshallow) out.push(encodePktLine(`unshallow ${h}\n`));
@@ -134,7 +138,7 @@ async function* fetch(stores: ServerStores, algorithm: HashAlgorithm, args: read
   yield* packResponse(stores, algorithm, {
     wants,
     haves: negotiation.common,
-    depth,
+    deepen,
     shallow,
     thin: flags.has("thin-pack"),
     ofsDelta: flags.has("ofs-delta"),

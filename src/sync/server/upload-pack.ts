@@ -7,8 +7,9 @@
 import { isIrminError } from "../../core/errors.js";
 import { isHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
 import { encodePktLine, FLUSH_PKT, PktLineReader, pktText } from "../pkt-line.js";
-import { shallowBoundary } from "../pack-send.js";
-import type { ServerStores } from "./advertise.js";
+import { INFINITE_DEPTH, isDeepening, shallowBoundary, type DeepenRequest } from "../shallow-boundary.js";
+import { ownShallow, type ServerStores } from "./advertise.js";
+import { DeepenArgs } from "./deepen-args.js";
 import { MAX_HAVES, Negotiation } from "./negotiation.js";
 import { packResponse } from "./pack-response.js";
 
@@ -18,11 +19,13 @@ export const MAX_WANTS = 100_000;
 /** A protocol error the client is told about with an `ERR` line. */
 export class ProtocolError extends Error {}
 
-/** Parses `deepen <n>`; ProtocolError for anything but a positive integer. */
+/**
+ * Parses `deepen <n>`: a positive integer, capped at {@link INFINITE_DEPTH} (git clients send
+ * INT_MAX to unshallow, and git accepts any larger number the same way). ProtocolError otherwise.
+ */
 export function parseDepth(arg: string): number {
-  const depth = /^[1-9][0-9]{0,8}$/.test(arg) ? Number(arg) : NaN;
-  if (!Number.isSafeInteger(depth)) throw new ProtocolError(`invalid deepen: ${arg}`);
-  return depth;
+  if (!/^[1-9][0-9]*$/.test(arg)) throw new ProtocolError(`invalid deepen: ${arg.slice(0, 80)}`);
+  return arg.length > 10 ? INFINITE_DEPTH : Math.min(Number(arg), INFINITE_DEPTH);
 }
 
 /** Checks an object id received from the client. */
@@ -48,7 +51,8 @@ export async function* uploadPackV0(stores: ServerStores, algorithm: HashAlgorit
   let caps = new Set<string>();
   const wants: Hash[] = [];
   const shallow: Hash[] = [];
-  let depth: number | undefined;
+  const deepenArgs = new DeepenArgs();
+  let deepen: DeepenRequest | undefined;
   let negotiation: Negotiation;
   const out: Uint8Array[] = [];
   let sendPack = false;
@@ -67,15 +71,17 @@ export async function* uploadPackV0(stores: ServerStores, algorithm: HashAlgorit
       } else if (line.startsWith("shallow ")) {
         if (shallow.length >= MAX_WANTS) throw new ProtocolError("too many shallow lines");
         shallow.push(parseId(line.slice(8), algorithm, "shallow"));
-      } else if (line.startsWith("deepen ")) depth = parseDepth(line.slice(7));
-      else if (line.startsWith("deepen-since ") || line.startsWith("deepen-not ") || line === "deepen-relative") throw new ProtocolError(`${line.split(" ")[0]} is not supported`);
-      else throw new ProtocolError(`protocol error: expected want, got ${JSON.stringify(line.slice(0, 80))}`);
+      } else if (!deepenArgs.read(line)) throw new ProtocolError(`protocol error: expected want, got ${JSON.stringify(line.slice(0, 80))}`);
     }
     if (wants.length === 0) return;
     for (const w of wants) if (!(await stores.objects.has(w))) throw new ProtocolError(`not our ref ${w}`);
-    // Shallow clients only learn their boundary from a request with a depth.
-    if (depth !== undefined) {
-      const b = await shallowBoundary(stores.objects, algorithm, wants, depth, shallow);
+    // Shallow clients only learn their boundary from a request with a depth (in v0, a shallow
+    // server's own boundary is in its ref advertisement).
+    // In v0/v1, deepen-relative is a capability of the first want line, not a line of its own.
+    if (caps.has("deepen-relative")) deepenArgs.relative = true;
+    deepen = await deepenArgs.resolve(stores);
+    if (isDeepening(deepen)) {
+      const b = await shallowBoundary(stores.objects, algorithm, wants, deepen, shallow, await ownShallow(stores));
       for (const h of b.shallow) out.push(encodePktLine(`shallow ${h}\n`));
       for (const h of b.unshallow) out.push(encodePktLine(`unshallow ${h}\n`));
       out.push(FLUSH_PKT);
@@ -147,7 +153,7 @@ export async function* uploadPackV0(stores: ServerStores, algorithm: HashAlgorit
   yield* packResponse(stores, algorithm, {
     wants,
     haves: negotiation.common,
-    depth,
+    deepen,
     shallow,
     thin: caps.has("thin-pack"),
     ofsDelta: caps.has("ofs-delta"),

@@ -41,8 +41,11 @@ export function gitTransport(url: string, options: { timeoutMs?: number } = {}):
       const socket = await new Promise<Socket>((resolve, reject) => {
         const s = connect({ host, port });
         // The timeout covers connecting too: a host that never answers fails in timeoutMs, not the OS's minutes.
-        s.setTimeout(timeoutMs, () => s.destroy(new IrminError("IO", `cannot connect to ${url}: no answer in ${timeoutMs} ms`)));
+        const onTimeout = () => s.destroy(new IrminError("IO", `cannot connect to ${url}: no answer in ${timeoutMs} ms`));
+        s.setTimeout(timeoutMs, onTimeout);
         s.once("connect", () => {
+          // Connected: a later stall is reported by the idle timeout below, not as a failed connect.
+          s.removeListener("timeout", onTimeout);
           s.removeAllListeners("error");
           resolve(s);
         });

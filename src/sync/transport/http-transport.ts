@@ -57,7 +57,8 @@ async function checkStatus(res: IncomingMessage, what: string, expectedType: str
   if (status === 404) throw notFound(`${what}: repository not found (HTTP 404)`);
   if (status !== 200) throw new IrminError("IO", `${what}: HTTP ${status} ${await drain(res)}`);
   const type = String(res.headers["content-type"] ?? "");
-  if (type !== expectedType) {
+  // The media type only: servers and proxies may add parameters (`; charset=utf-8`), which git ignores.
+  if (type.split(";")[0].trim().toLowerCase() !== expectedType) {
     await drain(res);
     throw new IrminError("UNSUPPORTED", `${what}: not a smart Git HTTP server (content type ${JSON.stringify(type)})`);
   }

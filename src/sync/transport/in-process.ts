@@ -55,7 +55,7 @@ export function inProcessSession(backend: Backend, release: () => Promise<void> 
       check(local);
       const haves: Hash[] = [];
       for (const t of request.haves.tips) if (await remote.has(t)) haves.push(t);
-      const plan = await objectsToSend(remote, algorithm, request.wants, haves, { depth: request.depth, shallow: request.shallow });
+      const plan = await objectsToSend(remote, algorithm, request.wants, haves, { depth: request.depth, shallow: request.shallow, ownShallow: (await backend.shallow?.list()) ?? [] });
       reportProgress(request.onProgress, { phase: "counting", done: plan.hashes.length, total: plan.hashes.length });
       const missing: Hash[] = [];
       for (const h of plan.hashes) if (!(await local.has(h))) missing.push(h);

@@ -17,7 +17,15 @@ export interface HttpBackend {
   stop(): Promise<void>;
 }
 
-function handle(root: string, req: IncomingMessage, res: ServerResponse, requests: string[]): void {
+/** Options of {@link startHttpBackend}. */
+export interface HttpBackendOptions {
+  /** Appended to every `Content-Type` git sends (`; charset=utf-8`), as some hosts and proxies do. */
+  readonly contentTypeSuffix?: string;
+  /** Rewrites each chunk of the body git sends (a server that advertises what git would not store). */
+  readonly rewriteBody?: (chunk: Buffer) => Buffer;
+}
+
+function handle(root: string, req: IncomingMessage, res: ServerResponse, requests: string[], options: HttpBackendOptions): void {
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
   requests.push(`${req.method} ${url.pathname}${url.search}`);
   const env: Record<string, string> = {
@@ -44,8 +52,9 @@ function handle(root: string, req: IncomingMessage, res: ServerResponse, request
   let head = Buffer.alloc(0);
   let headersDone = false;
   child.stdout.on("data", (chunk: Buffer) => {
+    const rewrite = options.rewriteBody ?? ((b: Buffer) => b);
     if (headersDone) {
-      res.write(chunk);
+      res.write(rewrite(chunk));
       return;
     }
     head = Buffer.concat([head, chunk]);
@@ -64,10 +73,11 @@ function handle(root: string, req: IncomingMessage, res: ServerResponse, request
       const name = line.slice(0, i).trim();
       const value = line.slice(i + 1).trim();
       if (name.toLowerCase() === "status") status = Number(value.split(" ")[0]);
+      else if (name.toLowerCase() === "content-type") res.setHeader(name, value + (options.contentTypeSuffix ?? ""));
       else res.setHeader(name, value);
     }
     res.statusCode = status;
-    res.write(head.subarray(sep + sepLen));
+    res.write(rewrite(head.subarray(sep + sepLen)));
   });
   child.on("close", (code) => {
     if (!headersDone) {
@@ -78,9 +88,9 @@ function handle(root: string, req: IncomingMessage, res: ServerResponse, request
 }
 
 /** Starts the bridge over `root` on a port the OS picks. */
-export function startHttpBackend(root: string): Promise<HttpBackend> {
+export function startHttpBackend(root: string, options: HttpBackendOptions = {}): Promise<HttpBackend> {
   const requests: string[] = [];
-  const server = createServer((req, res) => handle(root, req, res, requests));
+  const server = createServer((req, res) => handle(root, req, res, requests, options));
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {

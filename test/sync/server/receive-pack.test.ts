@@ -85,6 +85,9 @@ describe("git push against gitHttpHandler", () => {
         await gitAsync(["push", "-q", "origin", ":feature", ":atomic"], { cwd: work });
         expect(await refs.get("refs/heads/feature")).toBeUndefined();
         expect(await refs.get("refs/heads/atomic")).toBeUndefined();
+        // Not the branch HEAD points to (git: "deletion of the current branch prohibited").
+        await expect(gitAsync(["push", "origin", ":main"], { cwd: work })).rejects.toThrow(/deletion of the current branch prohibited/);
+        expect(await refs.get("refs/heads/main")).toBe(tagged);
 
         // Both ends are valid repositories holding the same history.
         runGit(["fsck", "--strict"], { cwd: work });
