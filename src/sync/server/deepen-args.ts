@@ -6,7 +6,7 @@
 import type { Hash } from "../../core/hash.js";
 import type { DeepenRequest } from "../shallow-boundary.js";
 import type { ServerStores } from "./advertise.js";
-import { MAX_WANTS, parseDepth, ProtocolError } from "./upload-pack.js";
+import { MAX_WANTS, parseDepth, ProtocolError } from "./request-args.js";
 
 /** The deepen arguments of one fetch request as read (`deepen-not` names not resolved yet). */
 export class DeepenArgs {

@@ -10,7 +10,7 @@ import { listRefs, ownShallow, type ServerStores } from "./advertise.js";
 import { DeepenArgs } from "./deepen-args.js";
 import { MAX_HAVES, Negotiation } from "./negotiation.js";
 import { packResponse } from "./pack-response.js";
-import { errorLine, MAX_WANTS, parseId, ProtocolError } from "./upload-pack.js";
+import { errorLine, MAX_WANTS, parseId, ProtocolError } from "./request-args.js";
 
 /** Most arguments one command may carry. */
 const MAX_ARGS = MAX_WANTS + MAX_HAVES;

@@ -4,43 +4,14 @@
  * acknowledgements (`multi_ack_detailed`, `multi_ack` or plain), and, once the client sent `done`
  * (or the server said `ready` and the client speaks `no-done`), the pack.
  */
-import { isIrminError } from "../../core/errors.js";
-import { isHash, type Hash, type HashAlgorithm } from "../../core/hash.js";
+import type { Hash, HashAlgorithm } from "../../core/hash.js";
 import { encodePktLine, FLUSH_PKT, PktLineReader, pktText } from "../pkt-line.js";
-import { INFINITE_DEPTH, isDeepening, shallowBoundary, type DeepenRequest } from "../shallow-boundary.js";
+import { isDeepening, shallowBoundary, type DeepenRequest } from "../shallow-boundary.js";
 import { ownShallow, type ServerStores } from "./advertise.js";
 import { DeepenArgs } from "./deepen-args.js";
+import { errorLine, MAX_WANTS, parseId, ProtocolError } from "./request-args.js";
 import { MAX_HAVES, Negotiation } from "./negotiation.js";
 import { packResponse } from "./pack-response.js";
-
-/** Most wants (and shallow lines) one request may carry. */
-export const MAX_WANTS = 100_000;
-
-/** A protocol error the client is told about with an `ERR` line. */
-export class ProtocolError extends Error {}
-
-/**
- * Parses `deepen <n>`: a positive integer, capped at {@link INFINITE_DEPTH} (git clients send
- * INT_MAX to unshallow, and git accepts any larger number the same way). ProtocolError otherwise.
- */
-export function parseDepth(arg: string): number {
-  if (!/^[1-9][0-9]*$/.test(arg)) throw new ProtocolError(`invalid deepen: ${arg.slice(0, 80)}`);
-  return arg.length > 10 ? INFINITE_DEPTH : Math.min(Number(arg), INFINITE_DEPTH);
-}
-
-/** Checks an object id received from the client. */
-export function parseId(arg: string, algorithm: HashAlgorithm, what: string): Hash {
-  if (!isHash(arg, algorithm)) throw new ProtocolError(`expected ${what} object id, got ${JSON.stringify(String(arg).slice(0, 80))}`);
-  return arg;
-}
-
-/** The `ERR` pkt-line for `e` (protocol errors by message, anything else generically). */
-export function errorLine(e: unknown): Uint8Array {
-  let message = "internal error";
-  if (e instanceof ProtocolError) message = e.message;
-  else if (isIrminError(e)) message = e.message;
-  return encodePktLine(`ERR upload-pack: ${message.replace(/\n/g, " ").slice(0, 1000)}\n`);
-}
 
 /**
  * Answers one stateless upload-pack request (v0/v1) read from `body`. Never throws: a malformed
