@@ -1,4 +1,4 @@
-import { invalidArgument, IrminError } from "../../core/errors.js";
+import { invalidArgument, IrminError, isIrminError } from "../../core/errors.js";
 import { type Hash, type HashAlgorithm, isHash } from "../../core/hash.js";
 import { hashObject, isObjectType, type ObjectType, type RawObject } from "../../codec/object.js";
 import { decodeCommit } from "../../codec/commit.js";
@@ -96,7 +96,14 @@ export class GitObjectStore implements ObjectStore {
     const o = await this.get(hash);
     if (o === undefined) return false;
     if (o.type !== "commit") return true;
-    const c = decodeCommit(o.data, this.algorithm);
+    let c: ReturnType<typeof decodeCommit>;
+    try {
+      c = decodeCommit(o.data, this.algorithm);
+    } catch (e) {
+      // A malformed commit is not this check's business (it exists): reading it says CORRUPT.
+      if (isIrminError(e, "CORRUPT")) return true;
+      throw e;
+    }
     if (!(await this.has(c.tree))) return false;
     for (const p of c.parents) if (!(await this.has(p))) return isShallow(hash);
     return true;
