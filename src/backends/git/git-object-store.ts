@@ -14,7 +14,6 @@ export interface PackSource {
   hasKnown(hash: Hash): Promise<boolean>;
   /** Whether a pack on disk holds each of `hashes`, refreshing their times (the write path; rescans only when a pack was deleted). */
   hasOnDisk(hashes: readonly Hash[]): Promise<boolean[]>;
-
   hashes(): AsyncIterable<Hash>;
   writePack(objects: AsyncIterable<RawObject> | Iterable<RawObject>): Promise<{ name: string; count: number }>;
   /** An object as a pack stores it (see `ObjectStore.getStored`); undefined when no open pack holds it. */
