@@ -37,7 +37,8 @@ function hfsDotgit(next: () => number): boolean {
 
 /**
  * NTFS: `.git` or its short name `git~1` (any letter case), then only dots and spaces up to the
- * end or a backslash; fsck checks this at the start and after every backslash.
+ * end, a backslash or a colon (an alternate data stream: `.git::$INDEX_ALLOCATION` is `.git`);
+ * fsck checks this at the start and after every backslash.
  */
 function ntfsDotgit(at: (i: number) => number, length: number): boolean {
   for (let start = 0; start <= length; start++) {
@@ -54,7 +55,7 @@ function ntfsDotgitAt(at: (i: number) => number, start: number, length: number):
   else return false;
   for (; i < length; i++) {
     const c = at(i);
-    if (c === 0x5c) return true;
+    if (c === 0x5c || c === 0x3a) return true;
     if (c !== 0x2e && c !== 0x20) return false;
   }
   return true;

@@ -10,9 +10,8 @@ import { hashObject } from "../codec/object.js";
 import { MODE_FILE } from "../codec/tree.js";
 import { Node, type Child, type TreeContext } from "../tree/node.js";
 
-/** The name of the marker entry in a data type's subtree (no user key can collide: the subtree belongs to the type). */
-export { TYPE_ENTRY } from "../tree/edit.js";
-import { TYPE_ENTRY } from "../tree/edit.js";
+/** The name of the marker entry in a data type's subtree (a directory holding a known marker there belongs to its type). */
+export const TYPE_ENTRY = ".irmin-type";
 
 /** The names of the built-in data types. */
 export type DataTypeName = "counter" | "register" | "set" | "log" | "queue" | "text";
@@ -64,6 +63,15 @@ export function markerChild(ctx: TreeContext, type: DataTypeName): Child {
     markerChildren.set(key, child);
   }
   return child;
+}
+
+/**
+ * Whether `entries` are a data type's subtree: a marker of a known type (any format version) at
+ * {@link TYPE_ENTRY}. Synchronous (for `TreeContext.ownedSubtree`).
+ */
+export function isDataTypeEntries(algorithm: HashAlgorithm, entries: ReadonlyMap<string, Child>): boolean {
+  const marker = entries.get(TYPE_ENTRY);
+  return marker !== undefined && marker.kind === "contents" && typesByHash(algorithm).has(marker.hash);
 }
 
 /**

@@ -3,6 +3,7 @@ import { checkHash, type Hash } from "../core/hash.js";
 import type { Backend } from "../backend/backend.js";
 import { readCommit, readGivenCommit } from "../history/commits.js";
 import type { Contents } from "../merge/contents.js";
+import { isDataTypeEntries } from "../datatypes/marker.js";
 import { dataTypeMergeHook } from "../datatypes/registry.js";
 import { TreeContext } from "../tree/node.js";
 import type { NodeMergeHook } from "../tree/tree-merge.js";
@@ -24,6 +25,8 @@ export class RepoCore<V> {
     readonly author: string,
   ) {
     this.ctx = new TreeContext(backend.objects, backend.objects.algorithm);
+    // A data type's subtree belongs to the type: nothing else writes inside it.
+    this.ctx.ownedSubtree = (entries) => isDataTypeEntries(this.ctx.algorithm, entries);
     this.nodeHook = dataTypeMergeHook(this.ctx);
   }
 

@@ -20,16 +20,10 @@ export async function findChild(ctx: TreeContext, root: Node, path: Path): Promi
 }
 
 /**
- * The name of the marker entry of a data type's subtree (see `datatypes/marker.ts`): a directory
- * holding it belongs to its type, and {@link updateAt} writes nothing inside it.
- */
-export const TYPE_ENTRY = ".irmin-type";
-
-/**
  * A new root where the entry at `path` (non-empty) is replaced by `fn(current)`; `undefined` removes
  * it (`fn` sees a gitlink there as it is: a write at its path replaces it). Directories left empty
  * are pruned (Git stores no empty trees); a value or gitlink on the way is replaced by a directory.
- * A data type's subtree on the way (a directory below `root` holding {@link TYPE_ENTRY}) is
+ * A data type's subtree on the way (a directory below `root` that `ctx.ownedSubtree` claims) is
  * INVALID_ARGUMENT: it belongs to the type, whose own operations rewrite it whole; replacing or
  * removing it at its own path is fine. Nodes owned by `owner` are changed in place, the others are
  * copied once and the copies owned by `owner`: a builder that keeps its token pays one copy per
@@ -55,7 +49,7 @@ async function update(
   full: Path,
 ): Promise<Node> {
   const entries = await ctx.load(root);
-  if (depth > 0 && entries.get(TYPE_ENTRY)?.kind === "contents") {
+  if (depth > 0 && ctx.ownedSubtree?.(entries) === true) {
     throw invalidArgument(`${formatPath(full.slice(0, depth))} is a data type: ${formatPath(full)} inside it is not written (its subtree belongs to the type)`);
   }
   const name = path[0];

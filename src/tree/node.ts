@@ -176,6 +176,12 @@ export class TreeContext {
    */
   private readonly layouts = new WeakMap<Map<string, Child>, { layout: TreeLayout; written: boolean }>();
 
+  /**
+   * Whether a directory's entries are a data type's subtree (set by the store, which knows the data
+   * types): `updateAt` then writes nothing inside it. Unset, no directory is one.
+   */
+  ownedSubtree: ((entries: ReadonlyMap<string, Child>) => boolean) | undefined;
+
   constructor(
     readonly objects: ObjectStore,
     readonly algorithm: HashAlgorithm,

@@ -64,10 +64,12 @@ const REFUSED = [
   ".git", ".GIT", ".gIt", ".git.", ".git..", ".git ", ".gIt ", ".git. .", "git~1", "GIT~1", "git~1.", "git~1 ",
   ".git\\x", "git~1\\x", ".git. \\x", "\\.git", "x\\GIT~1", "a\\b\\.git. \\c", "\\\\git~1", ".git\u200c", ".g\u200cit", "\ufeff.git", ".\u202agit\u206f", ".git\u200d\u200e\u200f",
   ".git\uffff", ".git\ufffe", ".git\u200c\uffffzz",
+  // An NTFS alternate data stream (CVE-2019-1352): a colon ends the name.
+  ".git:x", ".git:", "git~1:y", ".GIT. :z", ".git::$INDEX_ALLOCATION", "a\\.git:x",
 ];
 const ACCEPTED = [
   "git", ".gi", ".gitx", "x.git", ".git.x", ".git x", "git~2", "git~1x", "git~", ".git~1", "..git", ". git", ".g\u200bit",
-  ".git\u2060", ".gİt", "\u0130", ".git\ufffd", "git", "a\\b", "\\.gitx", "x\\.git.x", "\\", ".gitmodules", ".gitattributes", "gitmod~1",
+  ".git\u2060", ".gİt", "\u0130", ".git\ufffd", "git", "a\\b", "\\.gitx", "x\\.git.x", "\\", ".gitmodules", ".gitattributes", "gitmod~1", "x:.git",
 ];
 
 describe("names git fsck takes for .git", () => {
@@ -89,7 +91,7 @@ describe("names git fsck takes for .git", () => {
   });
 
   it("random names from the characters that matter agree with fsck --strict", () => {
-    const unit = fc.constantFrom(".", "g", "G", "i", "I", "t", "T", "~", "1", " ", "\\", "x", "\u200c", "\u202e", "\ufeff", "\u200b", "\uffff");
+    const unit = fc.constantFrom(".", "g", "G", "i", "I", "t", "T", "~", "1", " ", "\\", ":", "x", "\u200c", "\u202e", "\ufeff", "\u200b", "\uffff");
     const names = fc.sample(
       fc.oneof(
         fc.string({ unit, minLength: 1, maxLength: 8 }),

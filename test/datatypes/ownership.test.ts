@@ -36,6 +36,16 @@ for (const maker of repoMakers()) {
       expect(await main.has("l")).toBe(false);
     });
 
+    it("a plain value named like the marker is not a data type: its directory stays writable", async () => {
+      const repo = await maker.open();
+      const main = repo.branch("main");
+      await main.set("dir/.irmin-type", "hello");
+      await main.set("dir/x", "1");
+      await main.set("dir/.irmin-type", "changed");
+      await main.remove("dir/.irmin-type");
+      expect((await main.list("dir")).map((e) => e.name)).toEqual(["x"]);
+    });
+
     it("a merge of a data type with a plain directory or another type is a conflict at its path", async () => {
       const repo = await maker.open();
       const main = repo.branch("main");
