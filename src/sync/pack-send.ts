@@ -32,6 +32,12 @@ export interface ObjectsToSendOptions {
    * the receiver gets them as shallow commits (in `shallow`) when it did not have them already.
    */
   ownShallow?: Hash[];
+  /**
+   * Whether the receiver is told the new boundary (default true). When false (a protocol v0
+   * answer to a request without `deepen`), no receiver-shallow commit is deepened: the shallow
+   * commits of both sides only bound the walk.
+   */
+  boundaryAnnounced?: boolean;
 }
 
 /** What {@link objectsToSend} found. */
@@ -156,7 +162,7 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
   const extraHaves: Hash[] = [];
   let shallow: Hash[] = [];
   let unshallow: Hash[] = [];
-  if (isDeepening(deepen) || ownShallow.length > 0) {
+  if (isDeepening(deepen) || (ownShallow.length > 0 && options.boundaryAnnounced !== false)) {
     ({ shallow, unshallow } = await shallowBoundary(objects, algorithm, wantCommits, deepen, [...clientShallow], ownShallow));
     for (const h of shallow) grafted.add(h);
     for (const h of unshallow) {

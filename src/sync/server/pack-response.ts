@@ -8,7 +8,7 @@ import { decodeTag } from "../../codec/tag.js";
 import { objectsToSend, packStream } from "../pack-send.js";
 import { FLUSH_PKT } from "../pkt-line.js";
 import type { DeepenRequest } from "../shallow-boundary.js";
-import { listRefs, ownShallow, type ServerStores } from "./advertise.js";
+import { listRefs, type ServerStores } from "./advertise.js";
 import { BAND, encodeSideband, sidebandLimit } from "./sideband.js";
 
 /** What the client asked for, once negotiation is over. */
@@ -20,6 +20,14 @@ export interface PackRequest {
   readonly deepen?: DeepenRequest;
   /** The client's current shallow commits. */
   readonly shallow?: readonly Hash[];
+  /** This store's own shallow commits, as read once for the request (the boundary the answer announced, if any, comes from the same read). */
+  readonly ownShallow: readonly Hash[];
+  /**
+   * Whether the answer told the client its new shallow boundary (v2 `shallow-info`, v0 after a
+   * deepen request). When not, the client's and this store's shallow commits only bound the walk:
+   * sending a client-shallow commit's parents would leave it with history its shallow file hides.
+   */
+  readonly boundaryAnnounced: boolean;
   readonly thin: boolean;
   readonly ofsDelta: boolean;
   readonly includeTag: boolean;
@@ -60,7 +68,8 @@ export async function* packResponse(stores: ServerStores, algorithm: HashAlgorit
     const found = await objectsToSend(stores.objects, algorithm, [...request.wants], [...request.haves], {
       deepen: request.deepen,
       shallow: request.shallow === undefined ? undefined : [...request.shallow],
-      ownShallow: await ownShallow(stores),
+      ownShallow: [...request.ownShallow],
+      boundaryAnnounced: request.boundaryAnnounced,
     });
     let hashes = found.hashes;
     if (request.includeTag) {

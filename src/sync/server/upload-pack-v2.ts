@@ -140,6 +140,8 @@ async function* fetch(stores: ServerStores, algorithm: HashAlgorithm, args: read
     haves: negotiation.common,
     deepen,
     shallow,
+    ownShallow: own,
+    boundaryAnnounced: deepen !== undefined || own.length > 0,
     thin: flags.has("thin-pack"),
     ofsDelta: flags.has("ofs-delta"),
     includeTag: flags.has("include-tag"),

@@ -24,6 +24,7 @@ export async function* uploadPackV0(stores: ServerStores, algorithm: HashAlgorit
   const shallow: Hash[] = [];
   const deepenArgs = new DeepenArgs();
   let deepen: DeepenRequest | undefined;
+  let own: Hash[] = [];
   let negotiation: Negotiation;
   const out: Uint8Array[] = [];
   let sendPack = false;
@@ -51,8 +52,9 @@ export async function* uploadPackV0(stores: ServerStores, algorithm: HashAlgorit
     // In v0/v1, deepen-relative is a capability of the first want line, not a line of its own.
     if (caps.has("deepen-relative")) deepenArgs.relative = true;
     deepen = await deepenArgs.resolve(stores);
+    own = await ownShallow(stores);
     if (isDeepening(deepen)) {
-      const b = await shallowBoundary(stores.objects, algorithm, wants, deepen, shallow, await ownShallow(stores));
+      const b = await shallowBoundary(stores.objects, algorithm, wants, deepen, shallow, own);
       for (const h of b.shallow) out.push(encodePktLine(`shallow ${h}\n`));
       for (const h of b.unshallow) out.push(encodePktLine(`unshallow ${h}\n`));
       out.push(FLUSH_PKT);
@@ -126,6 +128,8 @@ export async function* uploadPackV0(stores: ServerStores, algorithm: HashAlgorit
     haves: negotiation.common,
     deepen,
     shallow,
+    ownShallow: own,
+    boundaryAnnounced: isDeepening(deepen),
     thin: caps.has("thin-pack"),
     ofsDelta: caps.has("ofs-delta"),
     includeTag: caps.has("include-tag"),

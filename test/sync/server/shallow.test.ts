@@ -162,6 +162,31 @@ describe("serving a shallow repository", () => {
     });
   }
 
+  it("protocol v0, a plain fetch by a shallow client: no history its shallow file would hide (as git's upload-pack)", async () => {
+    const cwd = tempDir("irmin-serve-shallow-fetch-");
+    try {
+      // A new commit on the served repository, on a branch of its own (the other tests serve main).
+      const tip = gitOut(["--git-dir", shallowSource, "rev-parse", "main"]);
+      const tree = gitOut(["--git-dir", shallowSource, "rev-parse", "main^{tree}"]);
+      const extra = gitOut(["--git-dir", shallowSource, "commit-tree", "-p", tip, "-m", "extra", tree]);
+      runGit(["--git-dir", shallowSource, "update-ref", "refs/heads/extra", extra]);
+      const fetched = async (dirName: string, url: string) => {
+        const dir = join(cwd.dir, dirName);
+        await gitAsync(["-c", "protocol.version=0", "clone", "-q", "--bare", "--depth", "1", "--branch", "main", url, dir], { cwd: cwd.dir });
+        await gitAsync(["-c", "protocol.version=0", "fetch", "-q", "origin", "refs/heads/extra:refs/heads/extra"], { cwd: dir, env: { GIT_DIR: dir } });
+        runGit(["--git-dir", dir, "fsck", "--strict"]);
+        const objects = gitOut(["--git-dir", dir, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)"]).split("\n").sort();
+        return { shallow: readFileSync(join(dir, "shallow"), "utf8").trim().split("\n").sort(), objects };
+      };
+      const theirs = await fetched("theirs.git", `file://${shallowSource}`);
+      const ours = await fetched("ours.git", server.url("git-shallow.git"));
+      expect(ours).toEqual(theirs);
+      expect(theirs.shallow).toEqual([tip]);
+    } finally {
+      cwd.remove();
+    }
+  });
+
   it("our client clones a shallow repository over HTTP (v2 and v0) and in process, and becomes shallow there", async () => {
     // Branches only (our clone takes no tags): git's own clone with --no-tags has the same boundary.
     const gitClone = tempDir("irmin-serve-shallow-notags-");
