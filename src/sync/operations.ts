@@ -241,8 +241,10 @@ export async function cloneRepo<V>(remote: Remote, options: CloneOptions<V>): Pr
       if (head !== undefined) await core.backend.refs.setSymbolic("HEAD", head);
       return repo;
     } catch (e) {
-      // No half-made clone: the branches written so far go, so that a retry finds it empty.
+      // No half-made clone: the branches written so far go, and a shallow fetch's boundary, so
+      // that a retry finds it empty.
       for (const name of written) await core.backend.refs.remove(name).catch(() => undefined);
+      await core.backend.shallow?.set([]).catch(() => undefined);
       await repo.close();
       throw e;
     }

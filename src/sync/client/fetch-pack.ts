@@ -174,7 +174,11 @@ async function readAcks(reader: PktLineReader, algorithm: HashAlgorithm, req: Fe
   throw corrupt("too many acknowledgments");
 }
 
-/** Protocol v0/v1 fetch (upload-pack) after the ref advertisement was read. */
+/**
+ * Protocol v0/v1 fetch (upload-pack) after the ref advertisement was read. `serverShallow`: the
+ * `shallow` lines of that advertisement (a shallow server's own boundary); those of them that
+ * arrive, or are here without their parents, become shallow here, as git does on a clone.
+ */
 export async function fetchV0(conn: SmartConnection, caps: Capabilities, algorithm: HashAlgorithm, local: ObjectStore, req: FetchRequest, serverShallow: readonly Hash[] = []): Promise<FetchResult> {
   const capText = v0Capabilities(caps, algorithm, req);
   const wantLines: Uint8Array[] = req.wants.map((w, i) => encodePktLine(i === 0 ? `want ${w} ${capText}\n` : `want ${w}\n`));

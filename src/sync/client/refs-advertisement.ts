@@ -51,8 +51,9 @@ function checkedId(id: string, line: string): Hash {
 
 /**
  * The rest of a v0/v1 reference advertisement, given its first line (already read, without the
- * version line): `<id> <ref>\0<capabilities>`, then `<id> <ref>` lines up to a flush. An empty
- * repository advertises `<zero-id> capabilities^{}`. Throws `CORRUPT` when malformed.
+ * version line): `<id> <ref>\0<capabilities>`, then `<id> <ref>` lines, then a shallow server's
+ * `shallow <id>` lines (returned in `shallow`), up to a flush. An empty repository advertises
+ * `<zero-id> capabilities^{}`. Throws `CORRUPT` when malformed.
  */
 export async function parseV0Advertisement(first: string, reader: PktLineReader): Promise<{ refs: AdvertisedRefs; caps: Capabilities; shallow: Hash[] }> {
   const nul = first.indexOf("\0");

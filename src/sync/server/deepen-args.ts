@@ -3,6 +3,7 @@
  * `deepen-not`, `deepen-relative` capabilities of protocol v0/v1): read line by line, then
  * checked and resolved against the served refs into a {@link DeepenRequest}.
  */
+import { isIrminError } from "../../core/errors.js";
 import type { Hash } from "../../core/hash.js";
 import type { DeepenRequest } from "../shallow-boundary.js";
 import type { ServerStores } from "./advertise.js";
@@ -10,9 +11,13 @@ import { MAX_WANTS, parseDepth, ProtocolError } from "./request-args.js";
 
 /** The deepen arguments of one fetch request as read (`deepen-not` names not resolved yet). */
 export class DeepenArgs {
+  /** `deepen <n>`: commits along each line of history (INFINITE_DEPTH: the whole history). */
   depth: number | undefined;
+  /** `deepen-relative`: `depth` counts from the client's current shallow boundary. */
   relative = false;
+  /** `deepen-since <time>`: commits at or after this time (seconds since the epoch). */
   since: number | undefined;
+  /** `deepen-not <ref>` names: history reachable from them is excluded. */
   readonly not: string[] = [];
 
   /** Reads `line` when it is a deepen argument (true); false for any other line. ProtocolError when malformed. */
@@ -47,8 +52,10 @@ export class DeepenArgs {
         let hash: Hash | undefined;
         try {
           hash = await stores.refs.get(full);
-        } catch {
-          hash = undefined; // not a valid ref name: no match
+        } catch (e) {
+          // Not a valid ref name: no match. Anything else (IO) is the server's failure.
+          if (!isIrminError(e, "INVALID_ARGUMENT")) throw e;
+          hash = undefined;
         }
         if (hash !== undefined) found.push(hash);
       }
