@@ -269,4 +269,17 @@ describe("object directories borrowed through objects/info/alternates", () => {
     const mine = await last.objects.putMany(["x", "y", "z"].map((s) => ({ type: "blob" as const, data: enc.encode(s) })));
     expect(await last.objects.has(mine[0])).toBe(true);
   });
+
+  it("reads a C-quoted alternates path, as git writes one with special characters", async () => {
+    const dir = scratch();
+    const odd = join(dir, 'a "quoted"\\dir.git');
+    const borrower = join(dir, "borrower.git");
+    git(dir, ["init", "-q", "--bare", odd]);
+    git(dir, ["init", "-q", "--bare", borrower]);
+    const h = gitText(dir, ["--git-dir", odd, "hash-object", "-w", "--stdin"], "borrowed\n");
+    const quoted = `"${join(odd, "objects").replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+    writeFileSync(join(borrower, "objects", "info", "alternates"), `${quoted}\n`);
+    git(dir, ["--git-dir", borrower, "cat-file", "-e", h]);
+    expect(await (await open(borrower)).objects.has(h)).toBe(true);
+  });
 });
