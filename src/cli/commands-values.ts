@@ -1,6 +1,6 @@
 import { fstatSync } from "node:fs";
 import type { Command } from "commander";
-import { invalidArgument, notFound } from "../core/errors.js";
+import { invalidArgument, isIrminError, notFound } from "../core/errors.js";
 import { formatPath, parsePath, type Path } from "../core/path.js";
 import { typeOf, type DataTypeName } from "../datatypes/marker.js";
 import type { Node } from "../tree/node.js";
@@ -8,7 +8,7 @@ import type { Tree } from "../tree/tree.js";
 import { commitOptions, defaultMessage, withCommitOptions, type Register } from "./context.js";
 import { untilAborted } from "./interrupt.js";
 import { displayPath, formatValue, shortHash, subject, type CliIo, type Output } from "./io.js";
-import { childAt, itemsAt, shown } from "./items.js";
+import { childAt, itemsAt, showLeaf, shown } from "./items.js";
 import { dataTypesIn, type SnapshotTypes } from "./snapshot-types.js";
 
 /** A path that must not be the root; INVALID_ARGUMENT naming `op` otherwise. */
@@ -92,7 +92,16 @@ export function registerValueCommands(program: Command, register: Register): voi
     ctx.withRepo(async (_repo, branch) => {
       const p = valuePath(path, "get");
       const tree = await branch.tree();
-      const value = await tree.get(p);
+      let value: string | undefined;
+      try {
+        value = await tree.get(p);
+      } catch (e) {
+        // A blob that is not UTF-8 (written by another tool): shown as tree shows it, not an error.
+        const child = isIrminError(e, "CORRUPT") ? await childAt(tree, p) : undefined;
+        if (child?.kind !== "contents") throw e;
+        const leaf = await showLeaf(tree, child);
+        return ctx.out.result({ path: formatPath(p), value: leaf.json }, () => [leaf.text]);
+      }
       if (value === undefined) {
         const sub = await tree.subtree(p);
         const type = sub === undefined ? undefined : await typeOf(tree.ctx, sub.node);

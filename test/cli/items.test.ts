@@ -86,6 +86,8 @@ describe("blobs that are not UTF-8", () => {
     gitCommit(root, "main", head, { "dir/bin": BINARY, z: new TextEncoder().encode("after") });
     expect(await ok(irmin(["tree"]))).toBe("a = text\ndir/bin = <binary 3 bytes>\nz = after\n");
     expect(await ok(irmin(["tree", "dir/bin"]))).toBe("dir/bin = <binary 3 bytes>\n");
+    expect(await ok(irmin(["get", "dir/bin"]))).toBe("<binary 3 bytes>\n");
+    expect(JSON.parse(await ok(irmin(["--json", "get", "dir/bin"])))).toEqual({ path: "dir/bin", value: { type: "binary", length: 3, base64: "//4A" } });
     expect(JSON.parse(await ok(irmin(["--json", "tree", "dir"])))).toEqual({ "dir/bin": { type: "binary", length: 3, base64: "//4A" } });
     expect(await ok(irmin(["diff", head, "main"]))).toBe("+ dir/bin = <binary 3 bytes>\n+ z = after\n");
   });
