@@ -12,8 +12,8 @@ export interface PackSource {
   has(hash: Hash): Promise<boolean>;
   /** Whether a pack already open holds `hash` (no rescan, no check that it is still on disk: reads). */
   hasKnown(hash: Hash): Promise<boolean>;
-  /** Whether a pack on disk holds each of `hashes`, refreshing their times (the write path; rescans only when a pack was deleted). */
-  hasOnDisk(hashes: readonly Hash[]): Promise<boolean[]>;
+  /** Whether a pack on disk holds each of `hashes`, refreshing their times unless `freshen` is false (the write path; rescans only when a pack was deleted). */
+  hasOnDisk(hashes: readonly Hash[], freshen?: boolean): Promise<boolean[]>;
   hashes(): AsyncIterable<Hash>;
   writePack(objects: AsyncIterable<RawObject> | Iterable<RawObject>): Promise<{ name: string; count: number }>;
   /** An object as a pack stores it (see `ObjectStore.getStored`); undefined when no open pack holds it. */
@@ -87,11 +87,13 @@ export class GitObjectStore implements ObjectStore {
    * the object exists): it is on disk and, for a commit, so are its tree and parents. A pack
    * deleted since this process opened it (a concurrent `git repack -a -d` or `gc --prune=now`
    * drops objects no ref reaches yet) does not count. `isShallow`: whether a commit is a shallow
-   * clone's boundary, whose parents are absent by design. Cost for a commit: three lookups.
+   * clone's boundary, whose parents are absent by design. Cost for a fresh commit: index lookups
+   * and one existence check per pack holding the three (a loose file or a rescan only for what
+   * the open packs lack).
    */
   async refTargetOnDisk(hash: Hash, isShallow: (hash: Hash) => Promise<boolean>): Promise<boolean> {
     this.live();
-    if (!(await this.has(hash))) return false;
+    if (!(await this.onDisk([hash]))[0]) return false;
     const o = await this.get(hash);
     if (o === undefined) return false;
     if (o.type !== "commit") return true;
@@ -103,9 +105,15 @@ export class GitObjectStore implements ObjectStore {
       if (isIrminError(e, "CORRUPT")) return true;
       throw e;
     }
-    if (!(await this.has(c.tree))) return false;
-    for (const p of c.parents) if (!(await this.has(p))) return isShallow(hash);
-    return true;
+    const [tree, ...parents] = await this.onDisk([c.tree, ...c.parents]);
+    if (!tree) return false;
+    return parents.every(Boolean) || isShallow(hash);
+  }
+
+  /** {@link has} of several ids, the open packs first (one existence check per pack), then a loose file or a rescan for the rest. */
+  private async onDisk(hashes: readonly Hash[]): Promise<boolean[]> {
+    const inPacks = await this.packs.hasOnDisk(hashes, false);
+    return Promise.all(hashes.map(async (h, i) => inPacks[i] || (await this.has(h))));
   }
 
   /** The write path's existence check: no pack rescan on a miss (a duplicate loose copy is harmless). */

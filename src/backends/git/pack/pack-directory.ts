@@ -143,9 +143,10 @@ export class PackDirectory {
    * in this process (see `packOnDisk`; as git freshens a packed object it does not write again, so
    * that a concurrent gc keeps it). Rescans only when a pack answering was deleted (a git gc or
    * repack since), not on a miss: missing a pack that appeared a moment ago only costs a redundant
-   * copy, while a rescan per new object would cost a `readdir` each.
+   * copy, while a rescan per new object would cost a `readdir` each. `freshen` false: checked only
+   * (before a ref update, which makes the object reachable anyway).
    */
-  async hasOnDisk(hashes: readonly Hash[]): Promise<boolean[]> {
+  async hasOnDisk(hashes: readonly Hash[], freshen = true): Promise<boolean[]> {
     this.live();
     await this.ensureScanned();
     const checked = new Map<string, boolean>();
@@ -158,11 +159,12 @@ export class PackDirectory {
       }
       let present = checked.get(held.name);
       if (present === undefined) {
-        present = packOnDisk(this.packDir, held.name, !this.freshened.has(held.name));
-        if (present) this.freshened.add(held.name);
+        const refresh = freshen && !this.freshened.has(held.name);
+        present = packOnDisk(this.packDir, held.name, refresh);
+        if (present && refresh) this.freshened.add(held.name);
         checked.set(held.name, present);
       }
-      out.push(present || (await this.onDisk(hash, true)) !== undefined);
+      out.push(present || (await this.onDisk(hash, freshen)) !== undefined);
     }
     return out;
   }
