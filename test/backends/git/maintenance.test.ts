@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { join } from "node:path";
+import type { Backend } from "../../../src/backend/backend.js";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { Repo } from "../../../src/store/repo.js";
 import { expectCode } from "../../conformance/helpers.js";
@@ -21,6 +22,30 @@ function repoPath(): string {
 
 const fsck = (dir: string) => git(dir, ["--git-dir", dir, "fsck", "--strict", "--no-dangling"]);
 
+/**
+ * A repository with `a` set on main, where "another process" runs `git repack -a -d` right before
+ * the next ref update (after `before`, given the real compare-and-set): what no ref reaches yet,
+ * such as the commit about to be named, is dropped. `armed()` starts that from the next update.
+ */
+async function repackBeforeNextUpdate(before?: (testAndSet: Backend["refs"]["testAndSet"], name: string, expected: string | undefined) => Promise<void>) {
+  const dir = repoPath();
+  const backend = await gitBackend({ path: dir });
+  const repo = await Repo.open({ backend });
+  cleanups.push(() => repo.close());
+  const main = repo.branch("main");
+  await main.set("a", "1");
+  const testAndSet = backend.refs.testAndSet.bind(backend.refs);
+  let calls = 0;
+  backend.refs.testAndSet = async (name, expected, next) => {
+    if (calls++ === 0) {
+      await before?.(testAndSet, name, expected);
+      git(dir, ["--git-dir", dir, "repack", "-a", "-d", "-f", "-q"]);
+    }
+    return testAndSet(name, expected, next);
+  };
+  return { dir, repo, main, calls: () => calls, armed: () => void (calls = 0) };
+}
+
 describe("git maintenance beside an open repository", () => {
   it("objects git pruned are written again when a later commit needs them", async () => {
     const dir = repoPath();
@@ -40,22 +65,9 @@ describe("git maintenance beside an open repository", () => {
   });
 
   it("a commit that git repack -a -d removed before its ref update is written again", async () => {
-    const dir = repoPath();
-    const backend = await gitBackend({ path: dir });
-    const repo = await Repo.open({ backend });
-    cleanups.push(() => repo.close());
-    const main = repo.branch("main");
-    await main.set("a", "1");
-    // "Another process" runs git's maintenance between the commit's write and its ref update:
-    // the commit's pack is reachable from no ref yet, so the repack drops it.
-    const testAndSet = backend.refs.testAndSet.bind(backend.refs);
-    let repacks = 0;
-    backend.refs.testAndSet = async (name, expected, next) => {
-      if (repacks++ === 0) git(dir, ["--git-dir", dir, "repack", "-a", "-d", "-f", "-q"]);
-      return testAndSet(name, expected, next);
-    };
+    const { dir, main, calls } = await repackBeforeNextUpdate();
     await main.set("b", "2");
-    expect(repacks).toBe(2);
+    expect(calls()).toBe(2);
     fsck(dir);
     expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", "main:b"])).toBe("2");
     expect(gitText(dir, ["--git-dir", dir, "log", "--format=%s", "main"]).split("\n")).toHaveLength(2);
@@ -63,25 +75,12 @@ describe("git maintenance beside an open repository", () => {
 
   for (const strategy of ["set", "merge"] as const) {
     it(`a transaction (${strategy}) whose commit git repack -a -d removed is written again, every tree of it`, async () => {
-      const dir = repoPath();
-      const backend = await gitBackend({ path: dir });
-      const repo = await Repo.open({ backend });
-      cleanups.push(() => repo.close());
-      const main = repo.branch("main");
-      await main.set("a", "1");
-      const testAndSet = backend.refs.testAndSet.bind(backend.refs);
-      let calls = 0;
-      backend.refs.testAndSet = async (name, expected, next) => {
-        // Once the transaction's commit is written, another writer lands a commit (the merge
-        // strategy then merges), and git's repack drops what no ref reaches.
-        if (calls++ === 0) {
-          if (strategy === "merge") await testAndSet(name, expected, (await repo.branch("other").set("o", "2", { message: "other" }))!.hash);
-          git(dir, ["--git-dir", dir, "repack", "-a", "-d", "-f", "-q"]);
-        }
-        return testAndSet(name, expected, next);
-      };
+      // With merge, another writer lands a commit first (the transaction then merges).
+      const { dir, repo, main, armed } = await repackBeforeNextUpdate(async (testAndSet, name, expected) => {
+        if (strategy === "merge") await testAndSet(name, expected, (await repo.branch("other").set("o", "2", { message: "other" }))!.hash);
+      });
       await main.fork("other");
-      calls = 0;
+      armed();
       const r = await main.transaction(async (tx) => tx.set("t/deep/x", "tx value"), { strategy });
       expect(r.ok).toBe(true);
       fsck(dir);
