@@ -7,7 +7,7 @@ import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { memoryBackend } from "../../../src/backends/memory/memory-backend.js";
 import { Repo } from "../../../src/store/repo.js";
 import { gitAsync, gitOut, makeHistory, runGit, tempDir } from "./fixture.js";
-import { memoryCopy, serve, type TestServer } from "./serve.js";
+import { serve, type TestServer, serveCopies } from "./serve.js";
 
 /** A work-tree clone of `url` with one new commit on `branch` (created from the clone's HEAD when new). */
 async function commitIn(work: string, file: string, text: string, message: string): Promise<string> {
@@ -26,10 +26,7 @@ describe("git push against gitHttpHandler", () => {
 
   beforeAll(async () => {
     makeHistory(source, 12);
-    runGit(["clone", "-q", "--bare", "--mirror", source, disk]);
-    repos.set("disk.git", await Repo.open<unknown>({ path: disk }));
-    repos.set("mem.git", await memoryCopy(source));
-    server = await serve(repos, { maxPackBytes: 1 << 20 });
+    server = await serveCopies(source, disk, repos, { maxPackBytes: 1 << 20 });
   });
   afterAll(async () => {
     await server.stop();

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage } from "node:http";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { Repo } from "../../../src/store/repo.js";
+import { runGit } from "./fixture.js";
 import { gitHttpHandler, type GitHttpHandlerOptions } from "../../../src/sync/server/http-handler.js";
 
 export interface TestServer {
@@ -64,4 +65,15 @@ export async function memoryCopy(dir: string): Promise<Repo<unknown>> {
   if (head !== undefined) await target.refs.setSymbolic("HEAD", head);
   await source.close();
   return repo;
+}
+
+/**
+ * Adds `source` to `repos` twice, as `disk.git` (a bare mirror at `disk`, opened with the git
+ * backend) and `mem.git` (a memory copy), and serves them.
+ */
+export async function serveCopies(source: string, disk: string, repos: Map<string, Repo<unknown>>, options: Parameters<typeof serve>[1] = {}): Promise<TestServer> {
+  runGit(["clone", "-q", "--bare", "--mirror", source, disk]);
+  repos.set("disk.git", await Repo.open<unknown>({ path: disk }));
+  repos.set("mem.git", await memoryCopy(source));
+  return serve(repos, options);
 }

@@ -5,7 +5,7 @@ import { Repo } from "../../../src/store/repo.js";
 import { Remote } from "../../../src/sync/remote.js";
 import { cloneRepo } from "../../../src/sync/operations.js";
 import { gitAsync, gitOut, makeHistory, runGit, tempDir } from "./fixture.js";
-import { memoryCopy, serve, type TestServer } from "./serve.js";
+import { serve, type TestServer, serveCopies } from "./serve.js";
 
 /** Shallow fetches by the real git against gitHttpHandler: deepening and unshallowing. */
 describe("git shallow fetches against gitHttpHandler", () => {
@@ -16,11 +16,7 @@ describe("git shallow fetches against gitHttpHandler", () => {
 
   beforeAll(async () => {
     makeHistory(source, 20);
-    const disk = join(tmp.dir, "disk.git");
-    runGit(["clone", "-q", "--bare", "--mirror", source, disk]);
-    repos.set("disk.git", await Repo.open<unknown>({ path: disk }));
-    repos.set("mem.git", await memoryCopy(source));
-    server = await serve(repos);
+    server = await serveCopies(source, join(tmp.dir, "disk.git"), repos);
   });
   afterAll(async () => {
     await server.stop();

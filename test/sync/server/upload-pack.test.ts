@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { join } from "node:path";
 import { Repo } from "../../../src/store/repo.js";
 import { gitAsync, gitOut, makeHistory, runGit, tempDir } from "./fixture.js";
-import { memoryCopy, serve, type TestServer } from "./serve.js";
+import { type TestServer, serveCopies } from "./serve.js";
 
 /** `git ls-remote` of a served repository, as `name → id` (HEAD included). */
 async function lsRemote(url: string, cwd: string, version: 0 | 1 | 2): Promise<Map<string, string>> {
@@ -19,12 +19,8 @@ describe("git clone and git fetch against gitHttpHandler", () => {
 
   beforeAll(async () => {
     makeHistory(source, 20);
-    // Served on disk: a copy of the source, opened with the git backend.
-    const disk = join(tmp.dir, "disk.git");
-    runGit(["clone", "-q", "--bare", "--mirror", source, disk]);
-    repos.set("disk.git", await Repo.open<unknown>({ path: disk }));
-    repos.set("mem.git", await memoryCopy(source));
-    server = await serve(repos);
+    // Served on disk (a copy of the source, opened with the git backend) and in memory.
+    server = await serveCopies(source, join(tmp.dir, "disk.git"), repos);
   });
   afterAll(async () => {
     await server.stop();
