@@ -116,9 +116,9 @@ export class GitObjectStore implements ObjectStore {
     return Promise.all(hashes.map(async (h, i) => inPacks[i] || (await this.has(h))));
   }
 
-  /** The write path's existence check: no pack rescan on a miss (a duplicate loose copy is harmless). */
+  /** The write path's existence check: no pack rescan on a miss (a duplicate loose copy is harmless); a pack or loose file found has its time refreshed. */
   private async present(hash: Hash): Promise<boolean> {
-    return (await this.packs.hasOnDisk([hash]))[0] || (await this.loose.has(hash)) || ((await this.options.alternates?.hasForWrite(hash)) ?? false);
+    return (await this.packs.hasOnDisk([hash]))[0] || this.loose.freshen(hash) || ((await this.options.alternates?.hasForWrite(hash)) ?? false);
   }
 
   /**
@@ -162,7 +162,7 @@ export class GitObjectStore implements ObjectStore {
     if (missing.length >= this.options.packThreshold) {
       await this.packs.writeSmallPack(missing.map(([hash, o]) => ({ hash, type: o.type, data: o.data })));
     } else {
-      const loose = await mapLimit(missing, this.options.concurrency, ([h]) => this.loose.has(h));
+      const loose = missing.map(([h]) => this.loose.freshen(h));
       missing = missing.filter((_, i) => !loose[i]);
       await mapLimit(missing, this.options.concurrency, ([h, o]) => this.loose.write(h, o.type, o.data));
     }

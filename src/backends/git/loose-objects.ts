@@ -1,4 +1,4 @@
-import { accessSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { accessSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { uniqueSuffix } from "./temp-names.js";
@@ -78,6 +78,27 @@ export class LooseObjects {
     } catch (e) {
       if (errnoCode(e) === "ENOENT") return false;
       throw ioError(e, `checking ${this.pathOf(hash)}`);
+    }
+  }
+
+  /**
+   * Whether a loose file exists for `hash`, setting its modification time to now when it does:
+   * the write path's check, as git's `freshen_loose_object`. An object this process does not write
+   * again because it exists may be one no ref reaches yet, old enough for a concurrent `git gc` to
+   * prune; a fresh time keeps it for the prune's grace period (two weeks by default). A file whose
+   * time cannot be set (another user's, a read-only file system) counts as absent, as in git: the
+   * caller writes the object again, which is harmless.
+   */
+  freshen(hash: Hash): boolean {
+    const file = this.pathOf(hash);
+    try {
+      const now = new Date();
+      utimesSync(file, now, now);
+      return true;
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "EPERM" || code === "EACCES" || code === "EROFS") return false;
+      throw ioError(e, `checking ${file}`);
     }
   }
 

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../../../src/backend/backend.js";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
@@ -121,5 +122,29 @@ describe("git maintenance beside an open repository", () => {
     await expectCode(main.reset(lost), "NOT_FOUND");
     expect((await main.head())!.hash).toBe(kept);
     fsck(dir);
+  });
+
+  it("an old loose object a write reuses gets a fresh time, so git gc's prune keeps it (as git's freshen_loose_object)", async () => {
+    const dir = repoPath();
+    const backend = await gitBackend({ path: dir });
+    cleanups.push(() => backend.close());
+    // Unreachable loose objects written a month ago (an aborted import, say): git prunes such after two weeks.
+    const old = (text: string) => {
+      const hash = gitText(dir, ["--git-dir", dir, "hash-object", "-w", "--stdin"], text);
+      const file = join(dir, "objects", hash.slice(0, 2), hash.slice(2));
+      const month = new Date(Date.now() - 30 * 86_400_000);
+      utimesSync(file, month, month);
+      return { hash, file };
+    };
+    const one = old("one\n");
+    const two = old("two\n");
+    const enc = new TextEncoder();
+    // Written again by put (one object) and by a putMany below the pack threshold: found loose, not rewritten.
+    expect(await backend.objects.put("blob", enc.encode("one\n"))).toBe(one.hash);
+    expect(await backend.objects.putMany([{ type: "blob", data: enc.encode("two\n") }])).toEqual([two.hash]);
+    for (const { file } of [one, two]) expect(Date.now() - statSync(file).mtimeMs).toBeLessThan(86_400_000);
+    git(dir, ["--git-dir", dir, "prune", "--expire=2.weeks.ago"]);
+    expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", one.hash])).toBe("one");
+    expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", two.hash])).toBe("two");
   });
 });
