@@ -237,6 +237,15 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
     // Left to the first write.
   }
   const durability = new Durability(fsync, journaled ? new Journal(journalDir) : undefined);
+  // What a process that died left in its journal (see `journal.ts`): at open, and before a ref
+  // lock it left is removed (see `stale-locks.ts`). Refs are replayed through the backend below.
+  const replay = {
+    ref: (change: JournalRefChange, recordedAt?: number) => backend.refs.replay(change, recordedAt),
+    current: (name: string) => backend.refs.replayState(name),
+    has: (hash: Hash) => backend.objects.has(hash),
+    refPath: (name: string) => join(dir.gitDir, name),
+  };
+  const recover = () => recoverJournals(journalDir, join(objectsDir, "pack"), replay, lockTimeoutMs);
   const loose = new LooseObjects(objectsDir, dir.algorithm, durability);
   const packs = new PackDirectory(join(objectsDir, "pack"), dir.algorithm, { durability, maxPacks });
   // Thin-pack style REF_DELTA bases may be loose objects.
@@ -258,6 +267,7 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
         journaled,
         // Spare lock files go where the journal is (a process's leftovers are removed as its journal's).
         lockSpareDir: journaled ? journalDir : undefined,
+        beforeBreakingLock: async () => void (await recover()),
         beforeUpdate: (change) => durability.beforeRefUpdate(change),
         afterUpdate: (change, applied, paths, refDir) => durability.afterRefUpdate(change, applied, paths, refDir),
         objectOnDisk: (hash) => objects.refTargetOnDisk(hash, async (h) => (await readShallowFile(dir.gitDir)).includes(h)),
@@ -267,14 +277,7 @@ export async function gitBackend(options: GitBackendOptions): Promise<GitBackend
     Alternates.open(objectsDir, dir.algorithm),
   );
   try {
-    // What a process that died before a restart left in its journal (see `journal.ts`).
-    const replay = {
-      ref: (change: JournalRefChange, recordedAt?: number) => backend.refs.replay(change, recordedAt),
-      current: (name: string) => backend.refs.replayState(name),
-      has: (hash: Hash) => backend.objects.has(hash),
-      refPath: (name: string) => join(dir.gitDir, name),
-    };
-    await recoverJournals(journalDir, join(objectsDir, "pack"), replay, lockTimeoutMs);
+    await recover();
   } catch (e) {
     await backend.close().catch(() => undefined);
     throw e;

@@ -6,6 +6,7 @@ import { checkRefName } from "../../core/ref-name.js";
 import type { RefChange, RefEntry, RefStore } from "../../backend/ref-store.js";
 import type { JournalRefChange } from "./journal-format.js";
 import { SpareFiles } from "./spare-files.js";
+import { ownTag } from "./owner-tag.js";
 import { RefWatchers } from "../../backend/ref-watchers.js";
 import type { GitConfig } from "./git-config.js";
 import { syncDirectory } from "./durability.js";
@@ -57,6 +58,11 @@ export interface GitRefStoreOptions {
    * in the git directory's file system: each such lock is then a link to one.
    */
   readonly lockSpareDir?: string;
+  /**
+   * Runs before the lock of a process that died is removed (see `stale-locks.ts`): the recovery of
+   * dead processes' journals. Locks are judged stale only with `lockSpareDir`.
+   */
+  readonly beforeBreakingLock?: () => Promise<void>;
 }
 
 const ANY = Symbol("any");
@@ -91,9 +97,12 @@ export class GitRefStore implements RefStore {
     this.algorithm = options.algorithm;
     this.packed = new PackedRefsFile(join(options.gitDir, "packed-refs"), options.algorithm);
     this.reflogs = new Reflogs(options.gitDir, options.algorithm, options.config);
-    this.durableLock = { timeoutMs: options.lockTimeoutMs, fsync: options.fsync };
-    const spares = options.lockSpareDir === undefined ? undefined : new SpareFiles(options.lockSpareDir, `${process.pid}-`, 0o666, ".tmp");
-    this.lock = { timeoutMs: options.lockTimeoutMs, fsync: options.fsync && options.journaled !== true, spares };
+    const dir = options.lockSpareDir;
+    // Replays run within the recovery of dead processes' journals: nothing to run before a break.
+    this.durableLock = { timeoutMs: options.lockTimeoutMs, fsync: options.fsync, ...(dir !== undefined && { stale: { dir } }) };
+    const spares = dir === undefined ? undefined : new SpareFiles(dir, `${ownTag()}-`, 0o666, ".tmp");
+    const stale = dir === undefined ? undefined : { dir, beforeBreak: options.beforeBreakingLock };
+    this.lock = { timeoutMs: options.lockTimeoutMs, fsync: options.fsync && options.journaled !== true, spares, stale };
   }
 
   /** Loose file first, then `packed-refs`; symbolic refs followed. `CORRUPT` for an unreadable ref file. */
@@ -237,6 +246,7 @@ export class GitRefStore implements RefStore {
     this.stopExternal();
     this.watchers.clear();
     await this.lock.spares?.close();
+    await LockFile.settled();
   }
 
   private stopExternal(): void {

@@ -2,7 +2,7 @@
  * Recovery of the git backend's write-ahead journals (see `journal.ts`) when a backend opens:
  * journals that dead writers left are flushed and deleted, or, after a restart, replayed.
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { uniqueSuffix } from "./temp-names.js";
@@ -11,6 +11,7 @@ import type { Hash } from "../../core/hash.js";
 import { closeQuietly, datasync, removeQuietly, syncDirectory, syncFile } from "./durability.js";
 import { errnoCode, ioError } from "./io-error.js";
 import { writeAllSync } from "./loose-objects.js";
+import { judgeTagged, taggedOwner } from "./owner-tag.js";
 import { alive, bootTime, currentOwner, FREE, judgeOwner, processStart, readJournal, runs, type JournalRecord, type JournalRefChange } from "./journal-format.js";
 
 /** What {@link recoverJournals} needs from the backend. */
@@ -90,8 +91,17 @@ async function recoverOnce(dir: string, packDir: string, replay: JournalReplay, 
       const temporary = TEMPORARY.exec(name);
       const claim = CLAIMED.exec(name);
       if (temporary !== null) {
-        // A journal being created, or a spare lock file (see spare-files.ts); or left by a crash.
+        // A journal being created; or left by a crash.
         if (!alive(Number(temporary[1])) || fromEarlierBoot(path)) removeQuietly(path);
+        continue;
+      }
+      const maker = taggedOwner(name);
+      if (maker !== undefined) {
+        // A spare lock file (see spare-files.ts), or left by a crash. One with a second name is a
+        // held lock's (see stale-locks.ts): left for a waiter to judge, or for git's next rename
+        // over the ref that lock became.
+        const verdict = judgeTagged(maker);
+        if ((verdict === "dead" || verdict === "rebooted") && linkCount(path) === 1) removeQuietly(path);
         continue;
       }
       if (claim !== null) {
@@ -177,6 +187,15 @@ function claimFile(path: string, original: string): { path: string; original: st
   } catch (e) {
     if (errnoCode(e) === "ENOENT") return undefined;
     throw ioError(e, `claiming ${path}`);
+  }
+}
+
+/** How many names the file has (0: gone, or unreadable). */
+function linkCount(path: string): number {
+  try {
+    return lstatSync(path).nlink;
+  } catch {
+    return 0;
   }
 }
 

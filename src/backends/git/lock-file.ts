@@ -4,6 +4,7 @@ import { IrminError } from "../../core/errors.js";
 import { closeQuietly, datasync, fsyncFd, syncDirectory } from "./durability.js";
 import { writeAllSync } from "./loose-objects.js";
 import type { SpareFiles } from "./spare-files.js";
+import { StaleLockCheck, type StaleLockOptions } from "./stale-locks.js";
 import { errnoCode, ioError } from "./io-error.js";
 
 /** Options of {@link LockFile.acquire}. */
@@ -17,7 +18,15 @@ export interface LockOptions {
   readonly fsync: boolean;
   /** Empty files made ahead, in a directory of the same file system: the lock is then a link to one. */
   readonly spares?: SpareFiles;
+  /**
+   * Where a lock made from a spare keeps the spare's name while it is held, and so where a lock
+   * left by a process that died is told from a held one and removed (see `stale-locks.ts`).
+   */
+  readonly stale?: StaleLockOptions;
 }
+
+/** Removals of released locks' spare names under way (see {@link LockFile.settled}). */
+const removals = new Set<Promise<void>>();
 
 /** Counter of retired target names (see {@link LockFile.commit}). */
 let retired = 0;
@@ -28,8 +37,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Git's lock-file protocol (`lockfile.c`), which git itself and every other Git tool follow:
  * whoever creates `<target>.lock` exclusively (`O_CREAT|O_EXCL`) owns `<target>` until it renames
  * the lock over the target (commit) or deletes it (rollback). Cross-process and crash-safe: the
- * target is always a whole old or a whole new file; a crash leaves a stale `.lock` that, as with
- * git, must be removed by hand (acquirers then fail with `LOCKED`).
+ * target is always a whole old or a whole new file. A crash leaves a stale `.lock`: with git, it
+ * must be removed by hand (acquirers fail with `LOCKED`); a lock made from a spare file names its
+ * owner, and an acquirer with `stale` removes it once that owner is gone (see `stale-locks.ts`).
  */
 export class LockFile {
   private done = false;
@@ -42,6 +52,8 @@ export class LockFile {
     readonly path: string,
     private readonly fd: number,
     private readonly fsync: boolean,
+    /** The spare file's name the lock keeps while held (see `stale-locks.ts`), removed once it is released. */
+    private readonly marker?: string,
   ) {}
 
   /**
@@ -51,8 +63,10 @@ export class LockFile {
    *
    * With `spares`, the lock file is a hard link to a spare file made ahead (one `link`, which
    * fails when the name exists exactly as an exclusive create does, instead of an inode
-   * allocation on the caller's path: see `spare-files.ts`); where the file system refuses links,
-   * the spares are turned off and the file is created as git creates it.
+   * allocation on the caller's path: see `spare-files.ts`), and the spare keeps its name until the
+   * lock is released, so that others can tell who holds it; where the file system refuses links,
+   * the spares are turned off and the file is created as git creates it. With `stale`, a lock
+   * whose owner is gone is removed (see `stale-locks.ts`) instead of waited for.
    */
   static async acquire(target: string, options: LockOptions): Promise<LockFile> {
     const path = `${target}.lock`;
@@ -62,22 +76,21 @@ export class LockFile {
     let missingDirs = 0;
     const spares = options.spares;
     let spare = spares?.take();
+    const stale = options.stale === undefined ? undefined : new StaleLockCheck(options.stale);
     try {
       for (;;) {
         try {
-          let fd: number;
+          let lock: LockFile;
           if (spare !== undefined) {
             linkSync(spare.path, path);
-            fd = spare.fd;
-            // Its first name goes on the thread pool (no inode is freed: the lock keeps it).
-            unlink(spare.path, () => undefined);
+            lock = new LockFile(target, path, spare.fd, options.fsync, spare.path);
             spare = undefined;
           } else {
             // Synchronous: a short metadata operation, cheaper than a thread-pool round trip.
-            fd = openSync(path, "wx", 0o666);
+            lock = new LockFile(target, path, openSync(path, "wx", 0o666), options.fsync);
           }
           void spares?.refill();
-          return new LockFile(target, path, fd, options.fsync);
+          return lock;
         } catch (e) {
           const code = errnoCode(e);
           if (spare !== undefined && code !== "EEXIST" && code !== "ENOTDIR") {
@@ -99,6 +112,7 @@ export class LockFile {
           }
           if (code === "ENOTDIR") throw e;
           if (code !== "EEXIST") throw ioError(e, `creating ${path}`);
+          if (stale !== undefined && (await stale.check(path))) continue;
           const elapsed = Date.now() - start;
           if (elapsed >= options.timeoutMs) {
             throw new IrminError("LOCKED", `could not lock ${target}: ${path} exists (another process holds it, or a crash left it behind)`);
@@ -160,8 +174,10 @@ export class LockFile {
       throw e;
     }
     this.done = true;
-    // Freeing the old inode happens on the thread pool, off the caller's path.
+    // Freeing the old inode happens on the thread pool, off the caller's path, as does removing
+    // the spare's name (no inode is freed: the target keeps it).
     if (aside !== undefined) unlink(aside, () => undefined);
+    this.forgetMarker();
     if (this.fsync) await syncDirectory(dirname(this.target));
   }
 
@@ -178,6 +194,19 @@ export class LockFile {
     } catch {
       // Already gone.
     }
+    this.forgetMarker();
+  }
+
+  private forgetMarker(): void {
+    if (this.marker === undefined) return;
+    const done = new Promise<void>((resolve) => unlink(this.marker!, () => resolve()));
+    removals.add(done);
+    void done.then(() => removals.delete(done));
+  }
+
+  /** Resolves once the spare names of locks released so far are removed (a closing backend leaves none behind). */
+  static async settled(): Promise<void> {
+    await Promise.all(removals);
   }
 
   private close(): void {

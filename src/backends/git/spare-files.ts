@@ -12,7 +12,8 @@
  * A creation holds its directory's lock throughout, so the writer asks for the next file
  * ({@link SpareFiles.refill}) once its own renames in that directory are done. Spares of a crashed
  * process are removed by others: git's `tmp_pack_*` and `tmp_idx_*` by `git gc` (through
- * `git prune`) once they are old, the journal directory's `<pid>-*.tmp` by the next backend that
+ * `git prune`) once they are old, the journal directory's tagged names (see `owner-tag.ts`;
+ * one still linked to a lock is left for a waiter: see `stale-locks.ts`) by the next backend that
  * opens the repository (see `journal-recovery.ts`). A spare found deleted is not used.
  */
 import { fstatSync, open } from "node:fs";

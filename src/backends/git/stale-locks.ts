@@ -1,0 +1,105 @@
+/**
+ * Telling a ref lock whose owner died from one still held, and removing it.
+ *
+ * A process that dies while it holds a lock (`refs/heads/main.lock`) leaves it behind; git then
+ * fails every update of that ref until someone removes the file by hand. A lock this library
+ * takes with a journal is a hard link to a spare file of the journal directory that keeps its
+ * tagged name (see `owner-tag.ts`) for as long as the lock is held (see `LockFile`): a waiter
+ * finds that name by the lock's inode and judges its owner. Only a lock whose owner is gone is
+ * removed: a process that died in this boot, or one from before a restart. A lock with one name
+ * (git's, another tool's, or this library's without a journal) is waited for, as git waits.
+ *
+ * The lock of a process that died in this boot is removed only after `beforeBreak` has run: the
+ * backend recovers the dead process's journal then (flushes what it names and deletes it, as the
+ * next open does), so that the update it recorded but never made cannot be replayed after a later
+ * power cut over the updates made since. Of several waiters judging the same lock, the one whose
+ * rename of its tagged name succeeds removes it, after checking that it is still the same file.
+ */
+import { lstatSync, readdirSync, renameSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { removeQuietly } from "./durability.js";
+import { errnoCode } from "./io-error.js";
+import { ownTag, judgeTagged, taggedOwner } from "./owner-tag.js";
+import { uniqueSuffix } from "./temp-names.js";
+
+/** Where held locks keep their owner's name, and what runs before a dead owner's lock is removed. */
+export interface StaleLockOptions {
+  /** The journal directory: the spare files locks are made from, and their tagged names. */
+  readonly dir: string;
+  /** Runs before the lock of a process that died in this boot is removed (see the module comment). */
+  readonly beforeBreak?: () => Promise<void>;
+}
+
+/** How long a lock found held by a running process is not judged again. */
+const RECHECK_MS = 250;
+
+/**
+ * The stale-lock checks of one lock acquisition: {@link check} runs each time the lock is found
+ * taken, and judges a given lock file at most every {@link RECHECK_MS}.
+ */
+export class StaleLockCheck {
+  private judged: { ino: number; at: number } | undefined;
+
+  constructor(private readonly options: StaleLockOptions) {}
+
+  /**
+   * Removes the lock at `path` when its owner is gone; resolves to true when the lock is gone
+   * (removed here or by someone else meanwhile): the caller tries to take it again at once.
+   */
+  async check(path: string): Promise<boolean> {
+    let lock;
+    try {
+      lock = lstatSync(path);
+    } catch (e) {
+      return errnoCode(e) === "ENOENT"; // released meanwhile
+    }
+    if (lock.nlink < 2) return false;
+    if (this.judged?.ino === lock.ino && Date.now() - this.judged.at < RECHECK_MS) return false;
+    this.judged = { ino: lock.ino, at: Date.now() };
+    let names: string[];
+    try {
+      names = readdirSync(this.options.dir);
+    } catch {
+      return false;
+    }
+    for (const name of names) {
+      const owner = taggedOwner(name);
+      if (owner === undefined) continue;
+      const marker = join(this.options.dir, name);
+      let stat;
+      try {
+        stat = lstatSync(marker);
+      } catch {
+        continue;
+      }
+      if (stat.ino !== lock.ino || stat.dev !== lock.dev) continue;
+      const verdict = judgeTagged(owner);
+      if (verdict === "live" || verdict === "foreign") return false;
+      if (verdict === "dead") await this.options.beforeBreak?.();
+      return breakLock(path, lock, marker, this.options.dir);
+    }
+    return false;
+  }
+}
+
+/**
+ * Claims the lock by renaming its tagged name to one of this process (one waiter wins; if this
+ * process dies now, the lock names it, and the next waiter judges it), then removes the lock if it
+ * is still that file.
+ */
+function breakLock(path: string, lock: { ino: number; dev: number }, marker: string, dir: string): boolean {
+  const claim = join(dir, `${ownTag()}-${uniqueSuffix()}.tmp`);
+  try {
+    renameSync(marker, claim);
+  } catch {
+    return true; // another waiter claimed it
+  }
+  try {
+    const now = lstatSync(path);
+    if (now.ino === lock.ino && now.dev === lock.dev) unlinkSync(path);
+  } catch {
+    // Gone already.
+  }
+  removeQuietly(claim);
+  return true;
+}

@@ -1,0 +1,178 @@
+/**
+ * Ref locks left by a writer that died: the next writer tells them from held ones by the name the
+ * lock's spare file keeps (its owner's pid, start, namespace, host and boot), and removes them;
+ * what the dead writer recorded but never made stays unmade, even after a later power cut.
+ */
+import { describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { existsSync, linkSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gitBackend } from "../../../src/backends/git/git-backend.js";
+import { ownTag } from "../../../src/backends/git/owner-tag.js";
+import { Repo } from "../../../src/store/repo.js";
+import { expectCode } from "../../conformance/helpers.js";
+import { deadPid, git, GIT_ENV, gitText, runUntilKilled } from "./git-cli.js";
+import { lostUpdates, powerCutCopy, ROOT, scratchDirs } from "./journal-helpers.js";
+
+const { scratch, cleanups } = scratchDirs();
+
+/**
+ * A worker that commits `k/0`..`k/2` on main (printing each head), then starts a fourth commit and
+ * stops under main's lock: `when` = "locked" before the journal records the change, "recorded"
+ * after (flushed), and then kills itself, or with "hang" waits there until killed.
+ */
+function worker(): string {
+  const path = join(scratch(), "worker.mts");
+  writeFileSync(
+    path,
+    `
+import { Repo } from ${JSON.stringify(join(ROOT, "src/store/repo.ts"))};
+import { Durability } from ${JSON.stringify(join(ROOT, "src/backends/git/durability.ts"))};
+const [dir, when] = process.argv.slice(2);
+const repo = await Repo.open({ path: dir });
+const main = repo.branch("main");
+for (let i = 0; i < 3; i++) {
+  await main.set("k/" + i, "v" + i);
+  console.log((await main.head()).hash);
+}
+const original = Durability.prototype.beforeRefUpdate;
+Durability.prototype.beforeRefUpdate = async function (change) {
+  if (when === "recorded") await original.call(this, change);
+  console.log("locked " + change.after);
+  if (when !== "hang") process.kill(process.pid, "SIGKILL");
+  setInterval(() => undefined, 1000); // keeps the process running
+  await new Promise(() => undefined);
+};
+await main.set("k/lost", "never acknowledged");
+`,
+  );
+  return path;
+}
+
+const lockOf = (dir: string) => join(dir, "refs", "heads", "main.lock");
+const spareNames = (dir: string) => readdirSync(join(dir, "irmin-journal")).filter((n) => n.endsWith(".tmp"));
+
+async function open(dir: string, lockTimeoutMs?: number): Promise<Repo> {
+  const repo = await Repo.open({ backend: await gitBackend({ path: dir, lockTimeoutMs }) });
+  cleanups.push(() => repo.close());
+  return repo;
+}
+
+/** A lock on main that a process of tag `tag` holds (a file and its second, tagged name), as a crash leaves it. */
+function forgedLock(dir: string, tag: string): string {
+  writeFileSync(lockOf(dir), "");
+  const marker = join(dir, "irmin-journal", `${tag}-0123abcd.tmp`);
+  linkSync(lockOf(dir), marker);
+  return marker;
+}
+
+/** This process's tag with some of its fields (pid, start, ns, host, boot) replaced. */
+function tagWith(fields: { pid?: number; ns?: string; host?: string; boot?: string }): string {
+  const [pid, start, ns, host, boot] = ownTag().split(".");
+  return [fields.pid ?? pid, start, fields.ns ?? ns, fields.host ?? host, fields.boot ?? boot].join(".");
+}
+
+describe("a ref lock left by a writer that died", () => {
+  it.each(["locked", "recorded"])("(killed %s) is removed by the next writer; only the acknowledged updates count", async (when) => {
+    const dir = join(scratch(), "repo.git");
+    const lines = (await runUntilKilled(ROOT, worker(), [dir, when])).trim().split("\n");
+    const acknowledged = lines.slice(0, 3);
+    expect(lines[3]).toMatch(/^locked [0-9a-f]{40}$/);
+    expect(existsSync(lockOf(dir))).toBe(true);
+    // git waits for such a lock forever (until removed by hand).
+    expect(() => git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", acknowledged[1]])).toThrow(/lock/);
+
+    const repo = await open(dir);
+    const main = repo.branch("main");
+    expect((await main.head())!.hash).toBe(acknowledged[2]);
+    await main.set("k/next", "after the crash");
+    const head = (await main.head())!;
+    expect(head.parents).toEqual([acknowledged[2]]);
+    expect(await main.get("k/lost")).toBeUndefined();
+    expect(existsSync(lockOf(dir))).toBe(false);
+    await repo.close();
+    expect(spareNames(dir)).toEqual([]);
+    git(dir, ["--git-dir", dir, "fsck", "--strict"]);
+    expect(gitText(dir, ["--git-dir", dir, "rev-parse", "main"])).toBe(head.hash);
+  });
+
+  it("is removed only after the dead writer's journal is recovered: its recorded change is not replayed over later ones after a power cut", async () => {
+    const dir = join(scratch(), "repo.git");
+    // Open before the worker dies: this open's recovery did not see the worker's journal.
+    const repo = await open(dir);
+    const main = repo.branch("main");
+    await main.set("start", "1");
+    const lines = (await runUntilKilled(ROOT, worker(), [dir, "recorded"])).trim().split("\n");
+    await main.set("k/next", "after the crash");
+    const acknowledged = (await main.head())!.hash;
+    expect((await main.head())!.parents).toEqual([lines[2]]);
+    // A power cut loses the ref file's last writes (not flushed: the journal holds them).
+    const copy = powerCutCopy(dir, scratch());
+    lostUpdates(join(copy, "refs", "heads", "main"), `${lines[2]}\n`);
+    const after = await open(copy);
+    expect((await after.branch("main").head())!.hash).toBe(acknowledged);
+    expect(await after.branch("main").get("k/lost")).toBeUndefined();
+  });
+
+  it("is not removed while its writer runs: LOCKED, then taken once that writer is gone", async () => {
+    const dir = join(scratch(), "repo.git");
+    const child = spawn(process.execPath, ["--import", "tsx", worker(), dir, "hang"], { cwd: ROOT, env: { ...process.env, ...GIT_ENV }, stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<void>((ok) => child.on("exit", () => ok()));
+    cleanups.push(async () => {
+      child.kill("SIGKILL");
+      await exited;
+    });
+    await new Promise<void>((ok, fail) => {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()).includes("locked") && ok());
+      child.on("exit", () => fail(new Error(`worker exited: ${out}`)));
+    });
+    const repo = await open(dir, 300);
+    const main = repo.branch("main");
+    await expectCode(main.set("k/next", "waits"), "LOCKED");
+    expect(existsSync(lockOf(dir))).toBe(true);
+    child.kill("SIGKILL");
+    await exited;
+    await main.set("k/next", "after the crash");
+    expect(await main.get("k/next")).toBe("after the crash");
+    expect(existsSync(lockOf(dir))).toBe(false);
+  });
+
+  it("is judged by its owner's namespace, host and boot: one of another container or host is waited for, one from before a restart is removed", async () => {
+    const dir = join(scratch(), "repo.git");
+    const repo = await open(dir, 200);
+    const main = repo.branch("main");
+    await main.set("a", "1");
+    const dead = await deadPid();
+    // A process of another pid namespace or another host may be running: its lock stays.
+    for (const tag of [tagWith({ pid: dead, ns: "1" }), tagWith({ pid: dead, host: "00000000" })]) {
+      const marker = forgedLock(dir, tag);
+      await expectCode(main.set("a", "2"), "LOCKED");
+      expect(existsSync(lockOf(dir))).toBe(true);
+      for (const f of [lockOf(dir), marker]) rmSync(f);
+    }
+    // A lock with one name (git's own, or another tool's) is waited for, as git does.
+    writeFileSync(lockOf(dir), "");
+    await expectCode(main.set("a", "2"), "LOCKED");
+    rmSync(lockOf(dir));
+    // Gone: dead in this boot, or made before a restart (the pid may be anyone's now).
+    for (const tag of [tagWith({ pid: dead }), tagWith({ pid: process.pid, boot: "00000000" })]) {
+      forgedLock(dir, tag);
+      await main.set("a", tag);
+      expect(await main.get("a")).toBe(tag);
+      expect(existsSync(lockOf(dir))).toBe(false);
+    }
+    expect(spareNames(dir).filter((n) => !n.startsWith(`${ownTag()}-`))).toEqual([]);
+  });
+
+  it("removed by two writers at once: one removes it, both updates land", async () => {
+    const dir = join(scratch(), "repo.git");
+    const [one, two] = [await open(dir), await open(dir)];
+    await one.branch("main").set("a", "0");
+    forgedLock(dir, tagWith({ pid: await deadPid() }));
+    await Promise.all([one.branch("main").set("x", "1"), two.branch("main").set("y", "2")]);
+    const main = (await open(dir)).branch("main");
+    expect([await main.get("a"), await main.get("x"), await main.get("y")]).toEqual(["0", "1", "2"]);
+    expect(existsSync(lockOf(dir))).toBe(false);
+  });
+});
