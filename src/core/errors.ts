@@ -6,7 +6,8 @@
  * - `NOT_FOUND`: a requested object, commit or ref does not exist.
  * - `CORRUPT`: stored or received data is malformed or does not match its hash.
  * - `CLOSED`: the repository or store was used after `close()`.
- * - `CONFLICT`: a merge could not complete and the caller asked for an exception.
+ * - `CONFLICT`: reserved for a merge that cannot complete where no value can say so; no call
+ *   throws it today (merges and transactions return their conflicts).
  * - `TOO_MANY_RETRIES`: an optimistic update lost its race more times than allowed.
  * - `UNSUPPORTED`: the backend or repository uses a feature this library does not handle.
  * - `IO`: the operating system refused an operation (permissions, disk full, ...).
