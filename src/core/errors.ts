@@ -30,8 +30,10 @@ export type ErrorCode =
 
 /** The one error class of the library: `code` says what kind of failure it is. */
 export class IrminError extends Error {
+  /** What kind of failure this is (see {@link ErrorCode}). */
   readonly code: ErrorCode;
 
+  /** An error with `code` and `message`; `options.cause` is the underlying error, if any. */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "IrminError";
