@@ -27,9 +27,13 @@ export interface ShallowStore {
 
 /** A storage backend: the two small stores everything else is built on. */
 export interface Backend {
+  /** A short name for messages (`"memory"`, `"git"`). */
   readonly name: string;
+  /** What the backend supports (see {@link BackendSupports}). */
   readonly supports: BackendSupports;
+  /** The content-addressed object store. */
   readonly objects: ObjectStore;
+  /** The atomic ref store. */
   readonly refs: RefStore;
   /** The shallow boundary, for backends that can hold a shallow clone (both built-in ones do). */
   readonly shallow?: ShallowStore;

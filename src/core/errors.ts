@@ -6,7 +6,8 @@
  * - `NOT_FOUND`: a requested object, commit or ref does not exist.
  * - `CORRUPT`: stored or received data is malformed or does not match its hash.
  * - `CLOSED`: the repository or store was used after `close()`.
- * - `CONFLICT`: a merge could not complete and the caller asked for an exception.
+ * - `CONFLICT`: reserved for a merge that cannot complete where no value can say so; no call
+ *   throws it today (merges and transactions return their conflicts).
  * - `TOO_MANY_RETRIES`: an optimistic update lost its race more times than allowed.
  * - `UNSUPPORTED`: the backend or repository uses a feature this library does not handle.
  * - `IO`: the operating system refused an operation (permissions, disk full, ...).
@@ -29,8 +30,10 @@ export type ErrorCode =
 
 /** The one error class of the library: `code` says what kind of failure it is. */
 export class IrminError extends Error {
+  /** What kind of failure this is (see {@link ErrorCode}). */
   readonly code: ErrorCode;
 
+  /** An error with `code` and `message`; `options.cause` is the underlying error, if any. */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "IrminError";

@@ -14,6 +14,7 @@ import { Text } from "./text.js";
 
 /** Options of the handles that hold values: the codec of their values (default: the repository's contents). */
 export interface ValueOptions<T> {
+  /** How the values are encoded, compared and decoded (a `Contents`, for example `Contents.json`). */
   contents: ValueCodec<T>;
 }
 

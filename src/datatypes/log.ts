@@ -42,6 +42,7 @@ export const DEFAULT_PAGE_SIZE = 100;
 
 /** One entry of a log. */
 export interface LogEntry<T> {
+  /** The value appended. */
   readonly value: T;
   /** When it was appended: wall-clock milliseconds of its hybrid logical timestamp. */
   readonly time: number;
@@ -57,6 +58,7 @@ export interface LogReadOptions {
 
 /** A page of a log, newest first. */
 export interface LogPage<T> {
+  /** At most `limit` entries, newest first. */
   readonly entries: LogEntry<T>[];
   /** Pass it to the next `read` to continue after this page; absent when nothing older is left. */
   readonly cursor?: string;

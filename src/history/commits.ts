@@ -10,6 +10,7 @@ import { shallowCommits } from "./shallow.js";
 export interface CommitInfo {
   /** `"Name <email>"`. */
   readonly author: string;
+  /** The commit message as Git stores it (with its final newline). */
   readonly message: string;
   /** Author date in milliseconds since the epoch (Git keeps seconds: a multiple of 1000). */
   readonly date: number;

@@ -58,13 +58,17 @@ export type TransactionResult<R, V> =
 
 /** A change of a branch's head, as a watcher sees it. */
 export interface HeadChange<V> {
+  /** The head before the change; `undefined` when the branch did not exist. */
   before: Commit<V> | undefined;
+  /** The head after the change; `undefined` when the branch was removed. */
   after: Commit<V> | undefined;
 }
 
 /** A change of the value at one path, as a key watcher sees it. */
 export interface ValueChange<V> {
+  /** The value before the change; `undefined` when there was none (or a directory or data type). */
   before: V | undefined;
+  /** The value after the change; `undefined` when there is none (or a directory or data type). */
   after: V | undefined;
 }
 

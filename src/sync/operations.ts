@@ -24,6 +24,7 @@ import type { Remote } from "./remote.js";
 export interface FetchOptions {
   /** Fetch only the newest `depth` commits of the branch (a shallow fetch). */
   depth?: number;
+  /** Called with progress reports (see {@link SyncProgress}); what it throws is ignored. */
   onProgress?: (p: SyncProgress) => void;
 }
 
@@ -33,6 +34,7 @@ export interface PullOptions {
   branch?: string;
   /** `merge` (default): merge the remote head into the branch; `set`: move the branch to it. */
   strategy?: "merge" | "set";
+  /** Called with progress reports (see {@link SyncProgress}); what it throws is ignored. */
   onProgress?: (p: SyncProgress) => void;
 }
 
@@ -42,6 +44,7 @@ export interface PushOptions {
   branch?: string;
   /** Overwrite the remote branch even when it is not an ancestor of the local head. */
   force?: boolean;
+  /** Called with progress reports (see {@link SyncProgress}); what it throws is ignored. */
   onProgress?: (p: SyncProgress) => void;
 }
 
@@ -51,9 +54,11 @@ export interface CloneOptions<V> {
   path?: string;
   /** `"git"` (default with a path) or `"memory"`. */
   backend?: "git" | "memory";
+  /** How values are stored and merged (default `Contents.string`). */
   contents?: Contents<V>;
   /** Fetch only the newest `depth` commits of each branch. */
   depth?: number;
+  /** Called with progress reports (see {@link SyncProgress}); what it throws is ignored. */
   onProgress?: (p: SyncProgress) => void;
 }
 

@@ -2,9 +2,13 @@ import { compareNames, isGitlink, type Child, type ContentsChild, type Node, typ
 
 /** A change to one value between two trees. */
 export interface DiffEntry<V> {
+  /** The value's path, as segments. */
   path: string[];
+  /** Whether the value appeared, went away, or changed. */
   kind: "added" | "removed" | "updated";
+  /** The value in the first tree (for `removed` and `updated`). */
   before?: V;
+  /** The value in the second tree (for `added` and `updated`). */
   after?: V;
 }
 

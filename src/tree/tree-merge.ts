@@ -5,7 +5,9 @@ import type { LeafCodec } from "./leaf-codec.js";
 
 /** A path where a 3-way tree merge could not decide, with why. */
 export interface MergeConflict {
+  /** Where, as `"a/b"`; `""` for the whole tree (for example when the ancestor search gave up). */
   readonly path: string;
+  /** Why, from the contents or data type merge that could not decide. */
   readonly message: string;
 }
 

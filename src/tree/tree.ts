@@ -9,7 +9,9 @@ import { contentsChild, isGitlink, Node, type Child, type ContentsChild, type Tr
 
 /** One entry of a directory listing. */
 export interface ListEntry {
+  /** The entry's name (one path segment). */
   readonly name: string;
+  /** `"contents"` for a value, `"node"` for a directory (a data type's subtree is a `"node"`). */
   readonly kind: "contents" | "node";
 }
 

@@ -16,14 +16,14 @@ import { encodeAdvertisement, encodeV2Capabilities, listRefs, ownShallow, receiv
 import { uploadPackV0 } from "./upload-pack.js";
 import { uploadPackV2 } from "./upload-pack-v2.js";
 
-/** Options of {@link gitHttpHandler}. */
-export interface GitHttpHandlerOptions {
+/** Options of {@link gitHttpHandler}; `V` is the served repositories' value type (any: the handler serves Git objects only). */
+export interface GitHttpHandlerOptions<V = unknown> {
   /**
    * The repository served at `repoPath` (the URL path before `/info/refs` or `/git-…-pack`,
    * percent-decoded, without its leading `/`, never containing a `.` or `..` segment), or
    * undefined for a 404. The request is passed for authentication.
    */
-  resolve: (repoPath: string, req: IncomingMessage) => Promise<Repo<unknown> | undefined> | Repo<unknown> | undefined;
+  resolve: (repoPath: string, req: IncomingMessage) => Promise<Repo<V> | undefined> | Repo<V> | undefined;
   /** Whether pushes are accepted (default true); when false, receive-pack answers 403. */
   receivePack?: boolean;
   /** Largest pushed pack accepted, in bytes (default: no limit). */
@@ -137,7 +137,7 @@ function protocolVersion(req: IncomingMessage): 0 | 2 {
  * error message or a closed connection. Pushes update refs by compare-and-set (see
  * {@link receivePackV0}); a bad or oversized pack moves no ref.
  */
-export function gitHttpHandler(options: GitHttpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+export function gitHttpHandler<V = unknown>(options: GitHttpHandlerOptions<V>): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   const allowPush = options.receivePack ?? true;
   return async (req, res) => {
     const route = parse(req);
