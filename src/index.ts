@@ -29,7 +29,7 @@ export type { OperationOptions, ValueCodec } from "./datatypes/slot.js";
 export type { Timestamp } from "./datatypes/hlc.js";
 export { TYPE_ENTRY, type DataTypeName } from "./datatypes/marker.js";
 
-export { Remote, type RemoteKind, type RemoteUrlOptions } from "./sync/remote.js";
+export { Remote, type HasBackend, type RemoteKind, type RemoteUrlOptions } from "./sync/remote.js";
 export type { FetchOptions, PullOptions, PushOptions, CloneOptions, PushResult } from "./sync/operations.js";
 export type { SyncProgress, ProgressCallback } from "./sync/progress.js";
 export { gitHttpHandler, type GitHttpHandlerOptions } from "./sync/server/http-handler.js";
