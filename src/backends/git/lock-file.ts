@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { IrminError } from "../../core/errors.js";
 import { closeQuietly, datasync, fsyncFd, syncDirectory } from "./durability.js";
 import { writeAllSync } from "./loose-objects.js";
-import type { SpareFiles } from "./spare-files.js";
+import { linked, type SpareFiles } from "./spare-files.js";
 import { StaleLockCheck, type StaleLockOptions } from "./stale-locks.js";
 import { errnoCode, ioError } from "./io-error.js";
 
@@ -75,7 +75,7 @@ export class LockFile {
     let n = 1;
     let missingDirs = 0;
     const spares = options.spares;
-    let spare = spares?.take();
+    let spare = spares?.takeOrMake();
     const stale = options.stale === undefined ? undefined : new StaleLockCheck(options.stale);
     try {
       for (;;) {
@@ -93,9 +93,9 @@ export class LockFile {
           return lock;
         } catch (e) {
           const code = errnoCode(e);
-          if (spare !== undefined && code !== "EEXIST" && code !== "ENOTDIR") {
-            // No link here (EPERM, EXDEV...), or the spare or the directory is gone (ENOENT):
-            // this attempt and the next create the file.
+          if (spare !== undefined && code !== "EEXIST" && code !== "ENOTDIR" && !(code === "ENOENT" && linked(spare.fd))) {
+            // No link here (EPERM, EXDEV...), or the spare is gone (ENOENT; a missing directory
+            // of the lock is made below): this attempt and the next create the file.
             if (code !== "ENOENT") void spares!.close();
             spares!.giveBack(spare);
             spare = undefined;

@@ -16,7 +16,7 @@
  * one still linked to a lock is left for a waiter: see `stale-locks.ts`) by the next backend that
  * opens the repository (see `journal-recovery.ts`). A spare found deleted is not used.
  */
-import { fstatSync, open } from "node:fs";
+import { fstatSync, open, openSync } from "node:fs";
 import { join } from "node:path";
 import { uniqueSuffix } from "./temp-names.js";
 import { closeQuietly, removeQuietly } from "./durability.js";
@@ -61,6 +61,22 @@ export class SpareFiles {
     return file;
   }
 
+  /**
+   * The spare file when one is ready, else one made now, synchronously (on the caller's path: a
+   * process's first lock, or a refill that has not finished); undefined once closed or when the
+   * creation fails (the caller then creates its own file, and sees the error).
+   */
+  takeOrMake(): SpareFile | undefined {
+    const ready = this.take();
+    if (ready !== undefined || this.closed) return ready;
+    const path = join(this.dir, `${this.prefix}${uniqueSuffix()}${this.suffix}`);
+    try {
+      return { path, fd: openSync(path, "wx+", this.mode) };
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Takes back a spare file taken but not used: kept when none is ready, else deleted. */
   giveBack(file: SpareFile): void {
     if (this.closed || this.ready !== undefined) discard(file);
@@ -103,7 +119,7 @@ export class SpareFiles {
 }
 
 /** Whether the open file still has a name. */
-function linked(fd: number): boolean {
+export function linked(fd: number): boolean {
   try {
     return fstatSync(fd).nlink > 0;
   } catch {

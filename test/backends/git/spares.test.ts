@@ -60,6 +60,19 @@ describe("ref locks made from spare files", () => {
     expect(now[0]).not.toBe(spareName);
   });
 
+  it("is made on the spot when none is ready, and kept through a missing ref directory: every lock names its owner", async () => {
+    const dir = scratch();
+    const spareDir = join(dir, "spares");
+    mkdirSync(spareDir);
+    const spares = new SpareFiles(spareDir, `${process.pid}-`, 0o666, ".tmp");
+    cleanups.push(() => spares.close());
+    // No refill yet (a process's first lock), and the branch's directory does not exist.
+    const target = join(dir, "refs", "heads", "feature", "x");
+    const lock = await LockFile.acquire(target, { timeoutMs: 1000, fsync: false, spares });
+    expect(statSync(`${target}.lock`).nlink).toBe(2);
+    await lock.release();
+  });
+
   it("make a missing ref directory, as a created lock does", async () => {
     const dir = scratch();
     const spares = await readyPool(dir);
