@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { uniqueSuffix } from "./temp-names.js";
 import { IrminError, isIrminError } from "../../core/errors.js";
 import type { Hash } from "../../core/hash.js";
@@ -42,6 +42,14 @@ const PACK_IDX = /^pack-([0-9a-f]{40}|[0-9a-f]{64})\.idx$/;
  */
 const CLOCK_SLACK_MS = 60_000;
 
+/** A journal this process claimed for replay: its claimed and original paths, records, and owner's pid (undefined: free). */
+interface Claimed {
+  readonly path: string;
+  readonly original: string;
+  readonly records: JournalRecord[];
+  readonly owner: number | undefined;
+}
+
 /** Recoveries running in this process, by journal directory: a second open waits for the first. */
 const recovering = new Map<string, Promise<number>>();
 
@@ -77,7 +85,7 @@ async function recoverOnce(dir: string, packDir: string, replay: JournalReplay, 
   const deadline = Date.now() + timeoutMs;
   let replayed = 0;
   for (;;) {
-    const claimed: { path: string; original: string; records: JournalRecord[] }[] = [];
+    const claimed: Claimed[] = [];
     let names: string[];
     try {
       names = readdirSync(dir);
@@ -136,6 +144,7 @@ async function recoverOnce(dir: string, packDir: string, replay: JournalReplay, 
       if (verdict === "live" || verdict === "foreign") continue;
       if (verdict === "dead") {
         await flushNamed(packDir, journal.records, replay);
+        removeRetired(journal.records, journal.owner.pid, replay);
         removeQuietly(path);
         continue;
       }
@@ -154,7 +163,7 @@ async function recoverOnce(dir: string, packDir: string, replay: JournalReplay, 
 }
 
 /** Restores, checks and replays what the claimed journals hold; gives them back on failure, deletes them on success. */
-async function replayClaimed(claimed: readonly { path: string; original: string; records: JournalRecord[] }[], packDir: string, replay: JournalReplay): Promise<void> {
+async function replayClaimed(claimed: readonly Claimed[], packDir: string, replay: JournalReplay): Promise<void> {
   try {
     const records = claimed.flatMap((c) => c.records);
     await restorePacks(packDir, records);
@@ -174,16 +183,39 @@ async function replayClaimed(claimed: readonly { path: string; original: string;
     }
     throw e;
   }
-  for (const c of claimed) removeQuietly(c.path);
+  for (const c of claimed) {
+    if (c.owner !== undefined) removeRetired(c.records, c.owner, replay);
+    removeQuietly(c.path);
+  }
+}
+
+/**
+ * Removes the second names that the dead process `pid` may have left beside the refs it updated
+ * (`<ref>..retired-<pid>-<n>.lock`, see `LockFile.commit`: a crash between their link and their
+ * removal leaves them). Git ignores them, and removing one early is harmless: the names of the
+ * refs in its records are enough, as the update under way when it died is recorded.
+ */
+function removeRetired(records: readonly JournalRecord[], pid: number, replay: JournalReplay): void {
+  for (const name of new Set(records.flatMap((r) => (r.ref === undefined ? [] : [r.ref.name])))) {
+    const file = replay.refPath(name);
+    const prefix = `${basename(file)}..retired-${pid}-`;
+    let names: string[];
+    try {
+      names = readdirSync(dirname(file));
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n.startsWith(prefix) && n.endsWith(".lock")) removeQuietly(join(dirname(file), n));
+  }
 }
 
 /** Renames `path` to a name only this process uses, then reads it; undefined when another process took it first. */
-function claimFile(path: string, original: string): { path: string; original: string; records: JournalRecord[] } | undefined {
+function claimFile(path: string, original: string): Claimed | undefined {
   const mine = `${original}.replaying-${process.pid}-${processStart(process.pid) || "0"}`;
   try {
     if (mine !== path) renameSync(path, mine);
     const journal = readJournal(mine);
-    return { path: mine, original, records: journal?.owner === undefined ? [] : journal.records };
+    return { path: mine, original, records: journal?.owner === undefined ? [] : journal.records, owner: journal?.owner?.pid };
   } catch (e) {
     if (errnoCode(e) === "ENOENT") return undefined;
     throw ioError(e, `claiming ${path}`);

@@ -152,7 +152,8 @@ export class LockFile {
    * the rename then no longer frees the old file's inode, which on ext4 under load costs up to a
    * millisecond on the critical path (measured: rename over a file 500–940 µs, link + rename
    * ~200 µs). The name is no ref's and no ref's lock (`..` is refused in ref names) and git skips
-   * `*.lock` files when it lists refs; a crash before the removal leaves only that harmless name.
+   * `*.lock` files when it lists refs; a crash before the removal leaves only that harmless name,
+   * which the recovery of the crashed process's journal removes (see `journal-recovery.ts`).
    */
   async commit(options: { retire?: boolean } = {}): Promise<void> {
     if (this.done) return;

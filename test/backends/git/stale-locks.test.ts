@@ -19,7 +19,8 @@ const { scratch, cleanups } = scratchDirs();
 /**
  * A worker that commits `k/0`..`k/2` on main (printing each head), then starts a fourth commit and
  * stops under main's lock: `when` = "locked" before the journal records the change, "recorded"
- * after (flushed), and then kills itself, or with "hang" waits there until killed.
+ * after (flushed), "renaming" in the rename of the lock over the ref, and then kills itself, or
+ * with "hang" (recorded) waits there until killed.
  */
 function worker(): string {
   const path = join(scratch(), "worker.mts");
@@ -28,6 +29,9 @@ function worker(): string {
     `
 import { Repo } from ${JSON.stringify(join(ROOT, "src/store/repo.ts"))};
 import { Durability } from ${JSON.stringify(join(ROOT, "src/backends/git/durability.ts"))};
+import fs from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
+const rename = fs.renameSync;
 const [dir, when] = process.argv.slice(2);
 const repo = await Repo.open({ path: dir });
 const main = repo.branch("main");
@@ -37,8 +41,14 @@ for (let i = 0; i < 3; i++) {
 }
 const original = Durability.prototype.beforeRefUpdate;
 Durability.prototype.beforeRefUpdate = async function (change) {
-  if (when === "recorded") await original.call(this, change);
+  if (when !== "locked") await original.call(this, change);
   console.log("locked " + change.after);
+  if (when === "renaming") {
+    // Dies in the ref's rename, once the old ref file has its second name (see LockFile.commit).
+    fs.renameSync = (from, to) => (to.endsWith("main") ? process.kill(process.pid, "SIGKILL") : rename(from, to));
+    syncBuiltinESMExports();
+    return;
+  }
   if (when !== "hang") process.kill(process.pid, "SIGKILL");
   setInterval(() => undefined, 1000); // keeps the process running
   await new Promise(() => undefined);
@@ -73,7 +83,7 @@ function tagWith(fields: { pid?: number; ns?: string; host?: string; boot?: stri
 }
 
 describe("a ref lock left by a writer that died", () => {
-  it.each(["locked", "recorded"])("(killed %s) is removed by the next writer; only the acknowledged updates count", async (when) => {
+  it.each(["locked", "recorded", "renaming"])("(killed %s) is removed by the next writer; only the acknowledged updates count", async (when) => {
     const dir = join(scratch(), "repo.git");
     const lines = (await runUntilKilled(ROOT, worker(), [dir, when])).trim().split("\n");
     const acknowledged = lines.slice(0, 3);
@@ -89,7 +99,7 @@ describe("a ref lock left by a writer that died", () => {
     const head = (await main.head())!;
     expect(head.parents).toEqual([acknowledged[2]]);
     expect(await main.get("k/lost")).toBeUndefined();
-    expect(existsSync(lockOf(dir))).toBe(false);
+    expect(readdirSync(join(dir, "refs", "heads")).filter((n) => n.endsWith(".lock"))).toEqual([]);
     await repo.close();
     expect(spareNames(dir)).toEqual([]);
     git(dir, ["--git-dir", dir, "fsck", "--strict"]);
@@ -174,5 +184,50 @@ describe("a ref lock left by a writer that died", () => {
     const main = (await open(dir)).branch("main");
     expect([await main.get("a"), await main.get("x"), await main.get("y")]).toEqual(["0", "1", "2"]);
     expect(existsSync(lockOf(dir))).toBe(false);
+  });
+
+  it("writers killed at random moments of their commits: each time the next writer goes on, with every acknowledged write", async () => {
+    const dir = join(scratch(), "repo.git");
+    const script = join(scratch(), "loop.mts");
+    writeFileSync(
+      script,
+      `
+import { Repo } from ${JSON.stringify(join(ROOT, "src/store/repo.ts"))};
+const [dir, run] = process.argv.slice(2);
+const repo = await Repo.open({ path: dir });
+const main = repo.branch("main");
+for (let i = 0; i < 5000; i++) {
+  await main.set("k/" + run + "/" + i, "v" + i);
+  console.log((await main.head()).hash);
+}
+`,
+    );
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let run = 0; run < 6; run++) {
+      const child = spawn(process.execPath, ["--import", "tsx", script, dir, String(run)], { cwd: ROOT, env: { ...process.env, ...GIT_ENV }, stdio: ["ignore", "pipe", "pipe"] });
+      const exited = new Promise<void>((ok) => child.on("exit", () => ok()));
+      let out = "";
+      // Killed a few commits in, at a moment that differs from run to run.
+      await new Promise<void>((ok) => {
+        child.stdout.on("data", (d: Buffer) => (out += d.toString()).split("\n").length > 3 && ok());
+        child.on("exit", () => ok());
+      });
+      await new Promise((ok) => setTimeout(ok, random() * 20));
+      child.kill("SIGKILL");
+      await exited;
+      const acknowledged = out.split("\n").filter((l) => /^[0-9a-f]{40}$/.test(l));
+      const last = acknowledged[acknowledged.length - 1];
+      const repo = await Repo.open({ path: dir });
+      const main = repo.branch("main");
+      const head = (await main.head())!;
+      // The last acknowledged commit, or the one after it (made, not yet acknowledged).
+      expect(head.hash === last || head.parents[0] === last).toBe(true);
+      for (let i = 0; i < acknowledged.length; i++) expect(await main.get(`k/${run}/${i}`)).toBe(`v${i}`);
+      await main.set(`after/${run}`, "next writer");
+      await repo.close();
+    }
+    expect(readdirSync(join(dir, "refs", "heads")).filter((n) => n.endsWith(".lock"))).toEqual([]);
+    git(dir, ["--git-dir", dir, "fsck", "--strict"]);
   });
 });
