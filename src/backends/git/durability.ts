@@ -64,7 +64,7 @@ export function syncDirectory(dir: string): Promise<void> {
 export interface DurabilityJournal {
   /** Bytes of records since it was last emptied. */
   readonly length: number;
-  /** False once a flush failed: appends are refused until {@link restart}. */
+  /** False once a flush failed or the file was deleted: appends are refused until {@link restart}. */
   readonly usable: boolean;
   append(record: JournalRecord): Promise<void>;
   clear(): Promise<void>;

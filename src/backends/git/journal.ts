@@ -87,9 +87,18 @@ export class Journal {
     return this.size - this.headerSize;
   }
 
-  /** False once a flush failed (see {@link restart}). */
+  /**
+   * False once a flush failed, or once the file was deleted (someone removed `irmin-journal/`:
+   * records written to it would no longer survive a power cut); see {@link restart}. One `fstat`.
+   */
   get usable(): boolean {
-    return this.failed === undefined;
+    if (this.failed !== undefined) return false;
+    if (this.fd === undefined) return true;
+    try {
+      return fstatSync(this.fd).nlink > 0;
+    } catch {
+      return false;
+    }
   }
 
   /**

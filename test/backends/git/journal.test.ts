@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { Durability } from "../../../src/backends/git/durability.js";
@@ -330,6 +330,26 @@ describe("git backend journal", () => {
     await b.close();
     expect(journalsIn(dir)).toEqual([]);
     expect(gitText(dir, ["--git-dir", dir, "rev-parse", "main", "other"]).split("\n")).toEqual([y, x]);
+  });
+
+  it("a journal deleted while open (someone removed irmin-journal/) is noticed at the next update: what it covered is flushed in place, and a new one records the update", async () => {
+    const dir = join(scratch(), "repo.git");
+    const repo = await Repo.open({ path: dir });
+    const main = repo.branch("main");
+    await main.set("a", "1");
+    const [old] = journalsIn(dir);
+    rmSync(join(dir, "irmin-journal"), { recursive: true });
+    await main.set("b", "2");
+    const [next] = journalsIn(dir);
+    expect(next).toBeDefined();
+    expect(next).not.toBe(old);
+    // The update after the deletion is in a journal on disk: it survives a power cut.
+    expect(readJournal(next)!.records.map((r) => r.ref?.after).filter(Boolean)).toEqual([(await main.head())!.hash]);
+    await main.set("c", "3");
+    await repo.close();
+    expect(journalsIn(dir)).toEqual([]);
+    git(dir, ["--git-dir", dir, "fsck", "--strict"]);
+    expect(gitText(dir, ["--git-dir", dir, "cat-file", "-p", "main:c"])).toBe("3");
   });
 
   it("a checkpoint waits for the ref update in progress, flushes what the journal covers and empties it; updates after it wait", async () => {
