@@ -13,9 +13,9 @@ import { corrupt, IrminError, invalidArgument } from "../core/errors.js";
 import { digestLength, isHash, writeHex, type Hash, type HashAlgorithm } from "../core/hash.js";
 import { MaxHeap } from "../core/max-heap.js";
 import type { ObjectStore } from "../backend/object-store.js";
-import type { ObjectType, RawObject } from "../codec/object.js";
+import type { RawObject } from "../codec/object.js";
 import { decodeCommit } from "../codec/commit.js";
-import { decodeTag } from "../codec/tag.js";
+import { peelTags } from "./peel.js";
 import { IdSet } from "./id-set.js";
 import { isDeepening, shallowBoundary, type DeepenRequest } from "./shallow-boundary.js";
 
@@ -75,18 +75,6 @@ async function need(objects: ObjectStore, hash: Hash, what: string): Promise<Raw
   return o;
 }
 
-/** The commit a tag chain ends at, or the non-commit object it ends at. */
-async function peel(objects: ObjectStore, algorithm: HashAlgorithm, hash: Hash, tags: Hash[] | undefined): Promise<{ hash: Hash; type: ObjectType } | undefined> {
-  for (let hops = 0; hops < 64; hops++) {
-    const o = await objects.get(hash);
-    if (o === undefined) return undefined;
-    if (o.type !== "tag") return { hash, type: o.type };
-    tags?.push(hash);
-    hash = decodeTag(o.data, algorithm).object;
-  }
-  throw corrupt(`tag chain from ${hash} is longer than 64`);
-}
-
 const MAX_EDGE_BASES = 8;
 
 /**
@@ -128,10 +116,9 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
   const wantCommits: Hash[] = [];
   const wantTrees: Hash[] = [];
   for (const w of wants) {
-    const tags: Hash[] = [];
-    const target = await peel(objects, algorithm, w, tags);
-    if (target === undefined) throw new IrminError("NOT_FOUND", `wanted object ${w} is not in the object store`);
-    for (const t of tags) emit(t);
+    const target = await peelTags(objects, algorithm, w);
+    if (target.type === undefined) throw new IrminError("NOT_FOUND", `wanted object ${w} is not in the object store`);
+    for (const t of target.tags) emit(t);
     if (target.type === "commit") wantCommits.push(target.hash);
     else if (target.type === "tree") wantTrees.push(target.hash);
     else emit(target.hash);
@@ -139,9 +126,9 @@ export async function objectsToSend(objects: ObjectStore, algorithm: HashAlgorit
   const haveCommits: Hash[] = [];
   const haveTrees: Hash[] = [];
   for (const h of haves) {
-    const target = await peel(objects, algorithm, h, undefined);
-    if (target?.type === "commit") haveCommits.push(target.hash);
-    else if (target?.type === "tree") haveTrees.push(target.hash);
+    const target = await peelTags(objects, algorithm, h);
+    if (target.type === "commit") haveCommits.push(target.hash);
+    else if (target.type === "tree") haveTrees.push(target.hash);
   }
 
   const nodes = new Map<Hash, CommitInfo>();

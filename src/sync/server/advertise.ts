@@ -5,7 +5,7 @@
  */
 import type { Hash, HashAlgorithm } from "../../core/hash.js";
 import { zeroHash } from "../../core/hash.js";
-import { decodeTag } from "../../codec/tag.js";
+import { peelTag } from "../peel.js";
 import type { ObjectStore } from "../../backend/object-store.js";
 import type { RefStore } from "../../backend/ref-store.js";
 import type { ShallowStore } from "../../backend/backend.js";
@@ -60,17 +60,6 @@ export async function listRefs(stores: ServerStores, algorithm: HashAlgorithm, o
     refs.push(peeled === undefined ? { name: r.name, hash: r.hash } : { name: r.name, hash: r.hash, peeled });
   }
   return { refs, headTarget };
-}
-
-/** The object a tag chain starting at `hash` ends at, or undefined when `hash` is not a tag (or absent). */
-export async function peelTag(objects: ObjectStore, algorithm: HashAlgorithm, hash: Hash): Promise<Hash | undefined> {
-  let current = hash;
-  for (let hops = 0; hops < 64; hops++) {
-    const o = await objects.get(current);
-    if (o === undefined || o.type !== "tag") return hops === 0 ? undefined : current;
-    current = decodeTag(o.data, algorithm).object;
-  }
-  return undefined;
 }
 
 /** Capabilities of upload-pack in protocol v0/v1. */

@@ -7,7 +7,7 @@ import { corrupt } from "../../core/errors.js";
 import type { Hash, HashAlgorithm } from "../../core/hash.js";
 import type { ObjectStore } from "../../backend/object-store.js";
 import { decodeCommit } from "../../codec/commit.js";
-import { peelTag } from "./advertise.js";
+import { peelTag } from "../peel.js";
 
 interface Info {
   readonly parents: readonly Hash[];

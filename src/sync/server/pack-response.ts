@@ -4,7 +4,7 @@
  * multiplexed with progress text when the client asked for side-band.
  */
 import type { Hash, HashAlgorithm } from "../../core/hash.js";
-import { decodeTag } from "../../codec/tag.js";
+import { peelTags } from "../peel.js";
 import { objectsToSend, packStream } from "../pack-send.js";
 import { FLUSH_PKT } from "../pkt-line.js";
 import type { DeepenRequest } from "../shallow-boundary.js";
@@ -42,13 +42,10 @@ async function tagsOn(stores: ServerStores, algorithm: HashAlgorithm, sent: Read
   const { refs } = await listRefs(stores, algorithm, { peel: true, prefixes: ["refs/tags/"] });
   for (const r of refs) {
     if (r.peeled === undefined || sent.has(r.hash) || !sent.has(r.peeled)) continue;
-    // The whole chain of tags down to the peeled object.
-    let current: Hash | undefined = r.hash;
-    for (let hops = 0; hops < 64 && current !== undefined && !sent.has(current); hops++) {
-      const o = await stores.objects.get(current);
-      if (o === undefined || o.type !== "tag") break;
-      out.push(current);
-      current = decodeTag(o.data, algorithm).object;
+    // The chain of tags down to the peeled object, up to one already sent.
+    for (const t of (await peelTags(stores.objects, algorithm, r.hash)).tags) {
+      if (sent.has(t)) break;
+      out.push(t);
     }
   }
   return [...new Set(out)];
