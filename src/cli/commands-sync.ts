@@ -3,9 +3,8 @@ import { resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import cliProgress from "cli-progress";
 import { notFound } from "../core/errors.js";
-import { refNameProblem } from "../core/ref-name.js";
 import type { Repo } from "../store/repo.js";
-import { cloneRepo, fetchRemote, pullBranch, pushBranch } from "../sync/operations.js";
+import { cloneRepo, fetchRemote, pullBranch, pushBranch, trackingRef } from "../sync/operations.js";
 import type { SyncProgress } from "../sync/progress.js";
 import { Remote } from "../sync/remote.js";
 import type { CommandContext, Register } from "./context.js";
@@ -82,17 +81,13 @@ async function withProgress<T>(ctx: CommandContext, remote: Remote, f: (onProgre
 
 /**
  * The remote-tracking ref that `fetchRemote` set for `branch` of `remote` (to `hash`), read back
- * from the repository rather than assumed: the library sets `refs/remotes/<remote.name>/<branch>`
- * only when that is a valid ref name, and skips it silently otherwise. `why` says why none is there.
+ * from the repository rather than assumed; `why` says why none is there.
  */
 async function trackingRefSet(repo: Repo, remote: Remote, branch: string, hash: string): Promise<{ ref?: string; why?: string }> {
-  const short = branch.startsWith("refs/") ? (branch.startsWith("refs/heads/") ? branch.slice("refs/heads/".length) : undefined) : branch;
-  if (short === undefined) return { why: `${branch} is not a branch` };
-  const ref = `refs/remotes/${remote.name}/${short}`;
-  const problem = refNameProblem(ref);
-  if (problem !== undefined) return { why: `${JSON.stringify(ref)} is not a valid ref name (${problem})` };
-  if ((await repo.internals.backend.refs.get(ref)) !== hash) return { why: `${ref} was not set` };
-  return { ref };
+  const tracking = trackingRef(remote, branch);
+  if (!("ref" in tracking)) return tracking;
+  if ((await repo.internals.backend.refs.get(tracking.ref)) !== hash) return { why: `${tracking.ref} was not set` };
+  return tracking;
 }
 
 function strategyOf(text: string): "merge" | "set" {

@@ -110,11 +110,18 @@ async function fetchInto<V>(core: RepoCore<V>, session: RemoteSession, wants: Ha
   }
 }
 
-/** `refs/remotes/<remote>/<branch>` for a branch of a URL or path remote; undefined otherwise. */
-function trackingRef(remote: Remote, ref: string): string | undefined {
-  if (remote.kind === "repo" || !ref.startsWith("refs/heads/")) return undefined;
+/**
+ * The remote-tracking ref `fetchRemote` sets for `branch` (a name, or a full ref) of `remote`:
+ * `refs/remotes/<remote.name>/<branch>` for a branch of a URL or path remote, when that is a
+ * valid ref name; otherwise `why` says why there is none.
+ */
+export function trackingRef(remote: Remote, branch: string): { ref: string } | { why: string } {
+  if (remote.kind === "repo") return { why: "an in-process remote has no remote-tracking refs" };
+  const ref = remoteRef(branch);
+  if (!ref.startsWith("refs/heads/")) return { why: `${branch} is not a branch` };
   const name = `refs/remotes/${remote.name}/${ref.slice("refs/heads/".length)}`;
-  return refNameProblem(name) === undefined ? name : undefined;
+  const problem = refNameProblem(name);
+  return problem === undefined ? { ref: name } : { why: `${JSON.stringify(name)} is not a valid ref name (${problem})` };
 }
 
 async function withSession<R>(remote: Remote, f: (s: RemoteSession) => Promise<R>): Promise<R> {
@@ -145,7 +152,7 @@ export async function fetchRemote<V>(repo: Repo<V>, remote: Remote, branch: stri
     if (h === undefined) return undefined;
     await fetchInto(core, session, [h], { depth: options.depth, onProgress: options.onProgress, maxBytes: remote.maxPackBytes });
     const tracking = trackingRef(remote, ref);
-    if (tracking !== undefined) await core.backend.refs.set(tracking, h);
+    if ("ref" in tracking) await core.backend.refs.set(tracking.ref, h);
     return h;
   });
   return hash === undefined ? undefined : core.commit(hash);
