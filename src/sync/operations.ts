@@ -4,7 +4,7 @@
  * Objects are always stored (and checked) before any ref moves; a ref moves with one
  * compare-and-set (pull through the branch's own merge or reset; push by the remote itself).
  */
-import { corrupt, invalidArgument, IrminError, notFound } from "../core/errors.js";
+import { corrupt, invalidArgument, IrminError, isIrminError, notFound } from "../core/errors.js";
 import type { Hash } from "../core/hash.js";
 import { branchRef, checkRefName, refNameProblem } from "../core/ref-name.js";
 import { setShallowCommits } from "../history/shallow.js";
@@ -209,7 +209,17 @@ export async function pushBranch<V>(branch: Branch<V>, remote: Remote, options: 
         return { ok: false, reason: `non-fast-forward: ${ref} on the remote has commits that ${branch.name} does not contain (pull first, or push with force)` };
       }
     }
-    const [result] = await session.push(core.backend.objects, [{ name: ref, old, new: head.hash }], { onProgress: options.onProgress });
+    let result;
+    try {
+      [result] = await session.push(core.backend.objects, [{ name: ref, old, new: head.hash }], { onProgress: options.onProgress });
+    } catch (e) {
+      // A shallow repository lacks the history behind its boundary: the remote needs it (git's
+      // receive-pack refuses such a push the same way).
+      if (isIrminError(e, "NOT_FOUND") && ((await core.backend.shallow?.list()) ?? []).length > 0) {
+        return { ok: false, reason: `shallow update not allowed: the remote lacks commits older than this shallow repository holds (fetch with more depth, or push to a remote that has them)` };
+      }
+      throw e;
+    }
     if (result === undefined) throw corrupt("the remote reported nothing for the push");
     return result.ok ? { ok: true } : { ok: false, reason: result.reason };
   });

@@ -49,3 +49,28 @@ describe("cloning from a shallow git remote", () => {
     });
   }
 });
+
+describe("pushing from a shallow clone", () => {
+  const tmp = tempDir("irmin-shallow-push-");
+  afterAll(() => tmp.remove());
+
+  it("to a remote that has the history behind the boundary lands; to one that lacks it is refused as git refuses it, the remote unchanged", async () => {
+    const full = makeServerRepo(tmp.dir, "full.git");
+    const repo = await cloneRepo(Remote.path(full.bare), { path: join(tmp.dir, "clone.git"), depth: 2 });
+    try {
+      const main = repo.branch("main");
+      await main.set("new", "x");
+      const empty = join(tmp.dir, "empty.git");
+      git(tmp.dir, ["init", "-q", "--bare", empty]);
+      const refused = await main.push(Remote.path(empty));
+      expect(refused).toMatchObject({ ok: false, reason: expect.stringMatching(/^shallow update not allowed/) });
+      expect(git(tmp.dir, ["--git-dir", empty, "for-each-ref"]).toString()).toBe("");
+      fsck(empty);
+      expect(await main.push(Remote.path(full.bare))).toEqual({ ok: true });
+      expect(gitText(tmp.dir, ["--git-dir", full.bare, "rev-parse", "main"])).toBe((await main.head())!.hash);
+      fsck(full.bare);
+    } finally {
+      await repo.close();
+    }
+  });
+});
