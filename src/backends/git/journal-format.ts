@@ -2,7 +2,7 @@
  * The on-disk format of the git backend's write-ahead journal (see `journal.ts`): the records,
  * the header (magic line, owner, generation), and who owns a journal (host, boot, process).
  */
-import { readFileSync, readlinkSync } from "node:fs";
+import { readFileSync, readlinkSync, statSync } from "node:fs";
 import { hostname, uptime } from "node:os";
 import { IrminError } from "../../core/errors.js";
 import type { Hash } from "../../core/hash.js";
@@ -202,6 +202,15 @@ function bootId(): string {
   } catch {
     // Elsewhere: the boot time in seconds (compared with a tolerance, see sameBoot).
     return `t${Math.round(bootTime() / 1000)}`;
+  }
+}
+
+/** Whether the file's status last changed before the machine booted (a rename or a link sets it). */
+export function fromEarlierBoot(path: string): boolean {
+  try {
+    return statSync(path).ctimeMs < bootTime() - 5000;
+  } catch {
+    return false;
   }
 }
 

@@ -12,7 +12,7 @@ import { closeQuietly, datasync, removeQuietly, syncDirectory, syncFile } from "
 import { errnoCode, ioError } from "./io-error.js";
 import { writeAllSync } from "./loose-objects.js";
 import { judgeTagged, taggedOwner } from "./owner-tag.js";
-import { alive, bootTime, currentOwner, FREE, judgeOwner, processStart, readJournal, runs, type JournalRecord, type JournalRefChange } from "./journal-format.js";
+import { alive, currentOwner, FREE, fromEarlierBoot, judgeOwner, processStart, readJournal, runs, type JournalRecord, type JournalRefChange } from "./journal-format.js";
 
 /** What {@link recoverJournals} needs from the backend. */
 export interface JournalReplay {
@@ -94,6 +94,7 @@ async function recoverOnce(dir: string, packDir: string, replay: JournalReplay, 
       throw ioError(e, `listing ${dir}`);
     }
     let othersRecovering = false;
+    let removedDead = false;
     for (const name of names) {
       const path = join(dir, name);
       const temporary = TEMPORARY.exec(name);
@@ -108,7 +109,7 @@ async function recoverOnce(dir: string, packDir: string, replay: JournalReplay, 
         // A spare lock file (see spare-files.ts), or left by a crash. One with a second name is a
         // held lock's (see stale-locks.ts): left for a waiter to judge, or for git's next rename
         // over the ref that lock became.
-        const verdict = judgeTagged(maker);
+        const verdict = judgeTagged(maker, path);
         if ((verdict === "dead" || verdict === "rebooted") && linkCount(path) === 1) removeQuietly(path);
         continue;
       }
@@ -144,13 +145,17 @@ async function recoverOnce(dir: string, packDir: string, replay: JournalReplay, 
       if (verdict === "live" || verdict === "foreign") continue;
       if (verdict === "dead") {
         await flushNamed(packDir, journal.records, replay);
-        removeRetired(journal.records, journal.owner.pid, replay);
+        removeLeftovers(journal.records, journal.owner.pid, replay, dir);
         removeQuietly(path);
+        removedDead = true;
         continue;
       }
       const taken = claimFile(path, path);
       if (taken !== undefined) claimed.push(taken);
     }
+    // A deleted journal must stay deleted: after a power cut, its records would be replayed over
+    // the updates made since (a ref lock its owner left is removed right after: see stale-locks.ts).
+    if (removedDead) await syncDirectory(dir);
     if (claimed.length > 0) {
       await replayClaimed(claimed, packDir, replay);
       replayed += claimed.length;
@@ -184,28 +189,48 @@ async function replayClaimed(claimed: readonly Claimed[], packDir: string, repla
     throw e;
   }
   for (const c of claimed) {
-    if (c.owner !== undefined) removeRetired(c.records, c.owner, replay);
+    if (c.owner !== undefined) removeLeftovers(c.records, c.owner, replay, dirname(c.path));
     removeQuietly(c.path);
   }
+  // Replayed once: a power cut must not bring them back to be replayed over later updates.
+  if (claimed.length > 0) await syncDirectory(dirname(claimed[0].path));
 }
 
 /**
- * Removes the second names that the dead process `pid` may have left beside the refs it updated
- * (`<ref>..retired-<pid>-<n>.lock`, see `LockFile.commit`: a crash between their link and their
- * removal leaves them). Git ignores them, and removing one early is harmless: the names of the
- * refs in its records are enough, as the update under way when it died is recorded.
+ * Removes the second names that the dead process `pid` may have left for the refs it updated (a
+ * crash or an exit without `close` between a ref's rename and their removal leaves them): beside a
+ * ref, `<ref>..retired-<pid>-<n>.lock` (see `LockFile.commit`), and in `journalDir` the tagged name
+ * of the lock that became the ref file (see `stale-locks.ts`: same inode as the ref; a held
+ * lock's is another file's). Git ignores both, and removing one early is harmless. The refs named
+ * in its records are enough: the update under way when it died is recorded.
  */
-function removeRetired(records: readonly JournalRecord[], pid: number, replay: JournalReplay): void {
+function removeLeftovers(records: readonly JournalRecord[], pid: number, replay: JournalReplay, journalDir: string): void {
+  const refFiles = new Set<number>();
   for (const name of new Set(records.flatMap((r) => (r.ref === undefined ? [] : [r.ref.name])))) {
     const file = replay.refPath(name);
     const prefix = `${basename(file)}..retired-${pid}-`;
     let names: string[];
     try {
+      refFiles.add(lstatSync(file).ino);
       names = readdirSync(dirname(file));
     } catch {
       continue;
     }
     for (const n of names) if (n.startsWith(prefix) && n.endsWith(".lock")) removeQuietly(join(dirname(file), n));
+  }
+  let names: string[] = [];
+  try {
+    names = readdirSync(journalDir);
+  } catch {
+    // Nothing to remove.
+  }
+  for (const n of names) {
+    if (taggedOwner(n)?.pid !== pid) continue;
+    try {
+      if (refFiles.has(lstatSync(join(journalDir, n)).ino)) removeQuietly(join(journalDir, n));
+    } catch {
+      // Gone meanwhile.
+    }
   }
 }
 
@@ -228,15 +253,6 @@ function linkCount(path: string): number {
     return lstatSync(path).nlink;
   } catch {
     return 0;
-  }
-}
-
-/** Whether the file's status last changed before the machine booted (a rename sets it). */
-export function fromEarlierBoot(path: string): boolean {
-  try {
-    return statSync(path).ctimeMs < bootTime() - 5000;
-  } catch {
-    return false;
   }
 }
 

@@ -112,10 +112,12 @@ export class LockFile {
           }
           if (code === "ENOTDIR") throw e;
           if (code !== "EEXIST") throw ioError(e, `creating ${path}`);
-          if (stale !== undefined && (await stale.check(path))) continue;
-          const elapsed = Date.now() - start;
+          let elapsed = Date.now() - start;
+          if (stale !== undefined && (await stale.check(path, elapsed >= options.timeoutMs))) continue;
+          elapsed = Date.now() - start;
           if (elapsed >= options.timeoutMs) {
-            throw new IrminError("LOCKED", `could not lock ${target}: ${path} exists (another process holds it, or a crash left it behind)`);
+            const why = stale?.failure ?? "another process holds it, or a crash left it behind";
+            throw new IrminError("LOCKED", `could not lock ${target}: ${path} exists (${why})`);
           }
           const wait = Math.min(((750 + Math.random() * 500) * multiplier) / 1000, 100, options.timeoutMs - elapsed);
           multiplier = Math.min(multiplier + 2 * n + 1, 1000);

@@ -10,7 +10,7 @@
  * tolerance). The owner is judged as a journal's owner (`judgeOwner`).
  */
 import { createHash } from "node:crypto";
-import { currentOwner, judgeOwner, type JournalOwner } from "./journal-format.js";
+import { currentOwner, fromEarlierBoot, judgeOwner, type JournalOwner } from "./journal-format.js";
 
 const TAGGED = /^(\d+)\.(\d*)\.(\d*)\.([0-9a-f]{8})\.([0-9a-f]{8}|t\d+)-[0-9a-f]+\.tmp$/;
 
@@ -45,10 +45,13 @@ export function taggedOwner(name: string): JournalOwner | undefined {
 }
 
 /**
- * Whether the process that made a tagged file still runs, as `judgeOwner` tells for a journal:
- * `live` (also when it runs in another pid namespace, which this process cannot see), `foreign`
- * (another host), `dead` (gone, the machine did not restart) or `rebooted` (made before a restart).
+ * Whether the process that made the tagged file at `path` (tagged `owner`) still runs, as
+ * `judgeOwner` tells for a journal: `live` (also when it runs in another pid namespace, which this
+ * process cannot see), `foreign` (another host), `dead` (gone, the machine did not restart) or
+ * `rebooted` (made before a restart). Another boot id counts only for a file last linked or renamed
+ * before this boot: a process of a sandbox with its own boot id (or none) may be running.
  */
-export function judgeTagged(owner: JournalOwner): "live" | "foreign" | "dead" | "rebooted" {
-  return judgeOwner(owner, self().owner);
+export function judgeTagged(owner: JournalOwner, path: string): "live" | "foreign" | "dead" | "rebooted" {
+  const verdict = judgeOwner(owner, self().owner);
+  return verdict === "rebooted" && !fromEarlierBoot(path) ? "live" : verdict;
 }

@@ -5,21 +5,22 @@
  */
 import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { existsSync, linkSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gitBackend } from "../../../src/backends/git/git-backend.js";
 import { ownTag } from "../../../src/backends/git/owner-tag.js";
 import { Repo } from "../../../src/store/repo.js";
 import { expectCode } from "../../conformance/helpers.js";
 import { deadPid, git, GIT_ENV, gitText, runUntilKilled } from "./git-cli.js";
-import { lostUpdates, powerCutCopy, ROOT, scratchDirs } from "./journal-helpers.js";
+import { lostUpdates, powerCutCopy, replaceFs, ROOT, scratchDirs } from "./journal-helpers.js";
 
 const { scratch, cleanups } = scratchDirs();
 
 /**
  * A worker that commits `k/0`..`k/2` on main (printing each head), then starts a fourth commit and
  * stops under main's lock: `when` = "locked" before the journal records the change, "recorded"
- * after (flushed), "renaming" in the rename of the lock over the ref, and then kills itself, or
+ * after (flushed), "renaming" in the rename of the lock over the ref, "renamed" right after it,
+ * and then kills itself, or
  * with "hang" (recorded) waits there until killed.
  */
 function worker(): string {
@@ -43,9 +44,14 @@ const original = Durability.prototype.beforeRefUpdate;
 Durability.prototype.beforeRefUpdate = async function (change) {
   if (when !== "locked") await original.call(this, change);
   console.log("locked " + change.after);
-  if (when === "renaming") {
-    // Dies in the ref's rename, once the old ref file has its second name (see LockFile.commit).
-    fs.renameSync = (from, to) => (to.endsWith("main") ? process.kill(process.pid, "SIGKILL") : rename(from, to));
+  if (when === "renaming" || when === "renamed") {
+    // Dies in the ref's rename (the old ref file has its second name: see LockFile.commit), or
+    // right after it (the lock, now the ref file, still has its spare's name).
+    fs.renameSync = (from, to) => {
+      if (!to.endsWith("main")) return rename(from, to);
+      if (when === "renamed") rename(from, to);
+      process.kill(process.pid, "SIGKILL");
+    };
     syncBuiltinESMExports();
     return;
   }
@@ -83,22 +89,27 @@ function tagWith(fields: { pid?: number; ns?: string; host?: string; boot?: stri
 }
 
 describe("a ref lock left by a writer that died", () => {
-  it.each(["locked", "recorded", "renaming"])("(killed %s) is removed by the next writer; only the acknowledged updates count", async (when) => {
+  it.each(["locked", "recorded", "renaming", "renamed"])("(killed %s) is removed by the next writer; only the acknowledged updates count", async (when) => {
     const dir = join(scratch(), "repo.git");
     const lines = (await runUntilKilled(ROOT, worker(), [dir, when])).trim().split("\n");
     const acknowledged = lines.slice(0, 3);
-    expect(lines[3]).toMatch(/^locked [0-9a-f]{40}$/);
-    expect(existsSync(lockOf(dir))).toBe(true);
-    // git waits for such a lock forever (until removed by hand).
-    expect(() => git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", acknowledged[1]])).toThrow(/lock/);
+    const [, made] = lines[3].split(" ");
+    expect(made).toMatch(/^[0-9a-f]{40}$/);
+    // Made, never acknowledged: the ref shows it, or the one before.
+    const before = when === "renamed" ? made : acknowledged[2];
+    if (when !== "renamed") {
+      expect(existsSync(lockOf(dir))).toBe(true);
+      // git waits for such a lock forever (until removed by hand).
+      expect(() => git(dir, ["--git-dir", dir, "update-ref", "refs/heads/main", acknowledged[1]])).toThrow(/lock/);
+    }
 
     const repo = await open(dir);
     const main = repo.branch("main");
-    expect((await main.head())!.hash).toBe(acknowledged[2]);
+    expect((await main.head())!.hash).toBe(before);
     await main.set("k/next", "after the crash");
     const head = (await main.head())!;
-    expect(head.parents).toEqual([acknowledged[2]]);
-    expect(await main.get("k/lost")).toBeUndefined();
+    expect(head.parents).toEqual([before]);
+    expect(await main.get("k/lost")).toBe(when === "renamed" ? "never acknowledged" : undefined);
     expect(readdirSync(join(dir, "refs", "heads")).filter((n) => n.endsWith(".lock"))).toEqual([]);
     await repo.close();
     expect(spareNames(dir)).toEqual([]);
@@ -113,7 +124,16 @@ describe("a ref lock left by a writer that died", () => {
     const main = repo.branch("main");
     await main.set("start", "1");
     const lines = (await runUntilKilled(ROOT, worker(), [dir, "recorded"])).trim().split("\n");
+    // The deletion of the dead writer's journal is flushed (its directory) before the lock goes.
+    const flushed: string[] = [];
+    const restore = replaceFs("fsync", (original) => ((fd: number, cb: (e: Error | null) => void) => {
+      flushed.push(readlinkSync(`/proc/self/fd/${fd}`));
+      original(fd, cb);
+    }) as typeof original);
+    cleanups.push(restore);
     await main.set("k/next", "after the crash");
+    restore();
+    expect(flushed).toContain(join(dir, "irmin-journal"));
     const acknowledged = (await main.head())!.hash;
     expect((await main.head())!.parents).toEqual([lines[2]]);
     // A power cut loses the ref file's last writes (not flushed: the journal holds them).
@@ -148,7 +168,7 @@ describe("a ref lock left by a writer that died", () => {
     expect(existsSync(lockOf(dir))).toBe(false);
   });
 
-  it("is judged by its owner's namespace, host and boot: one of another container or host is waited for, one from before a restart is removed", async () => {
+  it("is judged by its owner's namespace, host and boot: one of another container, host or boot is waited for, a dead one's removed", async () => {
     const dir = join(scratch(), "repo.git");
     const repo = await open(dir, 200);
     const main = repo.branch("main");
@@ -165,14 +185,34 @@ describe("a ref lock left by a writer that died", () => {
     writeFileSync(lockOf(dir), "");
     await expectCode(main.set("a", "2"), "LOCKED");
     rmSync(lockOf(dir));
-    // Gone: dead in this boot, or made before a restart (the pid may be anyone's now).
-    for (const tag of [tagWith({ pid: dead }), tagWith({ pid: process.pid, boot: "00000000" })]) {
-      forgedLock(dir, tag);
-      await main.set("a", tag);
-      expect(await main.get("a")).toBe(tag);
-      expect(existsSync(lockOf(dir))).toBe(false);
-    }
+    // Another boot id on a lock linked in this boot: a sandbox with its own boot id may be running.
+    const marker = forgedLock(dir, tagWith({ pid: dead, boot: "00000000" }));
+    await expectCode(main.set("a", "2"), "LOCKED");
+    for (const f of [lockOf(dir), marker]) rmSync(f);
+    // Gone: dead in this boot.
+    forgedLock(dir, tagWith({ pid: dead }));
+    await main.set("a", "3");
+    expect(await main.get("a")).toBe("3");
+    expect(existsSync(lockOf(dir))).toBe(false);
     expect(spareNames(dir).filter((n) => !n.startsWith(`${ownTag()}-`))).toEqual([]);
+  });
+
+  it("that cannot be removed (the file system refuses) is LOCKED, saying why, and judged no more", async () => {
+    const dir = join(scratch(), "repo.git");
+    const repo = await open(dir, 1500);
+    const main = repo.branch("main");
+    await main.set("a", "1");
+    forgedLock(dir, tagWith({ pid: await deadPid() }));
+    const restore = replaceFs("renameSync", (original) => ((from: string, to: string) => {
+      if (from.includes("irmin-journal") && from.endsWith("0123abcd.tmp")) throw Object.assign(new Error("EACCES: simulated"), { code: "EACCES" });
+      return original(from, to);
+    }) as typeof original);
+    cleanups.push(restore);
+    await expect(main.set("a", "2")).rejects.toMatchObject({ code: "LOCKED", message: expect.stringMatching(/owner is gone, but claiming it failed: EACCES/) });
+    restore();
+    // Once the file system allows it, the next writer removes it.
+    await main.set("a", "2");
+    expect(await main.get("a")).toBe("2");
   });
 
   it("removed by two writers at once: one removes it, both updates land", async () => {
