@@ -8,8 +8,8 @@
  * finds that name by the lock's inode and judges its owner, once the lock has been held longer
  * than a commit holds one. Only a lock whose owner is gone is removed: a process that died in this
  * boot, or one from before a restart (another boot id, and the name linked before this boot). A
- * lock with one name
- * (git's, another tool's, or this library's without a journal) is waited for, as git waits.
+ * lock with one name (git's, another tool's, or this library's without a journal) is waited for,
+ * as git waits.
  *
  * The lock of a process that died in this boot is removed only after `beforeBreak` has run: the
  * backend recovers the dead process's journal then (flushes what it names and deletes it, as the
@@ -105,8 +105,9 @@ export class StaleLockCheck {
  * Claims the lock by renaming its tagged name to one of this process (one waiter wins; if this
  * process dies now, the lock names it, and the next waiter judges it), then removes the lock if it
  * is still that file. Undefined when the lock is gone (removed here, or claimed by another
- * waiter); else why it could not be removed (the claim is then kept: the lock still names an
- * owner, this process, and can be removed once it is gone).
+ * waiter); else why it could not be removed (the claim is then given back to the dead owner's
+ * name, for a later waiter to try again; kept if even that fails: the lock then names this
+ * process, and can be removed once it is gone).
  */
 function breakLock(path: string, lock: { ino: number; dev: number }, marker: string, dir: string): string | undefined {
   const claim = join(dir, `${ownTag()}-${uniqueSuffix()}.tmp`);
@@ -120,7 +121,14 @@ function breakLock(path: string, lock: { ino: number; dev: number }, marker: str
     const now = lstatSync(path);
     if (now.ino === lock.ino && now.dev === lock.dev) unlinkSync(path);
   } catch (e) {
-    if (errnoCode(e) !== "ENOENT") return `its owner is gone, but removing it failed: ${(e as Error).message}`;
+    if (errnoCode(e) !== "ENOENT") {
+      try {
+        renameSync(claim, marker);
+      } catch {
+        // Kept under this process's name.
+      }
+      return `its owner is gone, but removing it failed: ${(e as Error).message}`;
+    }
   }
   removeQuietly(claim);
   return undefined;

@@ -202,7 +202,8 @@ describe("a ref lock left by a writer that died", () => {
     const repo = await open(dir, 1500);
     const main = repo.branch("main");
     await main.set("a", "1");
-    forgedLock(dir, tagWith({ pid: await deadPid() }));
+    const dead = await deadPid();
+    forgedLock(dir, tagWith({ pid: dead }));
     const restore = replaceFs("renameSync", (original) => ((from: string, to: string) => {
       if (from.includes("irmin-journal") && from.endsWith("0123abcd.tmp")) throw Object.assign(new Error("EACCES: simulated"), { code: "EACCES" });
       return original(from, to);
@@ -210,6 +211,15 @@ describe("a ref lock left by a writer that died", () => {
     cleanups.push(restore);
     await expect(main.set("a", "2")).rejects.toMatchObject({ code: "LOCKED", message: expect.stringMatching(/owner is gone, but claiming it failed: EACCES/) });
     restore();
+    // The same when removing the lock itself fails: the claim goes back to the dead owner's name.
+    const refuse = replaceFs("unlinkSync", (original) => ((path: string) => {
+      if (path.endsWith("main.lock")) throw Object.assign(new Error("EPERM: simulated"), { code: "EPERM" });
+      return original(path);
+    }) as typeof original);
+    cleanups.push(refuse);
+    await expect(main.set("a", "2")).rejects.toMatchObject({ code: "LOCKED", message: expect.stringMatching(/owner is gone, but removing it failed: EPERM/) });
+    refuse();
+    expect(existsSync(join(dir, "irmin-journal", `${tagWith({ pid: dead })}-0123abcd.tmp`))).toBe(true);
     // Once the file system allows it, the next writer removes it.
     await main.set("a", "2");
     expect(await main.get("a")).toBe("2");
