@@ -209,9 +209,13 @@ function removeLeftovers(records: readonly JournalRecord[], pid: number, replay:
   for (const name of new Set(records.flatMap((r) => (r.ref === undefined ? [] : [r.ref.name])))) {
     const file = replay.refPath(name);
     const prefix = `${basename(file)}..retired-${pid}-`;
-    let names: string[];
     try {
       refFiles.add(lstatSync(file).ino);
+    } catch {
+      // Deleted since, or packed: no spare name can be on it.
+    }
+    let names: string[];
+    try {
       names = readdirSync(dirname(file));
     } catch {
       continue;
