@@ -96,7 +96,10 @@ export function agedRecords(path: string, ms: number): void {
 /** A copy (in `into`) of the repository as a power cut with nothing lost would leave it, the machine restarted since. */
 export function powerCutCopy(gitDir: string, into: string): string {
   const copy = join(into, "copy.git");
-  cpSync(gitDir, copy, { recursive: true, preserveTimestamps: true });
+  // Spare files of the journal directory are left out: an open backend makes and removes them in
+  // the background (a copy could list one and find it gone), and no recovery reads them.
+  const spare = /\birmin-journal\/[^/]+\.tmp$/;
+  cpSync(gitDir, copy, { recursive: true, preserveTimestamps: true, filter: (source) => !spare.test(source) });
   for (const j of journalsIn(copy)) asIfRebooted(j);
   return copy;
 }
