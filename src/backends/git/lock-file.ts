@@ -25,8 +25,15 @@ export interface LockOptions {
   readonly stale?: StaleLockOptions;
 }
 
-/** Removals of released locks' spare names under way (see {@link LockFile.settled}). */
+/** Removals of released locks' spare names and of retired targets under way (see {@link LockFile.settled}). */
 const removals = new Set<Promise<void>>();
+
+/** Removes the name `path` on the thread pool, counted in {@link removals}. */
+function removeLater(path: string): void {
+  const done = new Promise<void>((resolve) => unlink(path, () => resolve()));
+  removals.add(done);
+  void done.then(() => removals.delete(done));
+}
 
 /** Counter of retired target names (see {@link LockFile.commit}). */
 let retired = 0;
@@ -179,7 +186,7 @@ export class LockFile {
     this.done = true;
     // Freeing the old inode happens on the thread pool, off the caller's path, as does removing
     // the spare's name (no inode is freed: the target keeps it).
-    if (aside !== undefined) unlink(aside, () => undefined);
+    if (aside !== undefined) removeLater(aside);
     this.forgetMarker();
     if (this.fsync) await syncDirectory(dirname(this.target));
   }
@@ -201,13 +208,10 @@ export class LockFile {
   }
 
   private forgetMarker(): void {
-    if (this.marker === undefined) return;
-    const done = new Promise<void>((resolve) => unlink(this.marker!, () => resolve()));
-    removals.add(done);
-    void done.then(() => removals.delete(done));
+    if (this.marker !== undefined) removeLater(this.marker);
   }
 
-  /** Resolves once the spare names of locks released so far are removed (a closing backend leaves none behind). */
+  /** Resolves once the second names of locks and targets released so far are removed (a closing backend leaves none behind). */
   static async settled(): Promise<void> {
     await Promise.all(removals);
   }

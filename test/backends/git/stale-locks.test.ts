@@ -110,8 +110,8 @@ describe("a ref lock left by a writer that died", () => {
     const head = (await main.head())!;
     expect(head.parents).toEqual([before]);
     expect(await main.get("k/lost")).toBe(when === "renamed" ? "never acknowledged" : undefined);
-    expect(readdirSync(join(dir, "refs", "heads")).filter((n) => n.endsWith(".lock"))).toEqual([]);
     await repo.close();
+    expect(readdirSync(join(dir, "refs", "heads")).filter((n) => n.endsWith(".lock"))).toEqual([]);
     expect(spareNames(dir)).toEqual([]);
     git(dir, ["--git-dir", dir, "fsck", "--strict"]);
     expect(gitText(dir, ["--git-dir", dir, "rev-parse", "main"])).toBe(head.hash);
